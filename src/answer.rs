@@ -1,0 +1,699 @@
+//! Answer stage: one function turns a [`Command`] into a plain [`Answer`], the same for the
+//! terminal, Discord's gateway and the HTTP endpoint.
+//!
+//! Facet commands (`/salary`, `/certs`, `/levels`, `/faq`) filter by facets and rank within;
+//! `/ask` searches everything. A facet value we have no passage for is answered with an
+//! honest "no data" and what we do have, never with the nearest guess.
+
+use serde::Serialize;
+
+use crate::config::AnswersConfig;
+use crate::content::{Facet, Resolved, Vocabulary};
+use crate::search::{Engine, Filter, Hit, SearchError, SearchRequest};
+
+/// A question in structured form.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Command {
+    Salary {
+        level: Option<String>,
+        region: Option<String>,
+    },
+    Certs {
+        provider: Option<String>,
+    },
+    Levels {
+        level: Option<String>,
+    },
+    Ask {
+        question: String,
+    },
+    Faq {
+        topic: Option<String>,
+    },
+    Help,
+}
+
+/// A command's name, its options in the order positional words fill them, and a line
+/// for `/help`.
+#[derive(Debug)]
+pub struct CommandSpec {
+    pub name: &'static str,
+    pub options: &'static [&'static str],
+    pub summary: &'static str,
+}
+
+pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec {
+        name: "salary",
+        options: &["level", "region"],
+        summary: "Salary figures by level and region",
+    },
+    CommandSpec {
+        name: "certs",
+        options: &["provider"],
+        summary: "Certifications worth taking, by provider",
+    },
+    CommandSpec {
+        name: "levels",
+        options: &["level"],
+        summary: "What each career level is responsible for",
+    },
+    CommandSpec {
+        name: "ask",
+        options: &["question"],
+        summary: "Ask anything; answers come from the guide",
+    },
+    CommandSpec {
+        name: "faq",
+        options: &["topic"],
+        summary: "Frequently asked questions, by topic",
+    },
+    CommandSpec {
+        name: "help",
+        options: &[],
+        summary: "What I can answer",
+    },
+];
+
+fn spec(name: &str) -> Option<&'static CommandSpec> {
+    COMMANDS.iter().find(|c| c.name == name)
+}
+
+/// Mistakes the user can fix; shown to them as they are.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UserError {
+    #[error("there is no command `/{name}`{}. Try /help.", suggestion.as_ref().map(|s| format!(" (did you mean `/{s}`?)")).unwrap_or_default())]
+    UnknownCommand {
+        name: String,
+        suggestion: Option<String>,
+    },
+    #[error("`/{command}` has no option `{option}`; its options are: {options}")]
+    UnknownOption {
+        command: String,
+        option: String,
+        options: String,
+    },
+    #[error("ask me a question, for example `/ask which MLOps tools should I learn first`")]
+    EmptyQuestion,
+    #[error("this answer has changed since it was shown; run the command again")]
+    StalePage,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AnswerError {
+    #[error(transparent)]
+    User(#[from] UserError),
+    #[error(transparent)]
+    Search(#[from] SearchError),
+}
+
+impl Command {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Salary { .. } => "salary",
+            Command::Certs { .. } => "certs",
+            Command::Levels { .. } => "levels",
+            Command::Ask { .. } => "ask",
+            Command::Faq { .. } => "faq",
+            Command::Help => "help",
+        }
+    }
+
+    /// Option values in declaration order (`None` where not given).
+    pub fn args(&self) -> Vec<Option<&str>> {
+        match self {
+            Command::Salary { level, region } => vec![level.as_deref(), region.as_deref()],
+            Command::Certs { provider } => vec![provider.as_deref()],
+            Command::Levels { level } => vec![level.as_deref()],
+            Command::Ask { question } => vec![Some(question.as_str())],
+            Command::Faq { topic } => vec![topic.as_deref()],
+            Command::Help => vec![],
+        }
+    }
+
+    /// Builds a command from its name and option values by option name; blank values count
+    /// as not given. Used by the CLI and by Discord alike.
+    pub fn from_options<'a>(
+        name: &str,
+        options: impl IntoIterator<Item = (&'a str, String)>,
+    ) -> Result<Command, UserError> {
+        let Some(CommandSpec {
+            name,
+            options: option_names,
+            ..
+        }) = spec(name)
+        else {
+            return Err(UserError::UnknownCommand {
+                name: name.to_string(),
+                suggestion: crate::content::diagnostic::did_you_mean(
+                    name,
+                    COMMANDS.iter().map(|c| c.name),
+                )
+                .map(str::to_string),
+            });
+        };
+        let mut values: Vec<Option<String>> = vec![None; option_names.len()];
+        for (key, value) in options {
+            let Some(i) = option_names.iter().position(|o| *o == key) else {
+                return Err(UserError::UnknownOption {
+                    command: name.to_string(),
+                    option: key.to_string(),
+                    options: option_names.join(", "),
+                });
+            };
+            let value = value.split_whitespace().collect::<Vec<_>>().join(" ");
+            values[i] = (!value.is_empty()).then_some(value);
+        }
+        let mut v = values.into_iter();
+        let mut next = || v.next().flatten();
+        Ok(match *name {
+            "salary" => Command::Salary {
+                level: next(),
+                region: next(),
+            },
+            "certs" => Command::Certs { provider: next() },
+            "levels" => Command::Levels { level: next() },
+            "ask" => Command::Ask {
+                question: next().ok_or(UserError::EmptyQuestion)?,
+            },
+            "faq" => Command::Faq { topic: next() },
+            _ => Command::Help,
+        })
+    }
+
+    /// Parses terminal words: `/salary senior india`, `/certs google cloud`,
+    /// `/salary region:india`, or a bare question (read as `/ask`). Positional words fill
+    /// the options in order, the last option taking all remaining words.
+    pub fn from_words(words: &[String]) -> Result<Command, UserError> {
+        let words: Vec<&str> = words.iter().flat_map(|w| w.split_whitespace()).collect();
+        let (name, rest) = match words.split_first() {
+            Some((first, rest)) if first.starts_with('/') => (first.trim_start_matches('/'), rest),
+            Some((first, rest)) if spec(first).is_some() => (*first, rest),
+            Some(_) => ("ask", &words[..]),
+            None => ("help", &words[..]),
+        };
+        let name = name.to_lowercase();
+        let option_names = spec(&name).map_or(&[][..], |c| c.options);
+        let mut named: Vec<(&str, String)> = Vec::new();
+        let mut positional: Vec<&str> = Vec::new();
+        for w in rest {
+            match w.split_once(':') {
+                // `/ask` keeps colons: its question is free text.
+                Some((k, v)) if name != "ask" && option_names.contains(&k) && !v.is_empty() => {
+                    named.push((
+                        option_names[option_names.iter().position(|o| *o == k).unwrap_or(0)],
+                        v.to_string(),
+                    ));
+                }
+                _ => positional.push(w),
+            }
+        }
+        let free: Vec<&str> = option_names
+            .iter()
+            .copied()
+            .filter(|o| !named.iter().any(|(n, _)| n == o))
+            .collect();
+        let mut options = named;
+        for (i, option) in free.iter().enumerate() {
+            if positional.is_empty() {
+                break;
+            }
+            let value = if i + 1 == free.len() {
+                std::mem::take(&mut positional).join(" ")
+            } else {
+                positional.remove(0).to_string()
+            };
+            options.push((option, value));
+        }
+        Command::from_options(&name, options)
+    }
+
+    /// How the command reads when typed: `/salary senior india`.
+    pub fn display(&self) -> String {
+        let mut s = format!("/{}", self.name());
+        for a in self.args().into_iter().flatten() {
+            s.push(' ');
+            s.push_str(a);
+        }
+        s
+    }
+}
+
+/// A command and the page of results wanted (0-based).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Request {
+    pub command: Command,
+    pub page: usize,
+}
+
+impl Request {
+    pub fn new(command: Command) -> Request {
+        Request { command, page: 0 }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Passages answer it.
+    Found,
+    /// We hold nothing for the requested facet values; `available` says what we do hold.
+    NoData,
+    /// Free text matched nothing.
+    NotFound,
+    /// The `/help` overview.
+    Help,
+}
+
+/// What the bot says, before any formatting.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Answer {
+    pub command: Command,
+    /// A short title: "Salary · Senior · India".
+    pub heading: String,
+    pub outcome: Outcome,
+    /// Sentences shown above the results: corrections, how options were read, no data.
+    pub notes: Vec<String>,
+    pub results: Vec<Hit>,
+    /// Matching passages in all (every page).
+    pub total: usize,
+    pub page: usize,
+    pub per_page: usize,
+    /// What we do have, when `outcome` is `NoData`.
+    pub available: Vec<String>,
+    /// "Did you mean" spellings, when `outcome` is `NotFound`.
+    pub suggestions: Vec<String>,
+    pub help: Option<HelpInfo>,
+    pub content_version: String,
+}
+
+impl Answer {
+    pub fn pages(&self) -> usize {
+        self.total.div_ceil(self.per_page.max(1))
+    }
+
+    pub fn has_next(&self) -> bool {
+        self.page + 1 < self.pages()
+    }
+}
+
+/// What the bot knows, for `/help`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HelpInfo {
+    pub passages: usize,
+    /// Per facet: labels of the values some passage has, in vocabulary order.
+    pub facets: Vec<(Facet, Vec<String>)>,
+}
+
+impl serde::Serialize for Command {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.display())
+    }
+}
+
+/// Answers one request from `engine`.
+pub fn answer(
+    engine: &Engine,
+    vocabulary: &Vocabulary,
+    config: &AnswersConfig,
+    request: &Request,
+) -> Result<Answer, AnswerError> {
+    let per_page = config.results;
+    let mut answer = Answer {
+        command: request.command.clone(),
+        heading: String::new(),
+        outcome: Outcome::Found,
+        notes: Vec::new(),
+        results: Vec::new(),
+        total: 0,
+        page: request.page,
+        per_page,
+        available: Vec::new(),
+        suggestions: Vec::new(),
+        help: None,
+        content_version: engine.manifest().content_version.clone(),
+    };
+    let offset = request.page.saturating_mul(per_page);
+
+    match &request.command {
+        Command::Help => {
+            answer.heading = "What I can answer".into();
+            answer.outcome = Outcome::Help;
+            answer.help = Some(help_info(engine, vocabulary));
+        }
+        Command::Ask { question } => {
+            answer.heading = question.clone();
+            let results = engine.search(&SearchRequest {
+                text: question,
+                filter: Filter::default(),
+                offset,
+                limit: per_page,
+            })?;
+            note_corrections(&mut answer.notes, &results.analysis.corrections);
+            if results.total == 0 {
+                answer.outcome = Outcome::NotFound;
+                answer.suggestions = engine.suggestions(&results.analysis.unknown);
+                if results.analysis.is_empty() && results.analysis.unknown.is_empty() {
+                    answer
+                        .notes
+                        .push("Ask with a few keywords, for example `/ask mlops tools`.".into());
+                }
+            }
+            answer.total = results.total;
+            answer.results = results.hits;
+        }
+        Command::Faq { topic } => {
+            answer.heading = "FAQ".into();
+            let mut filter = Filter {
+                facets: vec![(Facet::Topic, vec!["faq".into()])],
+            };
+            let mut text = String::new();
+            if let Some(topic) = topic {
+                match vocabulary.resolve(Facet::Topic, topic) {
+                    Resolved::Known(id) if vocabulary.is_closed(Facet::Topic) => {
+                        answer.heading = format!("FAQ · {}", vocabulary.label(Facet::Topic, &id));
+                        filter.facets.push((Facet::Topic, vec![id]));
+                    }
+                    // Not a topic we file answers under: search the FAQ for the words instead.
+                    _ => {
+                        answer.heading = format!("FAQ · {topic}");
+                        text = topic.clone();
+                    }
+                }
+            }
+            let results = engine.search(&SearchRequest {
+                text: &text,
+                filter: filter.clone(),
+                offset,
+                limit: per_page,
+            })?;
+            note_corrections(&mut answer.notes, &results.analysis.corrections);
+            answer.total = results.total;
+            answer.results = results.hits;
+            if answer.total == 0 {
+                answer.outcome = Outcome::NoData;
+                answer.notes.push(format!(
+                    "We have no FAQ answer about {}.",
+                    topic.as_deref().unwrap_or("that")
+                ));
+                answer.available = engine
+                    .catalog()
+                    .values(
+                        Facet::Topic,
+                        &Filter {
+                            facets: vec![(Facet::Topic, vec!["faq".into()])],
+                        },
+                    )
+                    .into_iter()
+                    .filter(|(v, _)| v != "faq")
+                    .map(|(v, _)| vocabulary.label(Facet::Topic, &v).to_string())
+                    .collect();
+            }
+        }
+        Command::Salary { .. } | Command::Certs { .. } | Command::Levels { .. } => {
+            faceted(engine, vocabulary, request, offset, per_page, &mut answer)?;
+        }
+    }
+    Ok(answer)
+}
+
+/// The facet commands: which topic they cover, which facets their options fill, and how
+/// their data is named in sentences.
+struct FacetCommand {
+    topic: &'static str,
+    title: &'static str,
+    /// "We have no {what} for …"
+    what: &'static str,
+    facets: &'static [Facet],
+}
+
+fn facet_command(command: &Command) -> FacetCommand {
+    match command {
+        Command::Salary { .. } => FacetCommand {
+            topic: "salary",
+            title: "Salary",
+            what: "salary data",
+            facets: &[Facet::Levels, Facet::Regions],
+        },
+        Command::Certs { .. } => FacetCommand {
+            topic: "certs",
+            title: "Certifications",
+            what: "certification advice",
+            facets: &[Facet::Providers],
+        },
+        _ => FacetCommand {
+            topic: "levels",
+            title: "Career levels",
+            what: "a level description",
+            facets: &[Facet::Levels],
+        },
+    }
+}
+
+fn faceted(
+    engine: &Engine,
+    vocabulary: &Vocabulary,
+    request: &Request,
+    offset: usize,
+    per_page: usize,
+    answer: &mut Answer,
+) -> Result<(), AnswerError> {
+    let spec = facet_command(&request.command);
+    let args: Vec<(Facet, &str)> = spec
+        .facets
+        .iter()
+        .copied()
+        .zip(request.command.args())
+        .filter_map(|(f, a)| a.map(|a| (f, a)))
+        .collect();
+    let resolved = resolve_args(vocabulary, spec.facets, &args, &mut answer.notes);
+
+    let mut filter = Filter {
+        facets: vec![(Facet::Topic, vec![spec.topic.to_string()])],
+    };
+    let mut labels = Vec::new();
+    let mut unknown = Vec::new();
+    for item in &resolved {
+        match item {
+            Arg::Value(facet, id) => {
+                labels.push(vocabulary.label(*facet, id).to_string());
+                match filter.facets.iter_mut().find(|(f, _)| f == facet) {
+                    Some((_, values)) => values.push(id.clone()),
+                    None => filter.facets.push((*facet, vec![id.clone()])),
+                }
+            }
+            Arg::Unknown(word) => unknown.push(word.clone()),
+        }
+    }
+    answer.heading = std::iter::once(spec.title.to_string())
+        .chain(labels.iter().cloned())
+        .chain(unknown.iter().cloned())
+        .collect::<Vec<_>>()
+        .join(" · ");
+
+    if unknown.is_empty() {
+        // The labels double as words to rank by: "Senior" and "India" in the text count.
+        let text = labels.join(" ");
+        let results = engine.search(&SearchRequest {
+            text: &text,
+            filter: filter.clone(),
+            offset,
+            limit: per_page,
+        })?;
+        answer.total = results.total;
+        answer.results = results.hits;
+        if answer.total > 0 || offset > 0 {
+            return Ok(());
+        }
+    }
+
+    // Nothing for what was asked: say so, and say what we do have.
+    answer.outcome = Outcome::NoData;
+    let asked: Vec<String> = labels.iter().chain(unknown.iter()).cloned().collect();
+    answer.notes.push(if asked.is_empty() {
+        format!("We have no {} yet.", spec.what)
+    } else {
+        format!("We have no {} for {}.", spec.what, asked.join(" in "))
+    });
+    let topic_only = Filter {
+        facets: vec![(Facet::Topic, vec![spec.topic.to_string()])],
+    };
+    answer.available = engine
+        .catalog()
+        .combinations(spec.facets, &topic_only)
+        .into_iter()
+        .map(|combo| {
+            combo
+                .iter()
+                .map(|(f, v)| vocabulary.label(*f, v).to_string())
+                .collect::<Vec<_>>()
+                .join(" · ")
+        })
+        .collect();
+    Ok(())
+}
+
+/// An option value, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Arg {
+    Value(Facet, String),
+    /// Matches no known value of any facet the command takes.
+    Unknown(String),
+}
+
+/// Resolves option values against the vocabulary: by the option's own facet, then by the
+/// command's other facets (`/salary india` means the region), then word by word, then by
+/// a close spelling. Each reinterpretation is noted so the user sees how they were read.
+fn resolve_args(
+    vocabulary: &Vocabulary,
+    facets: &[Facet],
+    args: &[(Facet, &str)],
+    notes: &mut Vec<String>,
+) -> Vec<Arg> {
+    let mut out = Vec::new();
+    let exact = |facet: Facet, text: &str| match vocabulary.resolve(facet, text) {
+        Resolved::Known(id) => Some(id),
+        Resolved::Unknown { .. } => None,
+    };
+    let others =
+        |own: Facet| std::iter::once(own).chain(facets.iter().copied().filter(move |f| *f != own));
+    for &(own, text) in args {
+        if let Some((f, id)) = others(own).find_map(|f| exact(f, text).map(|id| (f, id))) {
+            out.push(Arg::Value(f, id));
+            continue;
+        }
+        let words: Vec<&str> = text.split_whitespace().collect();
+        if words.len() > 1 {
+            let parts: Vec<Option<(Facet, String)>> = words
+                .iter()
+                .map(|w| others(own).find_map(|f| exact(f, w).map(|id| (f, id))))
+                .collect();
+            if parts.iter().all(Option::is_some) {
+                out.extend(parts.into_iter().flatten().map(|(f, id)| Arg::Value(f, id)));
+                continue;
+            }
+        }
+        let close = others(own).find_map(|f| match vocabulary.resolve(f, text) {
+            Resolved::Unknown { closest: Some(c) } => Some((f, c)),
+            _ => None,
+        });
+        match close {
+            Some((f, id)) => {
+                notes.push(format!(
+                    "Showing {} for `{}`.",
+                    vocabulary.label(f, &id),
+                    text
+                ));
+                out.push(Arg::Value(f, id));
+            }
+            None => out.push(Arg::Unknown(text.to_string())),
+        }
+    }
+    out
+}
+
+fn note_corrections(notes: &mut Vec<String>, corrections: &[(String, String)]) {
+    if corrections.is_empty() {
+        return;
+    }
+    let list = corrections
+        .iter()
+        .map(|(typed, used)| format!("{used} (for `{typed}`)"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    notes.push(format!("Showing results for {list}."));
+}
+
+fn help_info(engine: &Engine, vocabulary: &Vocabulary) -> HelpInfo {
+    let catalog = engine.catalog();
+    let all = Filter::default();
+    let facets = Facet::ALL
+        .into_iter()
+        .map(|facet| {
+            let present: Vec<String> = catalog
+                .values(facet, &all)
+                .into_iter()
+                .map(|(v, _)| v)
+                .collect();
+            // Vocabulary order when there is one, content order otherwise.
+            let mut ordered: Vec<String> = vocabulary
+                .values(facet)
+                .iter()
+                .filter(|d| present.contains(&d.id))
+                .map(|d| d.label.clone())
+                .collect();
+            if ordered.is_empty() {
+                ordered = present
+                    .iter()
+                    .map(|v| vocabulary.label(facet, v).to_string())
+                    .collect();
+            }
+            (facet, ordered)
+        })
+        .collect();
+    HelpInfo {
+        passages: catalog.passages.len(),
+        facets,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(s: &str) -> Vec<String> {
+        s.split(' ').map(str::to_string).collect()
+    }
+
+    #[test]
+    fn positional_words_fill_options_last_takes_the_rest() {
+        assert_eq!(
+            Command::from_words(&words("/salary senior india")).unwrap(),
+            Command::Salary {
+                level: Some("senior".into()),
+                region: Some("india".into())
+            }
+        );
+        assert_eq!(
+            Command::from_words(&words("/certs google cloud")).unwrap(),
+            Command::Certs {
+                provider: Some("google cloud".into())
+            }
+        );
+        assert_eq!(
+            Command::from_words(&words("/salary region:india")).unwrap(),
+            Command::Salary {
+                level: None,
+                region: Some("india".into())
+            }
+        );
+        assert_eq!(
+            Command::from_words(&words("what is mlops")).unwrap(),
+            Command::Ask {
+                question: "what is mlops".into()
+            }
+        );
+        assert_eq!(
+            Command::from_words(&words("/ask salary: india")).unwrap(),
+            Command::Ask {
+                question: "salary: india".into()
+            }
+        );
+        assert_eq!(Command::from_words(&[]).unwrap(), Command::Help);
+    }
+
+    #[test]
+    fn user_errors_are_specific() {
+        assert_eq!(
+            Command::from_words(&words("/salry senior")).unwrap_err(),
+            UserError::UnknownCommand {
+                name: "salry".into(),
+                suggestion: Some("salary".into())
+            }
+        );
+        assert_eq!(
+            Command::from_words(&words("/ask")).unwrap_err(),
+            UserError::EmptyQuestion
+        );
+    }
+}

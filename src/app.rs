@@ -1,0 +1,54 @@
+//! Start-up shared by every entry point: load the content, then open the cached index or
+//! build one; when the content has errors, keep serving the last good index if there is one.
+
+use crate::config::Config;
+use crate::content::{self, LoadReport, Vocabulary};
+use crate::search::{Engine, SearchError};
+
+/// A ready engine and how it came to be.
+pub struct Loaded {
+    pub engine: Engine,
+    pub report: LoadReport,
+    /// The content has errors and `engine` is the last good index, not the current files.
+    pub stale: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("the content has {} error(s) and there is no earlier index to fall back on", .0.errors().count())]
+    Content(LoadReport),
+    #[error(transparent)]
+    Search(#[from] SearchError),
+}
+
+pub fn vocabulary(config: &Config) -> Vocabulary {
+    Vocabulary::from_config(&config.facets, &config.search)
+}
+
+/// Loads `config.data_dir` and returns an engine for it (see module docs).
+pub fn load(config: &Config) -> Result<Loaded, StartError> {
+    let report = content::load_dir(&config.data_dir, &vocabulary(config));
+    if report.has_errors() {
+        return match Engine::open_last_good(config)? {
+            Some(engine) => {
+                tracing::warn!(
+                    errors = report.errors().count(),
+                    serving = %engine.manifest().content_version,
+                    "content has errors; answering from the last good index"
+                );
+                Ok(Loaded {
+                    engine,
+                    report,
+                    stale: true,
+                })
+            }
+            None => Err(StartError::Content(report)),
+        };
+    }
+    let engine = Engine::open_or_build(config, &report.content)?;
+    Ok(Loaded {
+        engine,
+        report,
+        stale: false,
+    })
+}

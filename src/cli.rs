@@ -1,0 +1,253 @@
+//! Command-line interface: argument definitions and the terminal subcommands (`ask`,
+//! `check`, `index`). `serve` and `http` hand over to the bot and HTTP modules.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::answer::{self, AnswerError, Command, Outcome, Request};
+use crate::app::{self, StartError};
+use crate::config::Config;
+use crate::content::{self, Diagnostic};
+use crate::render::{self, Emphasis};
+use crate::search::Engine;
+
+/// Answers career questions from your community's guides, in Discord and in the terminal.
+#[derive(Debug, Parser)]
+#[command(name = "careerbot", version, about, max_term_width = 100)]
+pub struct Args {
+    /// Config file; paths inside it are relative to it.
+    #[arg(
+        long,
+        global = true,
+        default_value = "config.toml",
+        value_name = "PATH"
+    )]
+    pub config: PathBuf,
+
+    /// Log format on stderr (`RUST_LOG` sets the level).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Answer a question as the bot would: `ask /salary senior india`, `ask /certs gcp`,
+    /// `ask /ask what mlops tools should I learn first`.
+    Ask {
+        /// Print the answer as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Page of results (from 1).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+        page: u32,
+        /// The command and its options; a bare question is read as `/ask`.
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        words: Vec<String>,
+    },
+    /// Check the content and report every problem; exits 1 when there is an error.
+    Check {
+        /// Content folder (default: `data_dir` from the config).
+        dir: Option<PathBuf>,
+        /// Print the diagnostics as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Build the index in `index_dir` when the content changed (or always, with --force).
+    Index {
+        #[arg(long)]
+        force: bool,
+    },
+    /// Run the Discord bot over the gateway (token from DISCORD_TOKEN).
+    Serve,
+    /// Serve Discord's Interactions Endpoint URL over HTTP (key from DISCORD_PUBLIC_KEY).
+    Http {
+        /// Address to listen on (default: `http.listen` from the config).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+    },
+}
+
+/// Why a subcommand failed; `main` maps each to an exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    User(#[from] answer::UserError),
+    #[error("{0}")]
+    Content(String),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+/// Exit codes, grep-style: 0 answered, 1 nothing found or content errors, 2 failure.
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_NO_ANSWER: u8 = 1;
+pub const EXIT_ERROR: u8 = 2;
+
+/// Reads the config; a missing default `config.toml` means built-in defaults.
+pub fn load_config(path: &Path, explicit: bool) -> Result<Config, crate::config::ConfigError> {
+    if !explicit && !path.exists() {
+        tracing::warn!(path = %path.display(), "no config file; using built-in defaults");
+        return Ok(Config::default_in(Path::new(".")));
+    }
+    Config::from_file(path)
+}
+
+pub fn ask(config: &Config, words: &[String], page: u32, json: bool) -> Result<u8, CliError> {
+    let command = Command::from_words(words)?;
+    let loaded = start(config)?;
+    let request = Request {
+        command,
+        page: page as usize - 1,
+    };
+    let answer = match answer::answer(
+        &loaded.engine,
+        &app::vocabulary(config),
+        &config.answers,
+        &request,
+    ) {
+        Ok(a) => a,
+        Err(AnswerError::User(e)) => return Err(e.into()),
+        Err(AnswerError::Search(e)) => {
+            return Err(anyhow::Error::new(e).context("search failed").into())
+        }
+    };
+    let out = if json {
+        render::json(&answer) + "\n"
+    } else {
+        let emphasis = if std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+        {
+            Emphasis::Ansi
+        } else {
+            Emphasis::Markdown
+        };
+        render::text(&answer, emphasis)
+    };
+    write_stdout(&out)?;
+    Ok(match answer.outcome {
+        Outcome::Found | Outcome::Help => EXIT_OK,
+        Outcome::NoData | Outcome::NotFound => EXIT_NO_ANSWER,
+    })
+}
+
+pub fn check(config: &Config, dir: Option<&Path>, json: bool) -> Result<u8, CliError> {
+    let dir = dir.unwrap_or(&config.data_dir);
+    let report = content::load_dir(dir, &app::vocabulary(config));
+    let errors = report.errors().count();
+    let warnings = report.diagnostics.len() - errors;
+    let out = if json {
+        serde_json::to_string_pretty(&serde_json::json!({
+            "files": report.files,
+            "documents": report.content.documents.len(),
+            "passages": report.content.passages().count(),
+            "errors": errors,
+            "warnings": warnings,
+            "diagnostics": report.diagnostics,
+        }))
+        .map_err(anyhow::Error::from)?
+            + "\n"
+    } else {
+        let mut out = String::new();
+        for d in &report.diagnostics {
+            out.push_str(&d.to_string());
+            out.push('\n');
+        }
+        out.push_str(&format!(
+            "checked {} file(s): {} document(s), {} passage(s), {} error(s), {} warning(s)\n",
+            report.files,
+            report.content.documents.len(),
+            report.content.passages().count(),
+            errors,
+            warnings
+        ));
+        out
+    };
+    write_stdout(&out)?;
+    Ok(if errors > 0 { EXIT_NO_ANSWER } else { EXIT_OK })
+}
+
+pub fn index(config: &Config, force: bool) -> Result<u8, CliError> {
+    let report = content::load_dir(&config.data_dir, &app::vocabulary(config));
+    if report.has_errors() {
+        return Err(CliError::Content(content_errors(&report.diagnostics)));
+    }
+    let started = std::time::Instant::now();
+    let engine = if force {
+        Engine::build(config, &report.content)
+    } else {
+        Engine::open_or_build(config, &report.content)
+    }
+    .map_err(|e| anyhow::Error::new(e).context("building the index failed"))?;
+    let verb = match engine.origin() {
+        crate::search::Origin::Cache => "up to date",
+        crate::search::Origin::Built => "built",
+        crate::search::Origin::Memory => "built in memory (index folder not writable)",
+    };
+    write_stdout(&format!(
+        "index {verb}: {} passage(s) from {} document(s), content {}, {} ms{}\n",
+        engine.passage_count(),
+        report.content.documents.len(),
+        engine.manifest().content_version,
+        started.elapsed().as_millis(),
+        engine
+            .dir()
+            .map(|d| format!(", in {}", d.display()))
+            .unwrap_or_default()
+    ))?;
+    Ok(EXIT_OK)
+}
+
+/// Loads the engine, printing content problems to stderr.
+pub fn start(config: &Config) -> Result<app::Loaded, CliError> {
+    match app::load(config) {
+        Ok(loaded) => {
+            if loaded.stale {
+                eprintln!("{}", content_errors(&loaded.report.diagnostics));
+                eprintln!("warning: answering from the last good index until the errors are fixed");
+            }
+            Ok(loaded)
+        }
+        Err(StartError::Content(report)) => {
+            Err(CliError::Content(content_errors(&report.diagnostics)))
+        }
+        Err(StartError::Search(e)) => Err(anyhow::Error::new(e)
+            .context("opening the index failed")
+            .into()),
+    }
+}
+
+fn content_errors(diags: &[Diagnostic]) -> String {
+    let errors: Vec<String> = diags
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.to_string())
+        .collect();
+    format!(
+        "{}\n{} content error(s); run `careerbot check` after fixing them",
+        errors.join("\n"),
+        errors.len()
+    )
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error.
+fn write_stdout(s: &str) -> Result<(), CliError> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(anyhow::Error::new(e).context("writing to stdout").into())
+        }
+        _ => Ok(()),
+    }
+}

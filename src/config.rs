@@ -1,0 +1,335 @@
+//! Reads `config.toml`: where content and the index live, how answers and search behave,
+//! the facet vocabulary, and the Discord, reload, ops and HTTP settings.
+//!
+//! Every table denies unknown keys so a typo is an error that names the key, not a setting
+//! silently ignored. Paths are resolved against the config file's folder so the bot behaves
+//! the same whatever directory it is started from. Secrets never live here: the token and
+//! the public key come from the environment only.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+/// Why a config file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+/// The whole configuration, paths already resolved.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Folder of Markdown guides and FAQs.
+    pub data_dir: PathBuf,
+    /// Folder for the index cache (rebuilt whenever it is stale).
+    pub index_dir: PathBuf,
+    pub answers: AnswersConfig,
+    pub search: SearchConfig,
+    /// Known values per facet, in display order. A facet with no table accepts any value.
+    pub facets: FacetsConfig,
+    pub discord: DiscordConfig,
+    pub reload: ReloadConfig,
+    pub ops: OpsConfig,
+    pub http: HttpConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnswersConfig {
+    /// Passages per answer page.
+    pub results: usize,
+    /// Longest snippet shown for one passage, in characters.
+    pub snippet_chars: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SearchConfig {
+    /// Groups of words or phrases that mean the same: asking for one finds the others.
+    pub synonyms: Vec<Vec<String>>,
+    /// One-way rewrites: the key is read as the value (`sr = "senior"`).
+    pub abbreviations: BTreeMap<String, String>,
+    /// Words at least this long may have one typo.
+    pub one_typo_from: usize,
+    /// Words at least this long may have two typos.
+    pub two_typos_from: usize,
+}
+
+/// One known facet value.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FacetValueConfig {
+    /// How the value is shown to users; defaults to the value itself.
+    pub label: Option<String>,
+    /// Other ways users write it (`google cloud` for `gcp`).
+    pub aliases: Vec<String>,
+}
+
+pub type FacetVocabulary = IndexMap<String, FacetValueConfig>;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FacetsConfig {
+    pub topic: FacetVocabulary,
+    pub levels: FacetVocabulary,
+    pub regions: FacetVocabulary,
+    pub providers: FacetVocabulary,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DiscordConfig {
+    /// Register commands in these servers only (instant); empty registers globally.
+    pub guild_ids: Vec<u64>,
+    /// Point the REST client somewhere other than discord.com (tests, proxies).
+    /// `DISCORD_API_BASE` in the environment wins over this.
+    pub api_base: Option<String>,
+    /// Seconds a member waits between public replies; replies inside the window are private.
+    pub cooldown_seconds: u64,
+    /// Commands whose replies are private unless the user passes `private: false`.
+    pub private_commands: Vec<String>,
+    /// Answer with a "thinking…" placeholder when an answer is not ready after this long.
+    pub defer_after_ms: u64,
+    /// Gateway sharding: `"auto"` or `{ total = 4, range = [0, 2] }`.
+    pub shards: ShardsConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ShardsConfig {
+    /// Discord recommends the count (`GET /gateway/bot`).
+    #[default]
+    Auto,
+    /// This process runs shards `range.0 .. range.1` of `total`.
+    Fixed { total: u32, range: (u32, u32) },
+}
+
+impl<'de> Deserialize<'de> for ShardsConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Fixed {
+            total: u32,
+            range: Option<(u32, u32)>,
+        }
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Word(String),
+            Fixed(Fixed),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Word(w) if w == "auto" => Ok(ShardsConfig::Auto),
+            Raw::Word(w) => Err(serde::de::Error::custom(format!(
+                "shards must be \"auto\" or {{ total = N, range = [FIRST, END] }}, not {w:?}"
+            ))),
+            Raw::Fixed(f) => {
+                let range = f.range.unwrap_or((0, f.total));
+                if f.total == 0 || range.0 >= range.1 || range.1 > f.total {
+                    return Err(serde::de::Error::custom(format!(
+                        "shard range [{}, {}] must be non-empty and within total = {}",
+                        range.0, range.1, f.total
+                    )));
+                }
+                Ok(ShardsConfig::Fixed {
+                    total: f.total,
+                    range,
+                })
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReloadConfig {
+    /// Reload automatically when files in `data_dir` change.
+    pub watch: bool,
+    /// Quiet time after the last change before a watched reload starts.
+    pub debounce_ms: u64,
+    /// Discord permission that allows `/reload` (also sent as the command's default visibility).
+    pub permission: String,
+    /// Role IDs whose members may `/reload` even without the permission.
+    pub moderator_roles: Vec<u64>,
+    /// Channel that receives a line for every reload (the audit trail).
+    pub log_channel: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OpsConfig {
+    /// Serve `/healthz` and `/metrics` here in gateway mode (off when unset).
+    pub listen: Option<SocketAddr>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Address for `careerbot http` when `--listen` is not given.
+    pub listen: SocketAddr,
+    /// Larger request bodies are refused with 413.
+    pub max_body_bytes: usize,
+    /// Signed requests whose timestamp is further than this from now are refused (replays).
+    pub max_clock_skew_seconds: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("data"),
+            index_dir: PathBuf::from("index"),
+            answers: AnswersConfig::default(),
+            search: SearchConfig::default(),
+            facets: FacetsConfig::default(),
+            discord: DiscordConfig::default(),
+            reload: ReloadConfig::default(),
+            ops: OpsConfig::default(),
+            http: HttpConfig::default(),
+        }
+    }
+}
+
+impl Default for AnswersConfig {
+    fn default() -> Self {
+        AnswersConfig {
+            results: 3,
+            snippet_chars: 320,
+        }
+    }
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        SearchConfig {
+            synonyms: Vec::new(),
+            abbreviations: BTreeMap::new(),
+            one_typo_from: 5,
+            two_typos_from: 9,
+        }
+    }
+}
+
+impl Default for DiscordConfig {
+    fn default() -> Self {
+        DiscordConfig {
+            guild_ids: Vec::new(),
+            api_base: None,
+            cooldown_seconds: 10,
+            private_commands: vec!["help".into(), "reload".into()],
+            defer_after_ms: 1500,
+            shards: ShardsConfig::Auto,
+        }
+    }
+}
+
+impl Default for ReloadConfig {
+    fn default() -> Self {
+        ReloadConfig {
+            watch: false,
+            debounce_ms: 500,
+            permission: "MANAGE_GUILD".into(),
+            moderator_roles: Vec::new(),
+            log_channel: None,
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            max_body_bytes: 64 * 1024,
+            max_clock_skew_seconds: 300,
+        }
+    }
+}
+
+impl SearchConfig {
+    /// How many typos a word of `len` characters may carry (Meilisearch's rule by default:
+    /// none under 5 letters, one up to 8, two from 9).
+    pub fn typo_budget(&self, len: usize) -> u8 {
+        if len >= self.two_typos_from {
+            2
+        } else if len >= self.one_typo_from {
+            1
+        } else {
+            0
+        }
+    }
+}
+
+impl Config {
+    /// Parses config text; relative paths are resolved against `base_dir`.
+    pub fn parse(text: &str, base_dir: &Path) -> Result<Config, String> {
+        let mut config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        config.data_dir = base_dir.join(&config.data_dir);
+        config.index_dir = base_dir.join(&config.index_dir);
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads and parses a config file.
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let base = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        Config::parse(&text, base).map_err(|message| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message,
+        })
+    }
+
+    /// The built-in defaults, paths relative to `base_dir`; used when no config file exists.
+    pub fn default_in(base_dir: &Path) -> Config {
+        let mut config = Config::default();
+        config.data_dir = base_dir.join(&config.data_dir);
+        config.index_dir = base_dir.join(&config.index_dir);
+        config
+    }
+
+    /// Rules serde cannot express.
+    fn validate(&self) -> Result<(), String> {
+        if self.answers.results == 0 || self.answers.results > 10 {
+            return Err("answers.results must be between 1 and 10".into());
+        }
+        if self.answers.snippet_chars < 40 {
+            return Err("answers.snippet_chars must be at least 40".into());
+        }
+        if self.search.one_typo_from < 2 || self.search.two_typos_from < self.search.one_typo_from {
+            return Err(
+                "search.one_typo_from must be at least 2 and two_typos_from at least one_typo_from"
+                    .into(),
+            );
+        }
+        for group in &self.search.synonyms {
+            if group.len() < 2 {
+                return Err(format!(
+                    "search.synonyms: the group {group:?} needs at least two entries"
+                ));
+            }
+        }
+        if serenity::all::Permissions::from_name(&self.reload.permission).is_none() {
+            return Err(format!(
+                "reload.permission: unknown Discord permission {:?} (use names such as MANAGE_GUILD)",
+                self.reload.permission
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,361 @@
+//! Turns a Markdown body into sections at its headings, as plain text, keeping other docs
+//! tools' syntax (MDX imports and components, admonition fences, shortcodes) out of the text.
+
+use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+
+use super::diagnostic::LineIndex;
+
+/// The text under one heading, up to the next heading of any level.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section {
+    /// 1–6 for headings; 0 for text before the first heading.
+    pub level: u8,
+    pub title: String,
+    /// `{#id}` written after the heading.
+    pub id: Option<String>,
+    /// `{key=value}` written after the heading.
+    pub attrs: Vec<(String, Option<String>)>,
+    /// 1-based line in the body.
+    pub line: usize,
+    /// Plain text, one line per paragraph, list item or table row.
+    pub text: String,
+}
+
+/// Splits `body` into sections. Never fails: whatever Markdown cannot express becomes text
+/// or is dropped.
+pub fn sections(body: &str) -> Vec<Section> {
+    let cleaned = strip_foreign_syntax(body);
+    let lines = LineIndex::new(&cleaned);
+    let options = Options::ENABLE_TABLES
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_HEADING_ATTRIBUTES
+        | Options::ENABLE_GFM;
+
+    let mut out = vec![Section {
+        level: 0,
+        title: String::new(),
+        id: None,
+        attrs: Vec::new(),
+        line: 1,
+        text: String::new(),
+    }];
+    let mut text = TextBuilder::default();
+    let mut heading: Option<(u8, Option<String>, Vec<(String, Option<String>)>, usize)> = None;
+    let mut heading_text = String::new();
+    let mut image_depth = 0usize;
+    let mut list_depth = 0usize;
+
+    for (event, range) in Parser::new_ext(&cleaned, options).into_offset_iter() {
+        let in_heading = heading.is_some();
+        match event {
+            Event::Start(Tag::Heading {
+                level, id, attrs, ..
+            }) => {
+                out.last_mut().expect("sections start non-empty").text = text.finish();
+                heading = Some((
+                    heading_level(level),
+                    id.map(|s| s.to_string()),
+                    attrs
+                        .into_iter()
+                        .map(|(k, v)| (k.to_string(), v.map(|v| v.to_string())))
+                        .collect(),
+                    lines.line_col(&cleaned, range.start).0,
+                ));
+                heading_text.clear();
+            }
+            Event::End(TagEnd::Heading(_)) => {
+                if let Some((level, id, attrs, line)) = heading.take() {
+                    out.push(Section {
+                        level,
+                        title: collapse_spaces(&heading_text),
+                        id,
+                        attrs,
+                        line,
+                        text: String::new(),
+                    });
+                }
+            }
+            Event::Start(Tag::Image { .. }) => image_depth += 1,
+            Event::End(TagEnd::Image) => image_depth = image_depth.saturating_sub(1),
+            Event::Text(t) | Event::Code(t) | Event::InlineMath(t) | Event::DisplayMath(t)
+                if image_depth == 0 =>
+            {
+                if in_heading {
+                    heading_text.push_str(&t);
+                } else {
+                    text.push(&t);
+                }
+            }
+            Event::SoftBreak | Event::HardBreak => {
+                if in_heading {
+                    heading_text.push(' ');
+                } else {
+                    text.push(" ");
+                }
+            }
+            Event::Html(html) => {
+                let stripped = strip_tags(&html);
+                if !stripped.trim().is_empty() {
+                    text.push(&stripped);
+                    text.end_block();
+                }
+            }
+            Event::Start(Tag::List(_)) => {
+                text.end_block();
+                list_depth += 1;
+            }
+            Event::End(TagEnd::List(_)) => {
+                text.end_block();
+                list_depth = list_depth.saturating_sub(1);
+            }
+            Event::Start(Tag::Item) => {
+                text.end_block();
+                text.push(&"  ".repeat(list_depth.saturating_sub(1)));
+                text.push("- ");
+            }
+            Event::Start(Tag::CodeBlock(_)) => text.end_block(),
+            Event::End(TagEnd::CodeBlock) => text.end_block_verbatim(),
+            Event::End(TagEnd::TableCell) => text.push(" | "),
+            Event::End(
+                TagEnd::Paragraph
+                | TagEnd::TableRow
+                | TagEnd::TableHead
+                | TagEnd::Item
+                | TagEnd::BlockQuote(_)
+                | TagEnd::FootnoteDefinition,
+            )
+            | Event::Rule => text.end_block(),
+            _ => {}
+        }
+    }
+    out.last_mut().expect("sections start non-empty").text = text.finish();
+    out
+}
+
+fn heading_level(level: HeadingLevel) -> u8 {
+    match level {
+        HeadingLevel::H1 => 1,
+        HeadingLevel::H2 => 2,
+        HeadingLevel::H3 => 3,
+        HeadingLevel::H4 => 4,
+        HeadingLevel::H5 => 5,
+        HeadingLevel::H6 => 6,
+    }
+}
+
+/// Accumulates plain text; blocks become lines, runs of spaces collapse.
+#[derive(Default)]
+struct TextBuilder {
+    lines: Vec<String>,
+    current: String,
+    verbatim: bool,
+}
+
+impl TextBuilder {
+    fn push(&mut self, s: &str) {
+        self.current.push_str(s);
+    }
+
+    fn end_block(&mut self) {
+        let line = collapse_spaces(&self.current);
+        // "- " alone is an item whose text is still to come in a nested block.
+        if !line.is_empty() && line != "-" {
+            self.lines.push(line);
+            self.current.clear();
+        } else if line.is_empty() {
+            self.current.clear();
+        }
+        self.verbatim = false;
+    }
+
+    /// Code keeps its line breaks and indentation.
+    fn end_block_verbatim(&mut self) {
+        for line in self.current.lines() {
+            if !line.trim().is_empty() {
+                self.lines.push(line.trim_end().to_string());
+            }
+        }
+        self.current.clear();
+    }
+
+    fn finish(&mut self) -> String {
+        self.end_block();
+        std::mem::take(&mut self.lines).join("\n")
+    }
+}
+
+fn collapse_spaces(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Removes `<tags>` and `<!-- comments -->` from an HTML fragment, keeping the text.
+fn strip_tags(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(start) = rest.find('<') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start..];
+        let end = if after.starts_with("<!--") {
+            after.find("-->").map(|i| i + 3)
+        } else {
+            after.find('>').map(|i| i + 1)
+        };
+        match end {
+            Some(end) => rest = &after[end..],
+            None => {
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Blanks (keeping line numbers) or removes syntax that belongs to other docs tools:
+/// MDX `import`/`export` lines, JSX component lines, `:::note` and `!!! note` admonition
+/// markers, Hugo shortcodes, Liquid tags and MDX comments. Fenced code is left alone.
+pub fn strip_foreign_syntax(body: &str) -> String {
+    let mut out = String::with_capacity(body.len());
+    let mut fence: Option<String> = None;
+    let mut mkdocs_indent = false;
+    for line in body.split_inclusive('\n') {
+        let (content, newline) = match line.strip_suffix('\n') {
+            Some(c) => (c.strip_suffix('\r').unwrap_or(c), "\n"),
+            None => (line, ""),
+        };
+        let trimmed = content.trim_start();
+        if let Some(open) = &fence {
+            if trimmed.starts_with(open.as_str())
+                && trimmed.trim_end().chars().all(|c| open.starts_with(c))
+            {
+                fence = None;
+            }
+            out.push_str(content);
+            out.push_str(newline);
+            continue;
+        }
+        if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
+            let marker: String = trimmed
+                .chars()
+                .take_while(|&c| c == '`' || c == '~')
+                .collect();
+            fence = Some(marker);
+            out.push_str(content);
+            out.push_str(newline);
+            continue;
+        }
+        if mkdocs_indent {
+            if let Some(inner) = content.strip_prefix("    ") {
+                out.push_str(inner);
+                out.push_str(newline);
+                continue;
+            }
+            if !trimmed.is_empty() {
+                mkdocs_indent = false;
+            }
+        }
+        let blank =
+            is_mdx_module_line(trimmed) || trimmed.starts_with(":::") || is_tag_only_line(trimmed);
+        if trimmed.starts_with("!!! ")
+            || trimmed.starts_with("??? ")
+            || trimmed.starts_with("???+ ")
+        {
+            mkdocs_indent = true;
+        } else if !blank {
+            out.push_str(&strip_template_spans(content));
+        }
+        out.push_str(newline);
+    }
+    out
+}
+
+fn is_mdx_module_line(line: &str) -> bool {
+    (line.starts_with("import ")
+        && (line.contains(" from ")
+            || line.ends_with(';')
+            || line.ends_with('\'')
+            || line.ends_with('"')))
+        || line.starts_with("export ")
+}
+
+/// A line made only of tags (`<Tabs>`, `</TabItem>`, `<Card title="x" />`), as MDX and HTML
+/// wrappers write them.
+fn is_tag_only_line(line: &str) -> bool {
+    line.starts_with('<')
+        && line.trim_end().ends_with('>')
+        && !line.starts_with("<http")
+        && strip_tags(line).trim().is_empty()
+}
+
+/// Removes `{{< … >}}`, `{{% … %}}`, `{% … %}`, `{{ … }}` and `{/* … */}` spans.
+fn strip_template_spans(line: &str) -> String {
+    const PAIRS: &[(&str, &str)] = &[
+        ("{{<", ">}}"),
+        ("{{%", "%}}"),
+        ("{%", "%}"),
+        ("{{", "}}"),
+        ("{/*", "*/}"),
+    ];
+    let mut s = line.to_string();
+    for (open, close) in PAIRS {
+        while let Some(start) = s.find(open) {
+            match s[start + open.len()..].find(close) {
+                Some(end) => s.replace_range(start..start + open.len() + end + close.len(), ""),
+                None => break,
+            }
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_at_headings_with_attributes_and_lines() {
+        let body = "Intro text.\n\n# Title\n\n## Junior {#junior levels=junior}\n\n- one\n- **two**\n\n### Deep\n\nPara\nwraps.\n";
+        let s = sections(body);
+        assert_eq!(s.len(), 4);
+        assert_eq!(s[0].text, "Intro text.");
+        assert_eq!(
+            (s[1].level, s[1].title.as_str(), s[1].line),
+            (1, "Title", 3)
+        );
+        assert_eq!(s[2].id.as_deref(), Some("junior"));
+        assert_eq!(
+            s[2].attrs,
+            vec![("levels".to_string(), Some("junior".to_string()))]
+        );
+        assert_eq!(s[2].text, "- one\n- two");
+        assert_eq!(s[3].text, "Para wraps.");
+        assert_eq!(s[3].line, 10);
+    }
+
+    #[test]
+    fn keeps_foreign_syntax_out_of_text() {
+        let body = "import Tabs from '@theme/Tabs';\n\n# T\n\n:::tip Remember\nKeep **this**.\n:::\n\n<Tabs>\n<TabItem value=\"a\">\n\nInside tab.\n\n</TabItem>\n</Tabs>\n\n{{< figure src=\"x.png\" >}} Caption {% raw %}\n\n<div class=\"x\">html text</div>\n\n> [!NOTE]\n> Alert body.\n\n![alt text](img.png)\n";
+        let s = sections(body);
+        let text = &s[1].text;
+        assert_eq!(
+            text,
+            "Keep this.\nInside tab.\nCaption\nhtml text\nAlert body."
+        );
+    }
+
+    #[test]
+    fn code_fences_are_left_alone() {
+        let body = "# T\n\n```python\nimport os from x\n  x = 1\n```\n";
+        let s = sections(body);
+        assert_eq!(s[1].text, "import os from x\n  x = 1");
+    }
+
+    #[test]
+    fn mkdocs_admonitions_are_dedented() {
+        let body = "# T\n\n!!! note \"Heads up\"\n    Indented body.\n\nAfter.\n";
+        let s = sections(body);
+        assert_eq!(s[1].text, "Indented body.\nAfter.");
+    }
+}

@@ -1,0 +1,821 @@
+//! Content stage: reads the Markdown guides and FAQs in `data/` into validated
+//! [`Document`]s made of heading-sized [`Passage`]s, reporting every problem at once.
+
+pub mod diagnostic;
+pub mod facets;
+pub mod front_matter;
+pub mod markdown;
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+pub use diagnostic::{Diagnostic, Severity};
+pub use facets::{Facet, Facets, Resolved, Vocabulary};
+
+use front_matter::RawFrontMatter;
+use markdown::Section;
+
+/// Files larger than this are refused: a guide this big is a mistake (or not a guide).
+pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+/// Extensions read as Markdown.
+const EXTENSIONS: &[&str] = &["md", "markdown", "mdx"];
+/// Folder nesting deeper than this is not followed (guards against symlink loops).
+const MAX_DEPTH: usize = 32;
+
+/// One guide or FAQ file, validated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Document {
+    pub id: String,
+    /// Path relative to the data folder, `/`-separated.
+    pub path: String,
+    pub title: String,
+    pub description: Option<String>,
+    /// Where the facts come from, as shown to users.
+    pub source: String,
+    pub passages: Vec<Passage>,
+}
+
+/// The unit of an answer: the text under one heading.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Passage {
+    /// `doc-id#section-id`, stable across edits that keep the heading.
+    pub id: String,
+    pub doc_id: String,
+    pub title: String,
+    /// Document title, then each enclosing heading, then this one.
+    pub breadcrumb: Vec<String>,
+    /// Plain text, one line per paragraph or list item.
+    pub text: String,
+    pub facets: Facets,
+    pub aliases: Vec<String>,
+    pub source: String,
+    /// `path#anchor`, for moderators to find the text.
+    pub location: String,
+    /// 1-based line of the heading in its file.
+    pub line: usize,
+}
+
+impl Passage {
+    /// A short fingerprint of everything an answer shows, to tell edited passages apart.
+    pub fn content_hash(&self) -> String {
+        let mut h = Sha256::new();
+        for part in [&self.title, &self.text, &self.source, &self.location] {
+            h.update(part.as_bytes());
+            h.update([0]);
+        }
+        for crumb in &self.breadcrumb {
+            h.update(crumb.as_bytes());
+            h.update([1]);
+        }
+        for facet in Facet::ALL {
+            for v in self.facets.get(facet) {
+                h.update(facet.key().as_bytes());
+                h.update(v.as_bytes());
+                h.update([2]);
+            }
+        }
+        for a in &self.aliases {
+            h.update(a.as_bytes());
+            h.update([3]);
+        }
+        hex(&h.finalize()[..8])
+    }
+}
+
+/// Everything loaded from a data folder.
+#[derive(Debug, Clone, Default)]
+pub struct Content {
+    pub documents: Vec<Document>,
+    /// Short hash of every Markdown file's path and bytes: changes whenever `data/` does.
+    pub version: String,
+}
+
+impl Content {
+    pub fn passages(&self) -> impl Iterator<Item = &Passage> {
+        self.documents.iter().flat_map(|d| d.passages.iter())
+    }
+}
+
+/// The result of loading: the documents that passed, and every problem found.
+#[derive(Debug, Default)]
+pub struct LoadReport {
+    pub content: Content,
+    pub diagnostics: Vec<Diagnostic>,
+    pub files: usize,
+}
+
+impl LoadReport {
+    pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics.iter().filter(|d| d.is_error())
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.errors().next().is_some()
+    }
+}
+
+/// A parsed file on its way to becoming a [`Document`].
+pub struct RawDocument<'a> {
+    /// Path shown in diagnostics.
+    pub display_path: PathBuf,
+    /// Path relative to the data folder, `/`-separated.
+    pub rel_path: String,
+    pub front_matter: RawFrontMatter,
+    /// Front-matter text and its first line, to point errors at the right line.
+    pub front_matter_text: &'a str,
+    pub front_matter_line: usize,
+    pub sections: Vec<Section>,
+    /// Line in the file of the body's first line.
+    pub body_line: usize,
+    pub vocabulary: &'a Vocabulary,
+}
+
+impl TryFrom<RawDocument<'_>> for Document {
+    type Error = Vec<Diagnostic>;
+
+    fn try_from(raw: RawDocument<'_>) -> Result<Document, Vec<Diagnostic>> {
+        let mut errors = Vec::new();
+        let path = raw.display_path.clone();
+        let fm = raw.front_matter;
+        let fm_line = |key: &str, value: Option<&str>| {
+            let line = match value {
+                Some(v) => front_matter::value_line(raw.front_matter_text, key, v),
+                None => front_matter::key_line(raw.front_matter_text, key),
+            };
+            line.map_or(1, |l| raw.front_matter_line + l - 1)
+        };
+
+        let id = match fm.id {
+            Some(id) if is_valid_id(&id) => id,
+            Some(id) => {
+                errors.push(
+                    Diagnostic::error(&path, fm_line("id", None), 1, format!("invalid id `{id}`"))
+                        .with_hint("ids use lower-case letters, digits, `-`, `_` and `/`"),
+                );
+                id
+            }
+            None => default_id(&raw.rel_path),
+        };
+
+        // Document facets, checked against the vocabulary.
+        let mut doc_facets = Facets::default();
+        for facet in Facet::ALL {
+            let written = match facet {
+                Facet::Topic => fm.topic.clone(),
+                Facet::Levels => fm.levels.clone(),
+                Facet::Regions => fm.regions.clone(),
+                Facet::Providers => fm.providers.clone(),
+            };
+            for value in written.map(|w| w.into_vec()).unwrap_or_default() {
+                let line = fm_line(facet.key(), Some(&value));
+                match check_facet_value(raw.vocabulary, facet, &value, &path, line) {
+                    Ok(v) => push_unique(doc_facets.get_mut(facet), v),
+                    Err(e) => errors.push(e),
+                }
+            }
+        }
+        let mut aliases: Vec<String> = Vec::new();
+        for list in [fm.aliases, fm.tags, fm.keywords].into_iter().flatten() {
+            for a in list.into_vec() {
+                push_unique(&mut aliases, a);
+            }
+        }
+
+        let mut sections = raw.sections;
+        // A single `# Heading` at the top names the document rather than opening a section.
+        let h1s = sections.iter().filter(|s| s.level == 1).count();
+        let first_heading = sections.iter().position(|s| s.level > 0);
+        let title_heading = match first_heading {
+            Some(i) if h1s == 1 && sections[i].level == 1 => Some(i),
+            _ => None,
+        };
+        let title = fm
+            .title
+            .filter(|t| !t.trim().is_empty())
+            .or_else(|| title_heading.map(|i| sections[i].title.clone()))
+            .or_else(|| first_heading.map(|i| sections[i].title.clone()))
+            .unwrap_or_else(|| title_from_path(&raw.rel_path));
+        if let Some(i) = title_heading {
+            // Its text joins the intro; its attributes apply to the whole document.
+            let heading = sections.remove(i);
+            let intro = &mut sections[0];
+            if !heading.text.is_empty() {
+                if !intro.text.is_empty() {
+                    intro.text.push('\n');
+                }
+                intro.text.push_str(&heading.text);
+            }
+            intro.attrs.extend(heading.attrs);
+            intro.line = heading.line;
+        }
+        let source = fm.source.unwrap_or_else(|| raw.rel_path.clone());
+
+        let mut passages = Vec::new();
+        let mut seen_ids: HashMap<String, usize> = HashMap::new();
+        let mut explicit_ids: HashSet<String> = HashSet::new();
+        // Enclosing headings: (level, title, facets, aliases).
+        let mut stack: Vec<(u8, String, Facets, Vec<String>)> = Vec::new();
+        for (i, section) in sections.iter().enumerate() {
+            let file_line = raw.body_line + section.line - 1;
+            while stack
+                .last()
+                .is_some_and(|(level, ..)| *level >= section.level)
+            {
+                stack.pop();
+            }
+            let (inherited_facets, inherited_aliases) = stack
+                .last()
+                .map(|(_, _, f, a)| (f.clone(), a.clone()))
+                .unwrap_or_else(|| (doc_facets.clone(), aliases.clone()));
+            let (facets, own_aliases) = apply_attrs(
+                section,
+                inherited_facets,
+                inherited_aliases,
+                raw.vocabulary,
+                &path,
+                file_line,
+                &mut errors,
+            );
+
+            if section.level == 0 {
+                // The intro: text before the first section, owned by the document itself.
+                if !section.text.is_empty() {
+                    passages.push(Passage {
+                        id: id.clone(),
+                        doc_id: id.clone(),
+                        title: title.clone(),
+                        breadcrumb: vec![title.clone()],
+                        text: section.text.clone(),
+                        facets: facets.clone(),
+                        aliases: own_aliases.clone(),
+                        source: source.clone(),
+                        location: raw.rel_path.clone(),
+                        line: if title_heading.is_some() {
+                            file_line
+                        } else {
+                            raw.body_line
+                        },
+                    });
+                }
+                // Sections below inherit the title heading's attributes.
+                doc_facets = facets;
+                aliases = own_aliases;
+                continue;
+            }
+
+            if section.title.is_empty() {
+                errors.push(
+                    Diagnostic::error(&path, file_line, 1, "heading has no text")
+                        .with_hint("write the section's title after the `#` marks"),
+                );
+                continue;
+            }
+            let has_children = sections
+                .get(i + 1)
+                .is_some_and(|next| next.level > section.level);
+            let anchor = match &section.id {
+                Some(explicit) => {
+                    if !explicit_ids.insert(explicit.clone()) {
+                        errors.push(
+                            Diagnostic::error(
+                                &path,
+                                file_line,
+                                1,
+                                format!("duplicate section id `{explicit}`"),
+                            )
+                            .with_hint("each `{#id}` must be unique within its file"),
+                        );
+                    }
+                    explicit.clone()
+                }
+                None => {
+                    let base = slugify(&section.title);
+                    let n = seen_ids.entry(base.clone()).or_insert(0);
+                    *n += 1;
+                    if *n == 1 {
+                        base
+                    } else {
+                        format!("{base}-{}", *n - 1)
+                    }
+                }
+            };
+            let mut breadcrumb = vec![title.clone()];
+            breadcrumb.extend(stack.iter().map(|(_, t, ..)| t.clone()));
+            breadcrumb.push(section.title.clone());
+
+            if section.text.is_empty() && !has_children {
+                errors.push(
+                    Diagnostic::error(
+                        &path,
+                        file_line,
+                        1,
+                        format!("section `{}` is empty", section.title),
+                    )
+                    .with_hint("write the answer under the heading, or remove the heading"),
+                );
+            } else if !section.text.is_empty() {
+                passages.push(Passage {
+                    id: format!("{id}#{anchor}"),
+                    doc_id: id.clone(),
+                    title: section.title.clone(),
+                    breadcrumb,
+                    text: section.text.clone(),
+                    facets: facets.clone(),
+                    aliases: own_aliases.clone(),
+                    source: source.clone(),
+                    location: format!("{}#{anchor}", raw.rel_path),
+                    line: file_line,
+                });
+            }
+            stack.push((section.level, section.title.clone(), facets, own_aliases));
+        }
+
+        // Explicit and generated ids can still collide (`{#a}` beside a heading "A").
+        let mut ids = HashSet::new();
+        for p in &passages {
+            if !ids.insert(p.id.as_str()) {
+                errors.push(
+                    Diagnostic::error(&path, p.line, 1, format!("duplicate passage id `{}`", p.id))
+                        .with_hint("give one of the headings a different `{#id}`"),
+                );
+            }
+        }
+
+        if errors.is_empty() {
+            Ok(Document {
+                id,
+                path: raw.rel_path,
+                title,
+                description: fm.description,
+                source,
+                passages,
+            })
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// Applies a heading's `{topic=… levels=… aliases=…}` attributes to what it inherits.
+fn apply_attrs(
+    section: &Section,
+    mut facets: Facets,
+    mut aliases: Vec<String>,
+    vocabulary: &Vocabulary,
+    path: &Path,
+    line: usize,
+    errors: &mut Vec<Diagnostic>,
+) -> (Facets, Vec<String>) {
+    const ATTR_KEYS: &[&str] = &["topic", "levels", "regions", "providers", "aliases"];
+    for (key, value) in &section.attrs {
+        let values: Vec<&str> = value
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .collect();
+        if key == "aliases" {
+            for v in values {
+                push_unique(&mut aliases, v.replace('-', " "));
+            }
+            continue;
+        }
+        let Some(facet) = Facet::from_key(key) else {
+            let mut e =
+                Diagnostic::error(path, line, 1, format!("unknown heading attribute `{key}`"));
+            e = match diagnostic::did_you_mean(key, ATTR_KEYS.iter().copied()) {
+                Some(k) => e.with_hint(format!("did you mean `{k}`?")),
+                None => e.with_hint(format!("heading attributes: {}", ATTR_KEYS.join(", "))),
+            };
+            errors.push(e);
+            continue;
+        };
+        if values.is_empty() {
+            errors.push(
+                Diagnostic::error(
+                    path,
+                    line,
+                    1,
+                    format!("heading attribute `{key}` has no value"),
+                )
+                .with_hint(format!("write `{key}=value` or `{key}=first,second`")),
+            );
+            continue;
+        }
+        let own = facets.get_mut(facet);
+        own.clear();
+        for v in values {
+            match check_facet_value(vocabulary, facet, v, path, line) {
+                Ok(v) => push_unique(own, v),
+                Err(e) => errors.push(e),
+            }
+        }
+    }
+    (facets, aliases)
+}
+
+fn check_facet_value(
+    vocabulary: &Vocabulary,
+    facet: Facet,
+    value: &str,
+    path: &Path,
+    line: usize,
+) -> Result<String, Diagnostic> {
+    match vocabulary.resolve(facet, value) {
+        Resolved::Known(id) => Ok(id),
+        Resolved::Unknown { closest } => {
+            let known: Vec<&str> = vocabulary
+                .values(facet)
+                .iter()
+                .map(|v| v.id.as_str())
+                .collect();
+            let list = format!(
+                "known {}s: {} (new values go under [facets.{}] in config.toml)",
+                facet.noun(),
+                known.join(", "),
+                facet.key()
+            );
+            let hint = match closest {
+                Some(c) => format!("did you mean `{c}`? {list}"),
+                None => list,
+            };
+            Err(
+                Diagnostic::error(path, line, 1, format!("unknown {} `{value}`", facet.noun()))
+                    .with_hint(hint),
+            )
+        }
+    }
+}
+
+fn push_unique(list: &mut Vec<String>, value: String) {
+    if !list.contains(&value) {
+        list.push(value);
+    }
+}
+
+fn is_valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_/.".contains(c))
+}
+
+/// `guides/Salary.md` → `guides/salary`; `guides/_index.md` → `guides`.
+fn default_id(rel_path: &str) -> String {
+    let stem = rel_path
+        .rsplit_once('.')
+        .map_or(rel_path, |(stem, _)| stem)
+        .to_lowercase();
+    let stem = stem
+        .strip_suffix("/_index")
+        .or_else(|| stem.strip_suffix("/index"))
+        .unwrap_or(&stem);
+    stem.chars()
+        .map(|c| {
+            if c.is_alphanumeric() || "-_/.".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+fn title_from_path(rel_path: &str) -> String {
+    let name = rel_path.rsplit('/').next().unwrap_or(rel_path);
+    let stem = name.rsplit_once('.').map_or(name, |(s, _)| s);
+    let words = stem.replace(['-', '_'], " ");
+    let mut chars = words.trim().chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => rel_path.to_string(),
+    }
+}
+
+/// GitHub-style anchors: lower case, letters and digits kept, the rest as single dashes.
+pub fn slugify(title: &str) -> String {
+    let mut slug = String::with_capacity(title.len());
+    for c in title.chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() {
+            slug.push(c);
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+    }
+    let slug = slug.trim_end_matches('-').to_string();
+    if slug.is_empty() {
+        "section".into()
+    } else {
+        slug
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Reads every Markdown file under `dir`. Never panics and never stops at the first
+/// problem: the report holds every document that passed and every diagnostic.
+pub fn load_dir(dir: &Path, vocabulary: &Vocabulary) -> LoadReport {
+    let mut report = LoadReport::default();
+    let mut files = Vec::new();
+    if let Err(e) = collect_files(dir, dir, 0, &mut files) {
+        report.diagnostics.push(
+            Diagnostic::error(dir, 0, 0, format!("cannot read the content folder: {e}"))
+                .with_hint("check `data_dir` in config.toml"),
+        );
+        return report;
+    }
+    files.sort();
+    report.files = files.len();
+
+    let mut version = Sha256::new();
+    let mut doc_ids: HashMap<String, PathBuf> = HashMap::new();
+    for rel in files {
+        let path = dir.join(&rel);
+        let rel_str = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
+        let bytes = match read_limited(&path) {
+            Ok(b) => b,
+            Err(d) => {
+                report.diagnostics.push(d);
+                continue;
+            }
+        };
+        version.update(rel_str.as_bytes());
+        version.update([0]);
+        version.update(&bytes);
+        version.update([0]);
+        match load_file(&path, &rel_str, &bytes, vocabulary) {
+            (Some(doc), diags) => {
+                report.diagnostics.extend(diags);
+                if let Some(first) = doc_ids.get(&doc.id) {
+                    report.diagnostics.push(
+                        Diagnostic::error(
+                            &path,
+                            1,
+                            1,
+                            format!("duplicate document id `{}`", doc.id),
+                        )
+                        .with_hint(format!(
+                            "{} already uses it; set a different `id` in the front matter",
+                            first.display()
+                        )),
+                    );
+                    continue;
+                }
+                doc_ids.insert(doc.id.clone(), path.clone());
+                if doc.passages.is_empty() {
+                    report.diagnostics.push(
+                        Diagnostic::warning(&path, 1, 1, "no text to answer from; nothing indexed")
+                            .with_hint("write some text below the front matter"),
+                    );
+                }
+                report.content.documents.push(doc);
+            }
+            (None, diags) => report.diagnostics.extend(diags),
+        }
+    }
+    report.content.version = hex(&version.finalize()[..8]);
+    report
+        .diagnostics
+        .sort_by(|a, b| (&a.path, a.line, a.col).cmp(&(&b.path, b.line, b.col)));
+    report
+}
+
+/// Parses and validates one file's bytes; `None` when it has errors or is skipped.
+pub fn load_file(
+    path: &Path,
+    rel_path: &str,
+    bytes: &[u8],
+    vocabulary: &Vocabulary,
+) -> (Option<Document>, Vec<Diagnostic>) {
+    let mut diags = Vec::new();
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let valid = &bytes[..e.valid_up_to()];
+            let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+            diags.push(
+                Diagnostic::error(path, line, 1, "not UTF-8 text (is this a binary file?)")
+                    .with_hint("save the file as UTF-8, or move it out of the content folder"),
+            );
+            return (None, diags);
+        }
+    };
+    if text.contains('\0') {
+        diags.push(
+            Diagnostic::error(path, 1, 1, "contains NUL bytes (is this a binary file?)")
+                .with_hint("move binary files out of the content folder"),
+        );
+        return (None, diags);
+    }
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if text.trim().is_empty() {
+        diags.push(
+            Diagnostic::warning(path, 1, 1, "file is empty; skipped")
+                .with_hint("write a guide in it, or delete it"),
+        );
+        return (None, diags);
+    }
+    let split = match front_matter::split(text) {
+        Ok(s) => s,
+        Err(unclosed) => {
+            diags.push(
+                Diagnostic::error(
+                    path,
+                    1,
+                    1,
+                    format!(
+                        "front matter opened with `{}` is never closed",
+                        unclosed.fence
+                    ),
+                )
+                .with_hint(format!(
+                    "add a line with only `{}` after the front matter",
+                    unclosed.fence
+                )),
+            );
+            return (None, diags);
+        }
+    };
+    let (raw_fm, fm_text) = match split.front_matter {
+        Some((format, fm_text)) => {
+            let (raw, fm_diags) =
+                front_matter::parse(format, fm_text, split.front_matter_line, path);
+            diags.extend(fm_diags);
+            match raw {
+                Some(raw) => (raw, fm_text),
+                None => return (None, diags),
+            }
+        }
+        None => (RawFrontMatter::default(), ""),
+    };
+    if raw_fm.draft == Some(true) {
+        diags.push(
+            Diagnostic::warning(path, 1, 1, "draft; skipped")
+                .with_hint("set `draft = false` to publish it"),
+        );
+        return (None, diags);
+    }
+    let body_line = text[..split.body_offset].matches('\n').count() + 1;
+    let raw = RawDocument {
+        display_path: path.to_path_buf(),
+        rel_path: rel_path.to_string(),
+        front_matter: raw_fm,
+        front_matter_text: fm_text,
+        front_matter_line: split.front_matter_line,
+        sections: markdown::sections(split.body),
+        body_line,
+        vocabulary,
+    };
+    match Document::try_from(raw) {
+        Ok(doc) => (Some(doc), diags),
+        Err(errors) => {
+            diags.extend(errors);
+            (None, diags)
+        }
+    }
+}
+
+fn read_limited(path: &Path) -> Result<Vec<u8>, Diagnostic> {
+    let meta = std::fs::metadata(path)
+        .map_err(|e| Diagnostic::error(path, 0, 0, format!("cannot read: {e}")))?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(Diagnostic::error(
+            path,
+            0,
+            0,
+            format!(
+                "file is {:.1} MiB; the limit is {} MiB",
+                meta.len() as f64 / 1048576.0,
+                MAX_FILE_BYTES / 1048576
+            ),
+        )
+        .with_hint("split it into several smaller guides"));
+    }
+    std::fs::read(path).map_err(|e| Diagnostic::error(path, 0, 0, format!("cannot read: {e}")))
+}
+
+fn collect_files(
+    root: &Path,
+    dir: &Path,
+    depth: usize,
+    out: &mut Vec<PathBuf>,
+) -> std::io::Result<()> {
+    if depth > MAX_DEPTH {
+        return Ok(());
+    }
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') || name == "node_modules" {
+            continue;
+        }
+        let path = entry.path();
+        // `metadata` follows symlinks; a dangling link is skipped rather than fatal.
+        let Ok(meta) = std::fs::metadata(&path) else {
+            continue;
+        };
+        if meta.is_dir() {
+            // A subfolder that cannot be read is reported by its files' absence, not fatal.
+            if let Err(e) = collect_files(root, &path, depth + 1, out) {
+                tracing::warn!(path = %path.display(), error = %e, "skipping unreadable folder");
+            }
+        } else if path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+        {
+            out.push(path.strip_prefix(root).unwrap_or(&path).to_path_buf());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> (Option<Document>, Vec<Diagnostic>) {
+        load_file(
+            Path::new("x.md"),
+            "guides/x.md",
+            text.as_bytes(),
+            &Vocabulary::default(),
+        )
+    }
+
+    #[test]
+    fn plain_markdown_takes_title_from_first_heading() {
+        let (doc, diags) = load("# Hello\n\nIntro.\n\n## Part {#p}\n\nBody.\n");
+        assert!(diags.is_empty(), "{diags:?}");
+        let doc = doc.unwrap();
+        assert_eq!(doc.id, "guides/x");
+        assert_eq!(doc.title, "Hello");
+        assert_eq!(doc.passages.len(), 2);
+        assert_eq!(doc.passages[0].id, "guides/x");
+        assert_eq!(doc.passages[0].line, 1);
+        assert_eq!(doc.passages[1].id, "guides/x#p");
+        assert_eq!(doc.passages[1].breadcrumb, vec!["Hello", "Part"]);
+        assert_eq!(doc.passages[1].line, 5);
+    }
+
+    #[test]
+    fn heading_attributes_override_inherited_facets() {
+        let text = "+++\ntopic = \"certs\"\nlevels = [\"senior\"]\n+++\n# C\n\n## A {providers=aws}\n\nx\n\n### Sub {levels=junior}\n\ny\n";
+        let doc = load(text).0.unwrap();
+        let a = &doc.passages[0];
+        assert_eq!(a.facets.topic, vec!["certs"]);
+        assert_eq!(a.facets.providers, vec!["aws"]);
+        let sub = &doc.passages[1];
+        assert_eq!(sub.facets.levels, vec!["junior"]);
+        assert_eq!(sub.facets.providers, vec!["aws"]);
+        assert_eq!(sub.breadcrumb, vec!["C", "A", "Sub"]);
+    }
+
+    #[test]
+    fn collects_every_error() {
+        let text = "# T\n\n## Empty\n\n## Dup {#d}\n\nx\n\n## Dup2 {#d leve=x}\n\ny\n";
+        let (doc, diags) = load(text);
+        assert!(doc.is_none());
+        let lines: Vec<usize> = diags.iter().map(|d| d.line).collect();
+        assert_eq!(lines, vec![3, 9, 9], "{diags:#?}");
+    }
+
+    #[test]
+    fn slugs() {
+        assert_eq!(
+            slugify("What's a realistic salary?"),
+            "what-s-a-realistic-salary"
+        );
+        assert_eq!(
+            slugify("AWS Certified – Specialty"),
+            "aws-certified-specialty"
+        );
+        assert_eq!(slugify("!!!"), "section");
+    }
+
+    #[test]
+    fn never_panics_on_hostile_bytes() {
+        for bytes in [
+            &b""[..],
+            b"\xff\xfe\x00",
+            b"+++\n",
+            b"---\n---\n",
+            b"+++\n+++\n",
+            b"#\n",
+            b"\0",
+        ] {
+            let _ = load_file(Path::new("x.md"), "x.md", bytes, &Vocabulary::default());
+        }
+    }
+}

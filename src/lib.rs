@@ -1,0 +1,13 @@
+//! careerbot: answers career questions on Discord from a community's own guides and FAQs.
+//!
+//! Data flows content → search → answer → render → (cli | bot | http); see ARCHITECTURE.md.
+
+pub mod answer;
+pub mod app;
+pub mod bot;
+pub mod cli;
+pub mod config;
+pub mod content;
+pub mod http;
+pub mod render;
+pub mod search;

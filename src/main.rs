@@ -1,0 +1,67 @@
+//! Entry point: parse the command line, set up logging, run the subcommand, map the
+//! outcome to an exit code. Everything else lives in the library.
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, FromArgMatches};
+use tracing_subscriber::EnvFilter;
+
+use careerbot::cli::{self, Args, CliError, Cmd, LogFormat};
+
+fn main() -> ExitCode {
+    let matches = Args::command().get_matches();
+    let explicit_config =
+        matches.value_source("config") == Some(clap::parser::ValueSource::CommandLine);
+    let args = match Args::from_arg_matches(&matches) {
+        Ok(args) => args,
+        Err(e) => e.exit(),
+    };
+    init_tracing(&args);
+
+    let result = cli::load_config(&args.config, explicit_config)
+        .map_err(CliError::from)
+        .and_then(|config| match &args.command {
+            Cmd::Ask { json, page, words } => cli::ask(&config, words, *page, *json),
+            Cmd::Check { dir, json } => cli::check(&config, dir.as_deref(), *json),
+            Cmd::Index { force } => cli::index(&config, *force),
+            Cmd::Serve => careerbot::bot::run_blocking(config).map_err(CliError::from),
+            Cmd::Http { listen } => {
+                careerbot::http::run_blocking(config, *listen).map_err(CliError::from)
+            }
+        });
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(CliError::User(e)) => {
+            eprintln!("careerbot: {e}");
+            ExitCode::from(cli::EXIT_ERROR)
+        }
+        Err(CliError::Content(report)) => {
+            eprintln!("{report}");
+            ExitCode::from(cli::EXIT_ERROR)
+        }
+        Err(e) => {
+            // `{:#}` prints anyhow's context chain on one line.
+            match e {
+                CliError::Other(e) => eprintln!("careerbot: {e:#}"),
+                e => eprintln!("careerbot: {e}"),
+            }
+            ExitCode::from(cli::EXIT_ERROR)
+        }
+    }
+}
+
+fn init_tracing(args: &Args) {
+    // Terminal commands stay quiet unless something is wrong; services report their work.
+    let default = match args.command {
+        Cmd::Serve | Cmd::Http { .. } => "careerbot=info,warn",
+        _ => "careerbot=warn,warn",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match args.log_format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
+}

@@ -1,0 +1,287 @@
+//! Discord message views: an answer as embed fields and paging buttons, trimmed at word
+//! boundaries to Discord's limits so a reply is never rejected for its size.
+
+use serde::Serialize;
+
+use super::{breadcrumb, escape_markdown, snippet, source_line, Emphasis};
+use crate::answer::{Answer, Outcome, COMMANDS};
+use crate::search::cut_at_word;
+
+/// Discord's embed limits, in characters.
+pub mod limits {
+    pub const TITLE: usize = 256;
+    pub const DESCRIPTION: usize = 4096;
+    pub const FIELD_NAME: usize = 256;
+    pub const FIELD_VALUE: usize = 1024;
+    pub const FIELDS: usize = 25;
+    pub const FOOTER: usize = 2048;
+    /// Title, description, field names and values and footer of all embeds together.
+    pub const TOTAL: usize = 6000;
+    pub const CONTENT: usize = 2000;
+}
+
+/// Accent colours by outcome.
+const FOUND: u32 = 0x2f7ed8;
+const NO_DATA: u32 = 0xd8a32f;
+const NOT_FOUND: u32 = 0x8a8f98;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EmbedView {
+    pub title: String,
+    pub description: String,
+    pub fields: Vec<FieldView>,
+    pub footer: String,
+    pub color: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldView {
+    pub name: String,
+    pub value: String,
+}
+
+/// Which way a paging button turns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Turn {
+    Previous,
+    Next,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ButtonView {
+    pub turn: Turn,
+    pub label: &'static str,
+    /// The page (0-based) the button shows.
+    pub page: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MessageView {
+    pub embed: EmbedView,
+    pub buttons: Vec<ButtonView>,
+}
+
+impl EmbedView {
+    /// Characters Discord counts towards its 6,000 limit.
+    pub fn total_chars(&self) -> usize {
+        count(&self.title)
+            + count(&self.description)
+            + count(&self.footer)
+            + self
+                .fields
+                .iter()
+                .map(|f| count(&f.name) + count(&f.value))
+                .sum::<usize>()
+    }
+}
+
+fn count(s: &str) -> usize {
+    s.chars().count()
+}
+
+/// Cuts `s` to `max` characters at a word boundary, marking the cut with `…`.
+pub fn trim(s: &str, max: usize) -> String {
+    if count(s) <= max {
+        return s.to_string();
+    }
+    let mut cut = cut_at_word(s, max.saturating_sub(1)).to_string();
+    // An unclosed `**` would bold everything after it: drop the unfinished bold part.
+    if cut.matches("**").count() % 2 == 1 {
+        if let Some(i) = cut.rfind("**") {
+            cut.truncate(i);
+        }
+    }
+    // A trailing backslash would escape the ellipsis.
+    while cut.ends_with('\\') {
+        cut.pop();
+    }
+    format!("{}…", cut.trim_end())
+}
+
+/// The reply for an answer.
+pub fn message(answer: &Answer) -> MessageView {
+    let mut description = Vec::new();
+    for note in &answer.notes {
+        description.push(escape_markdown(note));
+    }
+    let color = match answer.outcome {
+        Outcome::Found | Outcome::Help => FOUND,
+        Outcome::NoData => NO_DATA,
+        Outcome::NotFound => NOT_FOUND,
+    };
+    let mut fields = Vec::new();
+    match answer.outcome {
+        Outcome::Help => {
+            for c in COMMANDS {
+                let usage = std::iter::once(format!("/{}", c.name))
+                    .chain(c.options.iter().map(|o| format!("[{o}]")))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                description.push(format!("`{usage}` — {}", c.summary));
+            }
+            if let Some(help) = &answer.help {
+                for (facet, values) in &help.facets {
+                    if !values.is_empty() {
+                        fields.push(FieldView {
+                            name: format!(
+                                "{}{}",
+                                facet.key()[..1].to_uppercase(),
+                                &facet.key()[1..]
+                            ),
+                            value: escape_markdown(&values.join(", ")),
+                        });
+                    }
+                }
+            }
+        }
+        Outcome::NoData => {
+            if !answer.available.is_empty() {
+                description.push(format!(
+                    "We do have: {}.",
+                    escape_markdown(&answer.available.join("; "))
+                ));
+            }
+        }
+        Outcome::NotFound => {
+            description.push("I found nothing in the guide for that.".into());
+            if !answer.suggestions.is_empty() {
+                description.push(format!(
+                    "Did you mean: {}?",
+                    escape_markdown(&answer.suggestions.join(", "))
+                ));
+            }
+            description.push("Try `/help` to see what I know.".into());
+        }
+        Outcome::Found => {}
+    }
+    let first = answer.page * answer.per_page;
+    for (i, hit) in answer.results.iter().enumerate() {
+        let crumb = escape_markdown(&breadcrumb(&hit.breadcrumb));
+        let source = format!("Source: {}", escape_markdown(&source_line(hit)));
+        // Breadcrumb and source always fit; the snippet gives way.
+        let room = limits::FIELD_VALUE.saturating_sub(count(&crumb) + count(&source) + 8);
+        let body = trim(&snippet(&hit.snippet, Emphasis::Markdown), room.max(40));
+        fields.push(FieldView {
+            name: trim(
+                &format!("{}. {}", first + i + 1, hit.title),
+                limits::FIELD_NAME,
+            ),
+            value: trim(&format!("*{crumb}*\n{body}\n{source}"), limits::FIELD_VALUE),
+        });
+    }
+    fields.truncate(limits::FIELDS);
+
+    let mut footer = Vec::new();
+    if answer.pages() > 1 {
+        footer.push(format!("Page {} of {}", answer.page + 1, answer.pages()));
+    }
+    if answer.total > 0 {
+        footer.push(format!(
+            "{} passage{}",
+            answer.total,
+            if answer.total == 1 { "" } else { "s" }
+        ));
+    }
+    footer.push(format!("content {}", answer.content_version));
+
+    let mut embed = EmbedView {
+        title: trim(&answer.heading, limits::TITLE),
+        description: trim(&description.join("\n"), limits::DESCRIPTION),
+        fields,
+        footer: trim(&footer.join(" · "), limits::FOOTER),
+        color,
+    };
+    fit_total(&mut embed);
+
+    let mut buttons = Vec::new();
+    if answer.outcome == Outcome::Found && answer.pages() > 1 {
+        if answer.page > 0 {
+            buttons.push(ButtonView {
+                turn: Turn::Previous,
+                label: "Previous",
+                page: answer.page - 1,
+            });
+        }
+        if answer.has_next() {
+            buttons.push(ButtonView {
+                turn: Turn::Next,
+                label: "More results",
+                page: answer.page + 1,
+            });
+        }
+    }
+    MessageView { embed, buttons }
+}
+
+/// Shrinks the longest field values, then the description, until the embed fits 6,000.
+fn fit_total(embed: &mut EmbedView) {
+    while embed.total_chars() > limits::TOTAL {
+        let excess = embed.total_chars() - limits::TOTAL;
+        let longest = embed
+            .fields
+            .iter_mut()
+            .max_by_key(|f| count(&f.value))
+            .filter(|f| count(&f.value) > 200);
+        match longest {
+            Some(field) => {
+                let target = count(&field.value).saturating_sub(excess.max(50)).max(150);
+                field.value = trim(&field.value, target);
+            }
+            None if count(&embed.description) > 200 => {
+                let target = count(&embed.description)
+                    .saturating_sub(excess.max(50))
+                    .max(150);
+                embed.description = trim(&embed.description, target);
+            }
+            None => {
+                // Only many short fields remain: drop from the end.
+                if embed.fields.pop().is_none() {
+                    embed.description = trim(&embed.description, 100);
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// A short text reply (errors, refusals), trimmed to a message's limit.
+pub fn plain_message(text: &str) -> String {
+    trim(&escape_markdown(text), limits::CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trim_cuts_at_words_and_keeps_bold_balanced() {
+        assert_eq!(trim("short", 10), "short");
+        assert_eq!(trim("one two three four", 12), "one two…");
+        let t = trim("aaa **bold words here** tail", 16);
+        assert_eq!(t.matches("**").count() % 2, 0, "{t}");
+        assert!(t.chars().count() <= 16, "{t}");
+    }
+
+    #[test]
+    fn fit_total_brings_any_embed_under_the_limit() {
+        let mut e = EmbedView {
+            title: "t".repeat(256),
+            description: "d ".repeat(2048),
+            fields: (0..25)
+                .map(|i| FieldView {
+                    name: format!("{i}"),
+                    value: "v ".repeat(512),
+                })
+                .collect(),
+            footer: "f".into(),
+            color: 0,
+        };
+        fit_total(&mut e);
+        assert!(e.total_chars() <= limits::TOTAL);
+        assert!(e
+            .fields
+            .iter()
+            .all(|f| f.value.chars().count() <= limits::FIELD_VALUE));
+    }
+}

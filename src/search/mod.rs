@@ -1,0 +1,805 @@
+//! Search stage: builds the tantivy index from [`Content`], keeps it as a cache in `index/`,
+//! and answers ranked, filtered, highlighted searches as plain [`Hit`]s.
+//!
+//! An [`Engine`] is immutable once built: index, reader, analyzers, synonyms and the catalog
+//! of facet values travel together, so swapping one `Arc<Engine>` swaps all of them at once.
+
+pub mod query;
+pub mod schema;
+pub mod store;
+
+use std::collections::{BTreeMap, HashSet};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::Serialize;
+use tantivy::collector::{Count, TopDocs};
+use tantivy::query::{
+    BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, TermQuery,
+};
+use tantivy::schema::{Facet as TantivyFacet, IndexRecordOption, Value};
+use tantivy::snippet::SnippetGenerator;
+use tantivy::tokenizer::TextAnalyzer;
+use tantivy::{
+    DocAddress, Index, IndexReader, Order, ReloadPolicy, Searcher, TantivyDocument, Term,
+};
+
+use crate::config::Config;
+use crate::content::{Content, Facet, Facets};
+use query::{Analysis, Lexicon, Thesaurus};
+use schema::Fields;
+use store::Manifest;
+
+/// Memory for the one indexing writer; tantivy wants at least 15 MB per thread.
+const WRITER_MEMORY: usize = 64 * 1024 * 1024;
+/// Boosts: a word in a heading or alias says more about a passage than one in its body.
+const TITLE_BOOST: f32 = 3.0;
+const ALIASES_BOOST: f32 = 2.5;
+const CONTEXT_BOOST: f32 = 1.5;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("index error: {0}")]
+    Tantivy(#[from] tantivy::TantivyError),
+    #[error("index folder {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the index in {0} was not built by this version of careerbot")]
+    Foreign(PathBuf),
+}
+
+/// One passage that matched, ready to render.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Hit {
+    pub id: String,
+    pub title: String,
+    pub breadcrumb: Vec<String>,
+    /// The whole passage, plain text.
+    pub text: String,
+    pub snippet: Snippet,
+    pub source: String,
+    pub location: String,
+    pub score: f32,
+    pub facets: Facets,
+}
+
+/// Part of a passage with the matched words marked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Snippet {
+    pub text: String,
+    /// Byte ranges of matched words in `text`.
+    pub highlights: Vec<Range<usize>>,
+    /// Text was cut before / after the snippet.
+    pub cut_start: bool,
+    pub cut_end: bool,
+}
+
+/// Which passages a search may return.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// Every listed facet must match one of its values.
+    pub facets: Vec<(Facet, Vec<String>)>,
+}
+
+impl Filter {
+    pub fn is_empty(&self) -> bool {
+        self.facets.is_empty()
+    }
+
+    pub fn matches(&self, facets: &Facets) -> bool {
+        self.facets
+            .iter()
+            .all(|(f, values)| facets.get(*f).iter().any(|v| values.contains(v)))
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SearchRequest<'a> {
+    pub text: &'a str,
+    pub filter: Filter,
+    pub offset: usize,
+    pub limit: usize,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SearchResults {
+    pub hits: Vec<Hit>,
+    /// Matches in all, for paging.
+    pub total: usize,
+    pub analysis: Analysis,
+}
+
+/// What the index holds, for diffs, `/help`, autocomplete and "we do have" answers.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    /// In content order.
+    pub passages: Vec<PassageSummary>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PassageSummary {
+    pub id: String,
+    pub title: String,
+    pub hash: String,
+    pub facets: Facets,
+}
+
+impl Catalog {
+    /// Values of `facet` present among passages that pass `filter`, with passage counts,
+    /// in order of first appearance.
+    pub fn values(&self, facet: Facet, filter: &Filter) -> Vec<(String, usize)> {
+        let mut out: Vec<(String, usize)> = Vec::new();
+        for p in self.passages.iter().filter(|p| filter.matches(&p.facets)) {
+            for v in p.facets.get(facet) {
+                match out.iter_mut().find(|(x, _)| x == v) {
+                    Some((_, n)) => *n += 1,
+                    None => out.push((v.clone(), 1)),
+                }
+            }
+        }
+        out
+    }
+
+    /// Distinct combinations of `facets` among passages that pass `filter`; a passage with
+    /// no value for one of the facets contributes combinations without it.
+    pub fn combinations(&self, facets: &[Facet], filter: &Filter) -> Vec<Vec<(Facet, String)>> {
+        let mut out: Vec<Vec<(Facet, String)>> = Vec::new();
+        for p in self.passages.iter().filter(|p| filter.matches(&p.facets)) {
+            let mut combos: Vec<Vec<(Facet, String)>> = vec![Vec::new()];
+            for &f in facets {
+                let values = p.facets.get(f);
+                if values.is_empty() {
+                    continue;
+                }
+                combos = combos
+                    .into_iter()
+                    .flat_map(|c| {
+                        values.iter().map(move |v| {
+                            let mut c = c.clone();
+                            c.push((f, v.clone()));
+                            c
+                        })
+                    })
+                    .collect();
+            }
+            for c in combos {
+                if !c.is_empty() && !out.contains(&c) {
+                    out.push(c);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Where the serving index came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// Loaded from a matching generation in `index/`.
+    Cache,
+    /// Built now (and saved, unless the folder was not writable).
+    Built,
+    /// Built in memory: `index/` could not be written.
+    Memory,
+}
+
+/// A searchable, immutable snapshot of the content.
+pub struct Engine {
+    reader: IndexReader,
+    fields: Fields,
+    plain: TextAnalyzer,
+    stemmed: TextAnalyzer,
+    thesaurus: Thesaurus,
+    search_config: crate::config::SearchConfig,
+    snippet_chars: usize,
+    catalog: Catalog,
+    manifest: Manifest,
+    origin: Origin,
+    dir: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("passages", &self.catalog.passages.len())
+            .field("content_version", &self.manifest.content_version)
+            .field("origin", &self.origin)
+            .field("dir", &self.dir)
+            .finish()
+    }
+}
+
+impl Engine {
+    /// Loads the cached index when it was built from exactly this content by this binary,
+    /// otherwise builds a new generation (in memory if `index/` is not writable).
+    pub fn open_or_build(config: &Config, content: &Content) -> Result<Engine, SearchError> {
+        let fingerprint = store::fingerprint(&content.version);
+        if let Some((dir, manifest)) = store::current(&config.index_dir) {
+            if manifest.fingerprint == fingerprint {
+                match Engine::open_dir(config, &dir, manifest) {
+                    Ok(engine) => return Ok(engine),
+                    Err(e) => {
+                        tracing::warn!(dir = %dir.display(), error = %e, "cached index unreadable; rebuilding")
+                    }
+                }
+            }
+        }
+        Engine::build(config, content)
+    }
+
+    /// The last generation published, whatever content it holds: what keeps serving when
+    /// the current content has errors.
+    pub fn open_last_good(config: &Config) -> Result<Option<Engine>, SearchError> {
+        match store::current(&config.index_dir) {
+            Some((dir, manifest)) if manifest.is_compatible() => {
+                Engine::open_dir(config, &dir, manifest).map(Some)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Builds a new generation beside the current one and publishes it.
+    pub fn build(config: &Config, content: &Content) -> Result<Engine, SearchError> {
+        Engine::build_with(config, content, |_| Ok(()))
+    }
+
+    /// [`Engine::build`] with a hook that runs after indexing and before publishing; an error
+    /// from it abandons the build (tests use it to simulate a crash mid-rebuild).
+    pub fn build_with(
+        config: &Config,
+        content: &Content,
+        before_publish: impl FnOnce(&Path) -> std::io::Result<()>,
+    ) -> Result<Engine, SearchError> {
+        let started = Instant::now();
+        let passages = content.passages().count() as u64;
+        let manifest = Manifest::new(&content.version, passages);
+        let tmp = match store::create_tmp(&config.index_dir) {
+            Ok(tmp) => tmp,
+            Err(e) => {
+                tracing::warn!(dir = %config.index_dir.display(), error = %e, "index folder not writable; building in memory");
+                let index = Index::create_in_ram(schema::schema());
+                write_documents(&index, content)?;
+                return Engine::from_index(config, index, manifest, Origin::Memory, None);
+            }
+        };
+        let result = (|| {
+            let index = Index::create_in_dir(&tmp, schema::schema())?;
+            write_documents(&index, content)?;
+            drop(index);
+            before_publish(&tmp).map_err(|source| SearchError::Io {
+                path: tmp.clone(),
+                source,
+            })?;
+            store::publish(&config.index_dir, &tmp, &manifest).map_err(|source| SearchError::Io {
+                path: config.index_dir.clone(),
+                source,
+            })
+        })();
+        let dir = match result {
+            Ok(dir) => dir,
+            Err(e) => {
+                store::discard(&tmp);
+                return Err(e);
+            }
+        };
+        let engine = Engine::open_dir(config, &dir, manifest)?;
+        tracing::info!(
+            passages,
+            content_version = %content.version,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            dir = %dir.display(),
+            "index built"
+        );
+        Ok(Engine {
+            origin: Origin::Built,
+            ..engine
+        })
+    }
+
+    /// Builds in memory only, touching no folder (benchmarks, dry runs).
+    pub fn build_in_memory(config: &Config, content: &Content) -> Result<Engine, SearchError> {
+        let index = Index::create_in_ram(schema::schema());
+        write_documents(&index, content)?;
+        let manifest = Manifest::new(&content.version, content.passages().count() as u64);
+        Engine::from_index(config, index, manifest, Origin::Memory, None)
+    }
+
+    fn open_dir(config: &Config, dir: &Path, manifest: Manifest) -> Result<Engine, SearchError> {
+        if !manifest.is_compatible() {
+            return Err(SearchError::Foreign(dir.to_path_buf()));
+        }
+        let index = Index::open_in_dir(dir)?;
+        let engine = Engine::from_index(
+            config,
+            index,
+            manifest,
+            Origin::Cache,
+            Some(dir.to_path_buf()),
+        )?;
+        if engine.catalog.passages.len() as u64 != engine.manifest.passages {
+            return Err(SearchError::Foreign(dir.to_path_buf()));
+        }
+        Ok(engine)
+    }
+
+    fn from_index(
+        config: &Config,
+        index: Index,
+        manifest: Manifest,
+        origin: Origin,
+        dir: Option<PathBuf>,
+    ) -> Result<Engine, SearchError> {
+        let dir_for_err = dir.clone().unwrap_or_default();
+        // A foreign schema would make every query silently wrong: refuse it outright.
+        if serde_json::to_string(&index.schema()).ok()
+            != serde_json::to_string(&schema::schema()).ok()
+        {
+            return Err(SearchError::Foreign(dir_for_err));
+        }
+        let fields =
+            Fields::from_schema(&index.schema()).ok_or(SearchError::Foreign(dir_for_err))?;
+        schema::register_analyzers(&index);
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        let plain = schema::plain_analyzer();
+        let catalog = read_catalog(&reader.searcher(), &fields)?;
+        Ok(Engine {
+            thesaurus: Thesaurus::new(&config.search, &plain),
+            plain,
+            stemmed: schema::stemmed_analyzer(),
+            search_config: config.search.clone(),
+            snippet_chars: config.answers.snippet_chars,
+            reader,
+            fields,
+            catalog,
+            manifest,
+            origin,
+            dir,
+        })
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    pub fn origin(&self) -> &Origin {
+        &self.origin
+    }
+
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    pub fn passage_count(&self) -> usize {
+        self.catalog.passages.len()
+    }
+
+    /// Analyses `text` against this index's words.
+    pub fn analyze(&self, text: &str) -> Analysis {
+        let searcher = self.reader.searcher();
+        let lexicon = IndexLexicon {
+            searcher: &searcher,
+            fields: &self.fields,
+        };
+        query::analyze(
+            text,
+            &self.plain,
+            &self.stemmed,
+            &self.thesaurus,
+            &lexicon,
+            &self.search_config,
+        )
+    }
+
+    /// Ranked passages for free text within a filter. Empty text with a filter lists the
+    /// filtered passages in content order; empty text without one finds nothing.
+    pub fn search(&self, request: &SearchRequest<'_>) -> Result<SearchResults, SearchError> {
+        let searcher = self.reader.searcher();
+        let analysis = self.analyze(request.text);
+        let text_query = self.text_query(&analysis);
+        let filter_query = self.filter_query(&request.filter);
+
+        let limit = request.limit.max(1);
+        let (addresses, total): (Vec<(f32, DocAddress)>, usize) = match (&text_query, filter_query)
+        {
+            (None, None) => (Vec::new(), 0),
+            (None, Some(filter)) => {
+                let collector = TopDocs::with_limit(limit)
+                    .and_offset(request.offset)
+                    .order_by_fast_field::<u64>("ord", Order::Asc);
+                let (docs, total) = searcher.search(&*filter, &(collector, Count))?;
+                (docs.into_iter().map(|(_, a)| (0.0, a)).collect(), total)
+            }
+            (Some(text), filter) => {
+                let query: Box<dyn Query> = match filter {
+                    // The filter decides membership; only the words decide rank.
+                    Some(filter) => Box::new(BooleanQuery::new(vec![
+                        (
+                            Occur::Must,
+                            Box::new(ConstScoreQuery::new(filter, 0.0)) as Box<dyn Query>,
+                        ),
+                        (Occur::Should, text.box_clone()),
+                    ])),
+                    None => text.box_clone(),
+                };
+                let collector = TopDocs::with_limit(limit)
+                    .and_offset(request.offset)
+                    .order_by_score();
+                searcher.search(&*query, &(collector, Count))?
+            }
+        };
+
+        let snippets = self.snippet_generator(&searcher, &analysis)?;
+        let mut hits = Vec::with_capacity(addresses.len());
+        for (score, address) in addresses {
+            let doc: TantivyDocument = searcher.doc(address)?;
+            hits.push(self.hit(&doc, score, &snippets));
+        }
+        Ok(SearchResults {
+            hits,
+            total,
+            analysis,
+        })
+    }
+
+    /// Close spellings, from the index's own words, for words that matched nothing.
+    pub fn suggestions(&self, words: &[String]) -> Vec<String> {
+        let searcher = self.reader.searcher();
+        let lexicon = IndexLexicon {
+            searcher: &searcher,
+            fields: &self.fields,
+        };
+        let mut out = Vec::new();
+        for w in words {
+            if w.chars().count() < 3 {
+                continue;
+            }
+            if let Some(best) = lexicon.near_words(w, 2).into_iter().next() {
+                if !out.contains(&best) {
+                    out.push(best);
+                }
+            }
+        }
+        out
+    }
+
+    fn text_query(&self, analysis: &Analysis) -> Option<Box<dyn Query>> {
+        if analysis.is_empty() {
+            return None;
+        }
+        let f = &self.fields;
+        let weighted = [
+            (f.title, TITLE_BOOST),
+            (f.aliases, ALIASES_BOOST),
+            (f.context, CONTEXT_BOOST),
+            (f.body, 1.0),
+        ];
+        let concepts = analysis
+            .concepts
+            .iter()
+            .map(|concept| {
+                let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+                for alt in &concept.alternatives {
+                    for (field, boost) in weighted {
+                        let q: Box<dyn Query> = if alt.stems.len() == 1 {
+                            Box::new(TermQuery::new(
+                                Term::from_field_text(field, &alt.stems[0]),
+                                IndexRecordOption::WithFreqs,
+                            ))
+                        } else {
+                            Box::new(PhraseQuery::new(
+                                alt.stems
+                                    .iter()
+                                    .map(|s| Term::from_field_text(field, s))
+                                    .collect(),
+                            ))
+                        };
+                        clauses.push((
+                            Occur::Should,
+                            Box::new(BoostQuery::new(q, boost * alt.weight)),
+                        ));
+                    }
+                }
+                (
+                    Occur::Should,
+                    Box::new(BooleanQuery::new(clauses)) as Box<dyn Query>,
+                )
+            })
+            .collect();
+        Some(Box::new(BooleanQuery::new(concepts)))
+    }
+
+    fn filter_query(&self, filter: &Filter) -> Option<Box<dyn Query>> {
+        if filter.is_empty() {
+            return None;
+        }
+        let musts = filter
+            .facets
+            .iter()
+            .map(|(facet, values)| {
+                let field = self.fields.facet(*facet);
+                let any: Vec<(Occur, Box<dyn Query>)> = values
+                    .iter()
+                    .map(|v| {
+                        let term = Term::from_facet(field, &TantivyFacet::from_path([v.as_str()]));
+                        (
+                            Occur::Should,
+                            Box::new(TermQuery::new(term, IndexRecordOption::Basic))
+                                as Box<dyn Query>,
+                        )
+                    })
+                    .collect();
+                (
+                    Occur::Must,
+                    Box::new(BooleanQuery::new(any)) as Box<dyn Query>,
+                )
+            })
+            .collect();
+        Some(Box::new(BooleanQuery::new(musts)))
+    }
+
+    fn snippet_generator(
+        &self,
+        searcher: &Searcher,
+        analysis: &Analysis,
+    ) -> Result<SnippetGenerator, SearchError> {
+        // Rare words make the better snippet, as tantivy's own generator weighs them.
+        let mut terms = BTreeMap::new();
+        for stem in analysis
+            .concepts
+            .iter()
+            .flat_map(|c| &c.alternatives)
+            .flat_map(|a| &a.stems)
+        {
+            let df = searcher.doc_freq(&Term::from_field_text(self.fields.body, stem))?;
+            if df > 0 {
+                terms.insert(stem.clone(), 1.0 / (1.0 + df as f32));
+            }
+        }
+        Ok(SnippetGenerator::new(
+            terms,
+            self.stemmed.clone(),
+            self.fields.body,
+            self.snippet_chars,
+        ))
+    }
+
+    fn hit(&self, doc: &TantivyDocument, score: f32, snippets: &SnippetGenerator) -> Hit {
+        let f = &self.fields;
+        let text = str_field(doc, f.body);
+        Hit {
+            id: str_field(doc, f.id),
+            title: str_field(doc, f.title),
+            breadcrumb: str_field(doc, f.breadcrumb)
+                .split(BREADCRUMB_SEP)
+                .map(str::to_string)
+                .collect(),
+            snippet: make_snippet(snippets, &text, self.snippet_chars),
+            text,
+            source: str_field(doc, f.source),
+            location: str_field(doc, f.location),
+            score,
+            facets: facets_of(doc, f),
+        }
+    }
+}
+
+const BREADCRUMB_SEP: char = '\u{1f}';
+
+fn str_field(doc: &TantivyDocument, field: tantivy::schema::Field) -> String {
+    doc.get_first(field)
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn facets_of(doc: &TantivyDocument, fields: &Fields) -> Facets {
+    let mut facets = Facets::default();
+    for facet in Facet::ALL {
+        *facets.get_mut(facet) = doc
+            .get_all(fields.facet(facet))
+            .filter_map(|v| v.as_facet())
+            // Stored facets are `\0`-separated paths; ours have one segment.
+            .map(|encoded| encoded.rsplit('\0').next().unwrap_or(encoded).to_string())
+            .collect();
+    }
+    facets
+}
+
+/// The whole passage when it fits, otherwise tantivy's best fragment; the passage's start
+/// when no word matched its body (a title or filter match).
+fn make_snippet(generator: &SnippetGenerator, text: &str, max_chars: usize) -> Snippet {
+    let fits = text.chars().count() <= max_chars;
+    let snippet = generator.snippet(text);
+    let highlights = snippet.highlighted().to_vec();
+    let range = snippet.fragment_range();
+    if snippet.is_empty() || highlights.is_empty() || fits {
+        let (text_part, cut) = if fits {
+            (text, false)
+        } else {
+            (cut_at_word(text, max_chars), true)
+        };
+        // Highlights of the fragment are offsets into `text` when the fragment starts at 0.
+        let highlights = if range.start == 0 {
+            highlights
+                .into_iter()
+                .filter(|r| r.end <= text_part.len())
+                .collect()
+        } else {
+            shift(&highlights, range.start, text_part.len())
+        };
+        return Snippet {
+            text: text_part.to_string(),
+            highlights,
+            cut_start: false,
+            cut_end: cut,
+        };
+    }
+    Snippet {
+        text: snippet.fragment().to_string(),
+        highlights,
+        cut_start: range.start > 0,
+        cut_end: range.end < text.trim_end().len(),
+    }
+}
+
+fn shift(ranges: &[Range<usize>], by: usize, limit: usize) -> Vec<Range<usize>> {
+    ranges
+        .iter()
+        .map(|r| r.start + by..r.end + by)
+        .filter(|r| r.end <= limit)
+        .collect()
+}
+
+/// The longest prefix of at most `max_chars` characters that ends at a word boundary.
+pub fn cut_at_word(text: &str, max_chars: usize) -> &str {
+    let end = text
+        .char_indices()
+        .nth(max_chars)
+        .map_or(text.len(), |(i, _)| i);
+    if end == text.len() {
+        return text;
+    }
+    let prefix = &text[..end];
+    match prefix.rfind(char::is_whitespace) {
+        Some(i) if i > end / 2 => prefix[..i].trim_end(),
+        _ => prefix,
+    }
+}
+
+struct IndexLexicon<'a> {
+    searcher: &'a Searcher,
+    fields: &'a Fields,
+}
+
+impl Lexicon for IndexLexicon<'_> {
+    fn has_word(&self, word: &str) -> bool {
+        self.searcher
+            .doc_freq(&Term::from_field_text(self.fields.words, word))
+            .is_ok_and(|n| n > 0)
+    }
+
+    fn has_stem(&self, stem: &str) -> bool {
+        [self.fields.body, self.fields.title, self.fields.aliases]
+            .into_iter()
+            .any(|f| {
+                self.searcher
+                    .doc_freq(&Term::from_field_text(f, stem))
+                    .is_ok_and(|n| n > 0)
+            })
+    }
+
+    fn near_words(&self, word: &str, distance: u8) -> Vec<String> {
+        let term = Term::from_field_text(self.fields.words, word);
+        let Ok(dfa) = FuzzyTermQuery::new(term, distance.min(2), true).automaton() else {
+            return Vec::new();
+        };
+        let mut found: BTreeMap<String, u64> = BTreeMap::new();
+        for segment in self.searcher.segment_readers() {
+            let Ok(inverted) = segment.inverted_index(self.fields.words) else {
+                continue;
+            };
+            let Ok(mut stream) = inverted.terms().search(&dfa).into_stream() else {
+                continue;
+            };
+            while stream.advance() {
+                if let Ok(w) = std::str::from_utf8(stream.key()) {
+                    *found.entry(w.to_string()).or_default() += u64::from(stream.value().doc_freq);
+                }
+            }
+        }
+        let mut ranked: Vec<(usize, std::cmp::Reverse<u64>, String)> = found
+            .into_iter()
+            .filter(|(w, _)| w != word && w.chars().count() > 2)
+            .map(|(w, df)| {
+                (
+                    strsim::damerau_levenshtein(word, &w),
+                    std::cmp::Reverse(df),
+                    w,
+                )
+            })
+            .collect();
+        ranked.sort();
+        ranked.into_iter().map(|(_, _, w)| w).collect()
+    }
+}
+
+fn write_documents(index: &Index, content: &Content) -> Result<(), SearchError> {
+    schema::register_analyzers(index);
+    let fields = Fields::from_schema(&index.schema()).expect("our own schema has every field");
+    let mut writer: tantivy::IndexWriter = index.writer(WRITER_MEMORY)?;
+    for (ord, p) in content.passages().enumerate() {
+        let mut doc = TantivyDocument::default();
+        doc.add_text(fields.id, &p.id);
+        doc.add_text(fields.title, &p.title);
+        let context = &p.breadcrumb[..p.breadcrumb.len().saturating_sub(1)];
+        doc.add_text(fields.context, context.join(" "));
+        for a in &p.aliases {
+            doc.add_text(fields.aliases, a);
+        }
+        doc.add_text(fields.body, &p.text);
+        doc.add_text(fields.words, &p.title);
+        doc.add_text(fields.words, context.join(" "));
+        doc.add_text(fields.words, p.aliases.join(" "));
+        doc.add_text(fields.words, &p.text);
+        let crumb: String = p.breadcrumb.join(&BREADCRUMB_SEP.to_string());
+        doc.add_text(fields.breadcrumb, crumb);
+        doc.add_text(fields.source, &p.source);
+        doc.add_text(fields.location, &p.location);
+        doc.add_text(fields.hash, p.content_hash());
+        doc.add_u64(fields.ord, ord as u64);
+        for facet in Facet::ALL {
+            for v in p.facets.get(facet) {
+                doc.add_facet(fields.facet(facet), TantivyFacet::from_path([v.as_str()]));
+            }
+        }
+        writer.add_document(doc)?;
+    }
+    writer.commit()?;
+    writer.wait_merging_threads()?;
+    Ok(())
+}
+
+/// Reads every stored passage once, in content order.
+fn read_catalog(searcher: &Searcher, fields: &Fields) -> Result<Catalog, SearchError> {
+    let mut rows: Vec<(u64, PassageSummary)> = Vec::new();
+    for segment in searcher.segment_readers() {
+        let store = segment
+            .get_store_reader(1)
+            .map_err(|e| SearchError::Tantivy(e.into()))?;
+        for doc in store.iter::<TantivyDocument>(segment.alive_bitset()) {
+            let doc = doc?;
+            let ord = doc
+                .get_first(fields.ord)
+                .and_then(|v| v.as_u64())
+                .unwrap_or(u64::MAX);
+            rows.push((
+                ord,
+                PassageSummary {
+                    id: str_field(&doc, fields.id),
+                    title: str_field(&doc, fields.title),
+                    hash: str_field(&doc, fields.hash),
+                    facets: facets_of(&doc, fields),
+                },
+            ));
+        }
+    }
+    rows.sort_by_key(|(ord, _)| *ord);
+    let ids: HashSet<&str> = rows.iter().map(|(_, p)| p.id.as_str()).collect();
+    if ids.len() != rows.len() {
+        tracing::warn!("index holds duplicate passage ids");
+    }
+    Ok(Catalog {
+        passages: rows.into_iter().map(|(_, p)| p).collect(),
+    })
+}

@@ -1,0 +1,138 @@
+//! The index schema and the analyzers it relies on.
+
+use tantivy::schema::{
+    FacetOptions, Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, STORED,
+    STRING,
+};
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
+    TextAnalyzer,
+};
+use tantivy::Index;
+
+use crate::content::Facet;
+
+/// Bump when the schema or an analyzer changes: every cached index is then rebuilt.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// English: lower case, accents folded, stemmed. Used for every searchable text field.
+pub const STEMMED: &str = "careerbot_en";
+/// Lower case and folded, not stemmed: the shadow field for typo corrections and suggestions.
+pub const PLAIN: &str = "careerbot_plain";
+
+pub fn stemmed_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(48))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .filter(Stemmer::new(Language::English))
+        .build()
+}
+
+pub fn plain_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(48))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .build()
+}
+
+/// Custom analyzers are not saved with an index: every opened index needs them again.
+pub fn register_analyzers(index: &Index) {
+    index.tokenizers().register(STEMMED, stemmed_analyzer());
+    index.tokenizers().register(PLAIN, plain_analyzer());
+}
+
+/// Handles to every field, resolved once.
+#[derive(Debug, Clone)]
+pub struct Fields {
+    pub id: Field,
+    pub title: Field,
+    /// Enclosing headings: searchable context for a passage.
+    pub context: Field,
+    pub aliases: Field,
+    pub body: Field,
+    /// Every word of title, context, aliases and body, unstemmed.
+    pub words: Field,
+    pub breadcrumb: Field,
+    pub source: Field,
+    pub location: Field,
+    pub hash: Field,
+    /// Position in content order; lists without a text query follow it.
+    pub ord: Field,
+    pub topic: Field,
+    pub levels: Field,
+    pub regions: Field,
+    pub providers: Field,
+}
+
+impl Fields {
+    pub fn facet(&self, facet: Facet) -> Field {
+        match facet {
+            Facet::Topic => self.topic,
+            Facet::Levels => self.levels,
+            Facet::Regions => self.regions,
+            Facet::Providers => self.providers,
+        }
+    }
+
+    /// Resolves the fields of an index built with [`schema`]; `None` for a foreign schema.
+    pub fn from_schema(schema: &Schema) -> Option<Fields> {
+        let f = |name: &str| schema.get_field(name).ok();
+        Some(Fields {
+            id: f("id")?,
+            title: f("title")?,
+            context: f("context")?,
+            aliases: f("aliases")?,
+            body: f("body")?,
+            words: f("words")?,
+            breadcrumb: f("breadcrumb")?,
+            source: f("source")?,
+            location: f("location")?,
+            hash: f("hash")?,
+            ord: f("ord")?,
+            topic: f("topic")?,
+            levels: f("levels")?,
+            regions: f("regions")?,
+            providers: f("providers")?,
+        })
+    }
+}
+
+pub fn schema() -> Schema {
+    let mut b = Schema::builder();
+    let text = |stored: bool| {
+        let opts = TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(STEMMED)
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        );
+        if stored {
+            opts.set_stored()
+        } else {
+            opts
+        }
+    };
+    b.add_text_field("id", STRING | STORED);
+    b.add_text_field("title", text(true));
+    b.add_text_field("context", text(false));
+    b.add_text_field("aliases", text(true));
+    b.add_text_field("body", text(true));
+    b.add_text_field(
+        "words",
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(PLAIN)
+                .set_index_option(IndexRecordOption::WithFreqs),
+        ),
+    );
+    b.add_text_field("breadcrumb", STORED);
+    b.add_text_field("source", STORED);
+    b.add_text_field("location", STORED);
+    b.add_text_field("hash", STORED);
+    b.add_u64_field("ord", FAST | STORED);
+    for facet in Facet::ALL {
+        b.add_facet_field(facet.key(), FacetOptions::default().set_stored());
+    }
+    b.build()
+}
