@@ -343,9 +343,19 @@ pub fn answer(
         }
         Command::Ask { question } => {
             answer.heading = question.clone();
+            // Facet values named in the question (`google cloud`, `senior`) lift the passages
+            // filed under them, so free text benefits from the structure too.
+            let mut boost = Filter::default();
+            for (facet, id) in vocabulary.mentions(question) {
+                match boost.facets.iter_mut().find(|(f, _)| *f == facet) {
+                    Some((_, ids)) => ids.push(id),
+                    None => boost.facets.push((facet, vec![id])),
+                }
+            }
             let results = engine.search(&SearchRequest {
                 text: question,
                 filter: Filter::default(),
+                boost,
                 offset,
                 limit: per_page,
             })?;
@@ -384,6 +394,7 @@ pub fn answer(
             let results = engine.search(&SearchRequest {
                 text: &text,
                 filter: filter.clone(),
+                boost: Filter::default(),
                 offset,
                 limit: per_page,
             })?;
@@ -497,6 +508,7 @@ fn faceted(
         let results = engine.search(&SearchRequest {
             text: &text,
             filter: filter.clone(),
+            boost: Filter::default(),
             offset,
             limit: per_page,
         })?;

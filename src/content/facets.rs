@@ -191,6 +191,28 @@ impl Vocabulary {
         Resolved::Unknown { closest }
     }
 
+    /// Facet values whose id, label or alias appears in `text` as whole words.
+    pub fn mentions(&self, text: &str) -> Vec<(Facet, String)> {
+        let words: Vec<String> = text
+            .split(|c: char| !c.is_alphanumeric() && c != '.')
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect();
+        let mut found = Vec::new();
+        for (facet, values) in &self.facets {
+            for v in values {
+                let hit = v.spellings.iter().any(|s| {
+                    let parts: Vec<&str> = s.split('-').collect();
+                    words.windows(parts.len()).any(|w| w.iter().zip(&parts).all(|(a, b)| a == b))
+                });
+                if hit {
+                    found.push((*facet, v.id.clone()));
+                }
+            }
+        }
+        found
+    }
+
     /// Whether the vocabulary restricts this facet at all.
     pub fn is_closed(&self, facet: Facet) -> bool {
         !self.values(facet).is_empty()

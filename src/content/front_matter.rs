@@ -330,10 +330,13 @@ pub fn key_line(text: &str, key: &str) -> Option<usize> {
                 .strip_prefix(key)
                 .or_else(|| line.strip_prefix(&format!("\"{key}\"")))
                 .or_else(|| line.strip_prefix(&format!("'{key}'")));
-            rest.is_some_and(|r| {
-                let r = r.trim_start();
-                r.starts_with('=') || r.starts_with(':')
-            })
+            // TOML tables (`[extra]`, `[extra.seo]`) are keys too.
+            let table = line.trim_end() == format!("[{key}]") || line.starts_with(&format!("[{key}."));
+            table
+                || rest.is_some_and(|r| {
+                    let r = r.trim_start();
+                    r.starts_with('=') || r.starts_with(':')
+                })
         })
         .map(|i| i + 1)
 }

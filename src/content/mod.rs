@@ -216,6 +216,7 @@ impl TryFrom<RawDocument<'_>> for Document {
         let mut passages = Vec::new();
         let mut seen_ids: HashMap<String, usize> = HashMap::new();
         let mut explicit_ids: HashSet<String> = HashSet::new();
+        let mut reported: HashSet<String> = HashSet::new();
         // Enclosing headings: (level, title, facets, aliases).
         let mut stack: Vec<(u8, String, Facets, Vec<String>)> = Vec::new();
         for (i, section) in sections.iter().enumerate() {
@@ -279,6 +280,7 @@ impl TryFrom<RawDocument<'_>> for Document {
             let anchor = match &section.id {
                 Some(explicit) => {
                     if !explicit_ids.insert(explicit.clone()) {
+                        reported.insert(format!("{id}#{explicit}"));
                         errors.push(
                             Diagnostic::error(
                                 &path,
@@ -336,7 +338,7 @@ impl TryFrom<RawDocument<'_>> for Document {
         // Explicit and generated ids can still collide (`{#a}` beside a heading "A").
         let mut ids = HashSet::new();
         for p in &passages {
-            if !ids.insert(p.id.as_str()) {
+            if !ids.insert(p.id.as_str()) && !reported.contains(&p.id) {
                 errors.push(
                     Diagnostic::error(&path, p.line, 1, format!("duplicate passage id `{}`", p.id))
                         .with_hint("give one of the headings a different `{#id}`"),
@@ -428,6 +430,21 @@ fn check_facet_value(
     match vocabulary.resolve(facet, value) {
         Resolved::Known(id) => Ok(id),
         Resolved::Unknown { closest } => {
+            // Hints may reach further than the typo budget queries get: a moderator reads them.
+            let closest = closest.or_else(|| {
+                diagnostic::did_you_mean(
+                    value,
+                    vocabulary.values(facet).iter().flat_map(|v| v.spellings.iter().map(String::as_str)),
+                )
+                .and_then(|s| {
+                    let norm = facets::normalize(s);
+                    vocabulary
+                        .values(facet)
+                        .iter()
+                        .find(|v| v.spellings.contains(&norm))
+                        .map(|v| v.id.clone())
+                })
+            });
             let known: Vec<&str> = vocabulary
                 .values(facet)
                 .iter()

@@ -16,7 +16,7 @@ use std::time::Instant;
 use serde::Serialize;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
-    BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, TermQuery,
+    BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, TermQuery,
 };
 use tantivy::schema::{Facet as TantivyFacet, IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
@@ -34,9 +34,18 @@ use store::Manifest;
 /// Memory for the one indexing writer; tantivy wants at least 15 MB per thread.
 const WRITER_MEMORY: usize = 64 * 1024 * 1024;
 /// Boosts: a word in a heading or alias says more about a passage than one in its body.
-const TITLE_BOOST: f32 = 3.0;
+const TITLE_BOOST: f32 = 2.5;
 const ALIASES_BOOST: f32 = 2.5;
 const CONTEXT_BOOST: f32 = 1.5;
+/// How much a word's other matching fields add to its best one.
+const DISMAX_TIE_BREAKER: f32 = 0.2;
+/// Weight of a word found exactly as written (Snowball stems "experiment" and "experience"
+/// alike; the exact form tells them apart).
+const EXACT_BOOST: f32 = 1.5;
+/// Score added per facet value the question names: a level, region or provider is a
+/// deliberate signal (`google cloud` → provider gcp); a topic word is a weaker one.
+const FACET_MENTION_SCORE: f32 = 4.0;
+const TOPIC_MENTION_SCORE: f32 = 1.5;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
@@ -100,6 +109,8 @@ impl Filter {
 pub struct SearchRequest<'a> {
     pub text: &'a str,
     pub filter: Filter,
+    /// Facet values that raise a passage's rank without being required.
+    pub boost: Filter,
     pub offset: usize,
     pub limit: usize,
 }
@@ -406,16 +417,18 @@ impl Engine {
     pub fn search(&self, request: &SearchRequest<'_>) -> Result<SearchResults, SearchError> {
         let searcher = self.reader.searcher();
         let analysis = self.analyze(request.text);
-        let text_query = self.text_query(&analysis);
+        let text_query = self.text_query(&analysis).map(|text| self.with_boosts(text, &request.boost));
         let filter_query = self.filter_query(&request.filter);
 
-        let limit = request.limit.max(1);
+        let limit = request.limit.clamp(1, 100);
+        // tantivy keeps offset + limit candidates: a wild page number must not allocate wildly.
+        let offset = request.offset.min(self.catalog.passages.len());
         let (addresses, total): (Vec<(f32, DocAddress)>, usize) = match (&text_query, filter_query)
         {
             (None, None) => (Vec::new(), 0),
             (None, Some(filter)) => {
                 let collector = TopDocs::with_limit(limit)
-                    .and_offset(request.offset)
+                    .and_offset(offset)
                     .order_by_fast_field::<u64>("ord", Order::Asc);
                 let (docs, total) = searcher.search(&*filter, &(collector, Count))?;
                 (docs.into_iter().map(|(_, a)| (0.0, a)).collect(), total)
@@ -433,7 +446,7 @@ impl Engine {
                     None => text.box_clone(),
                 };
                 let collector = TopDocs::with_limit(limit)
-                    .and_offset(request.offset)
+                    .and_offset(offset)
                     .order_by_score();
                 searcher.search(&*query, &(collector, Count))?
             }
@@ -484,11 +497,13 @@ impl Engine {
             (f.context, CONTEXT_BOOST),
             (f.body, 1.0),
         ];
+        // One disjunction-max per concept: a word counts once, by its best field and form,
+        // so passages matching more of the question's words rank first.
         let concepts = analysis
             .concepts
             .iter()
             .map(|concept| {
-                let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+                let mut forms: Vec<Box<dyn Query>> = Vec::new();
                 for alt in &concept.alternatives {
                     for (field, boost) in weighted {
                         let q: Box<dyn Query> = if alt.stems.len() == 1 {
@@ -504,19 +519,58 @@ impl Engine {
                                     .collect(),
                             ))
                         };
-                        clauses.push((
-                            Occur::Should,
-                            Box::new(BoostQuery::new(q, boost * alt.weight)),
-                        ));
+                        forms.push(Box::new(BoostQuery::new(q, boost * alt.weight)));
                     }
                 }
-                (
-                    Occur::Should,
-                    Box::new(BooleanQuery::new(clauses)) as Box<dyn Query>,
-                )
+                let best_form: Box<dyn Query> =
+                    Box::new(DisjunctionMaxQuery::with_tie_breaker(forms, DISMAX_TIE_BREAKER));
+                let exact: Vec<(Occur, Box<dyn Query>)> = concept
+                    .alternatives
+                    .iter()
+                    .filter(|alt| alt.words.len() == 1)
+                    .map(|alt| {
+                        let q = TermQuery::new(
+                            Term::from_field_text(f.words, &alt.words[0]),
+                            IndexRecordOption::WithFreqs,
+                        );
+                        (
+                            Occur::Should,
+                            Box::new(BoostQuery::new(Box::new(q), EXACT_BOOST * alt.weight))
+                                as Box<dyn Query>,
+                        )
+                    })
+                    .collect();
+                if exact.is_empty() {
+                    return (Occur::Should, best_form);
+                }
+                // Must: the exact bonus only adds to passages the word already matched.
+                let mut clauses = vec![(Occur::Must, best_form)];
+                clauses.extend(exact);
+                (Occur::Should, Box::new(BooleanQuery::new(clauses)) as Box<dyn Query>)
             })
             .collect();
         Some(Box::new(BooleanQuery::new(concepts)))
+    }
+
+    /// Adds a constant score for each mentioned facet value a passage carries.
+    fn with_boosts(&self, text: Box<dyn Query>, boost: &Filter) -> Box<dyn Query> {
+        if boost.is_empty() {
+            return text;
+        }
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text)];
+        for (facet, values) in &boost.facets {
+            for v in values {
+                let term = Term::from_facet(self.fields.facet(*facet), &TantivyFacet::from_path([v.as_str()]));
+                let q = TermQuery::new(term, IndexRecordOption::Basic);
+                let score = if *facet == Facet::Topic {
+                    TOPIC_MENTION_SCORE
+                } else {
+                    FACET_MENTION_SCORE
+                };
+                clauses.push((Occur::Should, Box::new(ConstScoreQuery::new(Box::new(q), score))));
+            }
+        }
+        Box::new(BooleanQuery::new(clauses))
     }
 
     fn filter_query(&self, filter: &Filter) -> Option<Box<dyn Query>> {

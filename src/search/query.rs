@@ -39,6 +39,8 @@ pub struct Concept {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Alternative {
     pub stems: Vec<String>,
+    /// The same words unstemmed: an exact match ranks above a match of the stem only.
+    pub words: Vec<String>,
     /// Synonyms and corrections count a little less than the word as written.
     pub weight: f32,
 }
@@ -169,6 +171,7 @@ pub fn analyze(
                 .iter()
                 .map(|entry| Alternative {
                     stems: stems(stemmed, &entry.join(" ")),
+                    words: entry.clone(),
                     weight: if entry.as_slice() == &ws[i..i + n] {
                         1.0
                     } else {
@@ -201,9 +204,10 @@ pub fn analyze(
             if seen.insert(stem.clone()) {
                 analysis.key_words.push(word.clone());
                 analysis.concepts.push(Concept {
-                    written: word,
+                    written: word.clone(),
                     alternatives: vec![Alternative {
                         stems: stem,
+                        words: vec![word.clone()],
                         weight: 1.0,
                     }],
                 });
@@ -227,6 +231,7 @@ pub fn analyze(
             .enumerate()
             .map(|(rank, w)| Alternative {
                 stems: stems(stemmed, w),
+                words: vec![w.clone()],
                 weight: if rank == 0 { 0.9 } else { 0.6 },
             })
             .filter(|a| !a.stems.is_empty())

@@ -1,0 +1,13 @@
+//! The one integration-test binary: shared helpers in `suite/util.rs`, one module per area,
+//! fixtures under `tests/fixtures/`.
+
+mod suite {
+    pub mod util;
+
+    mod answers;
+    mod cli;
+    mod content;
+    mod hostile;
+    mod index_cache;
+    mod snapshots;
+}
