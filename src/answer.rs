@@ -275,8 +275,10 @@ pub struct Answer {
     /// Sentences shown above the results: corrections, how options were read, no data.
     pub notes: Vec<String>,
     pub results: Vec<Hit>,
-    /// Matching passages in all (every page).
-    pub total: usize,
+    /// Matching passages in all, when known (see [`crate::search::SearchResults`]).
+    pub total: Option<usize>,
+    /// Another page follows.
+    pub has_more: bool,
     pub page: usize,
     pub per_page: usize,
     /// What we do have, when `outcome` is `NoData`.
@@ -288,12 +290,14 @@ pub struct Answer {
 }
 
 impl Answer {
-    pub fn pages(&self) -> usize {
-        self.total.div_ceil(self.per_page.max(1))
+    /// Pages in all, when the total is known.
+    pub fn pages(&self) -> Option<usize> {
+        self.total.map(|t| t.div_ceil(self.per_page.max(1)))
     }
 
-    pub fn has_next(&self) -> bool {
-        self.page + 1 < self.pages()
+    /// Whether the answer spans more than one page.
+    pub fn is_paged(&self) -> bool {
+        self.page > 0 || self.has_more
     }
 }
 
@@ -325,7 +329,8 @@ pub fn answer(
         outcome: Outcome::Found,
         notes: Vec::new(),
         results: Vec::new(),
-        total: 0,
+        total: None,
+        has_more: false,
         page: request.page,
         per_page,
         available: Vec::new(),
@@ -360,7 +365,7 @@ pub fn answer(
                 limit: per_page,
             })?;
             note_corrections(&mut answer.notes, &results.analysis.corrections);
-            if results.total == 0 {
+            if results.hits.is_empty() && request.page == 0 {
                 answer.outcome = Outcome::NotFound;
                 answer.suggestions = engine.suggestions(&results.analysis.unknown);
                 if results.analysis.is_empty() && results.analysis.unknown.is_empty() {
@@ -370,6 +375,7 @@ pub fn answer(
                 }
             }
             answer.total = results.total;
+            answer.has_more = results.has_more;
             answer.results = results.hits;
         }
         Command::Faq { topic } => {
@@ -400,8 +406,9 @@ pub fn answer(
             })?;
             note_corrections(&mut answer.notes, &results.analysis.corrections);
             answer.total = results.total;
+            answer.has_more = results.has_more;
             answer.results = results.hits;
-            if answer.total == 0 {
+            if answer.total == Some(0) {
                 answer.outcome = Outcome::NoData;
                 answer.notes.push(format!(
                     "We have no FAQ answer about {}.",
@@ -513,8 +520,9 @@ fn faceted(
             limit: per_page,
         })?;
         answer.total = results.total;
+        answer.has_more = results.has_more;
         answer.results = results.hits;
-        if answer.total > 0 || offset > 0 {
+        if answer.total != Some(0) || offset > 0 {
             return Ok(());
         }
     }

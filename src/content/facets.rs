@@ -203,7 +203,9 @@ impl Vocabulary {
             for v in values {
                 let hit = v.spellings.iter().any(|s| {
                     let parts: Vec<&str> = s.split('-').collect();
-                    words.windows(parts.len()).any(|w| w.iter().zip(&parts).all(|(a, b)| a == b))
+                    words
+                        .windows(parts.len())
+                        .any(|w| w.iter().zip(&parts).all(|(a, b)| a == b))
                 });
                 if hit {
                     found.push((*facet, v.id.clone()));

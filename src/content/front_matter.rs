@@ -331,7 +331,8 @@ pub fn key_line(text: &str, key: &str) -> Option<usize> {
                 .or_else(|| line.strip_prefix(&format!("\"{key}\"")))
                 .or_else(|| line.strip_prefix(&format!("'{key}'")));
             // TOML tables (`[extra]`, `[extra.seo]`) are keys too.
-            let table = line.trim_end() == format!("[{key}]") || line.starts_with(&format!("[{key}."));
+            let table =
+                line.trim_end() == format!("[{key}]") || line.starts_with(&format!("[{key}."));
             table
                 || rest.is_some_and(|r| {
                     let r = r.trim_start();

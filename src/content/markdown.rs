@@ -42,7 +42,8 @@ pub fn sections(body: &str) -> Vec<Section> {
         text: String::new(),
     }];
     let mut text = TextBuilder::default();
-    let mut heading: Option<(u8, Option<String>, Vec<(String, Option<String>)>, usize)> = None;
+    // The heading being read; its title fills in at the heading's end.
+    let mut heading: Option<Section> = None;
     let mut heading_text = String::new();
     let mut image_depth = 0usize;
     let mut list_depth = 0usize;
@@ -54,27 +55,23 @@ pub fn sections(body: &str) -> Vec<Section> {
                 level, id, attrs, ..
             }) => {
                 out.last_mut().expect("sections start non-empty").text = text.finish();
-                heading = Some((
-                    heading_level(level),
-                    id.map(|s| s.to_string()),
-                    attrs
+                heading = Some(Section {
+                    level: heading_level(level),
+                    title: String::new(),
+                    id: id.map(|s| s.to_string()),
+                    attrs: attrs
                         .into_iter()
                         .map(|(k, v)| (k.to_string(), v.map(|v| v.to_string())))
                         .collect(),
-                    lines.line_col(&cleaned, range.start).0,
-                ));
+                    line: lines.line_col(&cleaned, range.start).0,
+                    text: String::new(),
+                });
                 heading_text.clear();
             }
             Event::End(TagEnd::Heading(_)) => {
-                if let Some((level, id, attrs, line)) = heading.take() {
-                    out.push(Section {
-                        level,
-                        title: collapse_spaces(&heading_text),
-                        id,
-                        attrs,
-                        line,
-                        text: String::new(),
-                    });
+                if let Some(mut section) = heading.take() {
+                    section.title = collapse_spaces(&heading_text);
+                    out.push(section);
                 }
             }
             Event::Start(Tag::Image { .. }) => image_depth += 1,

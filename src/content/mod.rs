@@ -434,7 +434,10 @@ fn check_facet_value(
             let closest = closest.or_else(|| {
                 diagnostic::did_you_mean(
                     value,
-                    vocabulary.values(facet).iter().flat_map(|v| v.spellings.iter().map(String::as_str)),
+                    vocabulary
+                        .values(facet)
+                        .iter()
+                        .flat_map(|v| v.spellings.iter().map(String::as_str)),
                 )
                 .and_then(|s| {
                     let norm = facets::normalize(s);

@@ -173,14 +173,16 @@ pub fn message(answer: &Answer) -> MessageView {
     fields.truncate(limits::FIELDS);
 
     let mut footer = Vec::new();
-    if answer.pages() > 1 {
-        footer.push(format!("Page {} of {}", answer.page + 1, answer.pages()));
+    if answer.is_paged() {
+        footer.push(match answer.pages() {
+            Some(pages) => format!("Page {} of {pages}", answer.page + 1),
+            None => format!("Page {}", answer.page + 1),
+        });
     }
-    if answer.total > 0 {
+    if let Some(total @ 1..) = answer.total {
         footer.push(format!(
-            "{} passage{}",
-            answer.total,
-            if answer.total == 1 { "" } else { "s" }
+            "{total} passage{}",
+            if total == 1 { "" } else { "s" }
         ));
     }
     footer.push(format!("content {}", answer.content_version));
@@ -195,7 +197,7 @@ pub fn message(answer: &Answer) -> MessageView {
     fit_total(&mut embed);
 
     let mut buttons = Vec::new();
-    if answer.outcome == Outcome::Found && answer.pages() > 1 {
+    if answer.outcome == Outcome::Found && answer.is_paged() {
         if answer.page > 0 {
             buttons.push(ButtonView {
                 turn: Turn::Previous,
@@ -203,7 +205,7 @@ pub fn message(answer: &Answer) -> MessageView {
                 page: answer.page - 1,
             });
         }
-        if answer.has_next() {
+        if answer.has_more {
             buttons.push(ButtonView {
                 turn: Turn::Next,
                 label: "More results",

@@ -150,15 +150,13 @@ pub fn text(answer: &Answer, emphasis: Emphasis) -> String {
         }
         out.push_str(&format!("   Source: {}\n", plain(&source_line(hit))));
     }
-    if answer.outcome == Outcome::Found && answer.total > answer.results.len() {
+    if answer.outcome == Outcome::Found && answer.is_paged() {
         let last = first + answer.results.len();
-        out.push_str(&format!(
-            "\nShowing {}–{} of {}.",
-            first + 1,
-            last,
-            answer.total
-        ));
-        if answer.has_next() {
+        match answer.total {
+            Some(total) => out.push_str(&format!("\nShowing {}–{last} of {total}.", first + 1)),
+            None => out.push_str(&format!("\nShowing {}–{last}.", first + 1)),
+        }
+        if answer.has_more {
             out.push_str(&format!(
                 " Next: careerbot ask --page {} {}",
                 answer.page + 2,
@@ -221,9 +219,11 @@ pub struct JsonAnswer<'a> {
     pub outcome: Outcome,
     pub notes: &'a [String],
     pub results: Vec<JsonHit<'a>>,
-    pub total: usize,
+    /// All matches, when known.
+    pub total: Option<usize>,
+    pub has_more: bool,
+    /// From 1.
     pub page: usize,
-    pub pages: usize,
     pub available: &'a [String],
     pub suggestions: &'a [String],
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -268,8 +268,8 @@ pub fn json_view(answer: &Answer) -> JsonAnswer<'_> {
             })
             .collect(),
         total: answer.total,
+        has_more: answer.has_more,
         page: answer.page + 1,
-        pages: answer.pages(),
         available: &answer.available,
         suggestions: &answer.suggestions,
         help: answer.help.as_ref(),
@@ -284,12 +284,13 @@ pub fn json(answer: &Answer) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::ops::Range;
 
     #[test]
     fn snippet_marks_highlights_and_escapes() {
         let s = Snippet {
             text: "Use *MLflow* first @everyone".into(),
-            highlights: vec![5..11],
+            highlights: vec![Range { start: 5, end: 11 }],
             cut_start: true,
             cut_end: false,
         };

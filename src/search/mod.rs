@@ -16,7 +16,7 @@ use std::time::Instant;
 use serde::Serialize;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
-    BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, TermQuery,
+    BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, TermQuery,
 };
 use tantivy::schema::{Facet as TantivyFacet, IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
@@ -34,18 +34,16 @@ use store::Manifest;
 /// Memory for the one indexing writer; tantivy wants at least 15 MB per thread.
 const WRITER_MEMORY: usize = 64 * 1024 * 1024;
 /// Boosts: a word in a heading or alias says more about a passage than one in its body.
-const TITLE_BOOST: f32 = 2.5;
-const ALIASES_BOOST: f32 = 2.5;
-const CONTEXT_BOOST: f32 = 1.5;
-/// How much a word's other matching fields add to its best one.
-const DISMAX_TIE_BREAKER: f32 = 0.2;
-/// Weight of a word found exactly as written (Snowball stems "experiment" and "experience"
-/// alike; the exact form tells them apart).
-const EXACT_BOOST: f32 = 1.5;
-/// Score added per facet value the question names: a level, region or provider is a
-/// deliberate signal (`google cloud` → provider gcp); a topic word is a weaker one.
-const FACET_MENTION_SCORE: f32 = 4.0;
-const TOPIC_MENTION_SCORE: f32 = 1.5;
+/// A heading with the very word asked for says most about a passage; aliases and enclosing
+/// headings say more than the body. The body field also holds the title, stemmed, so a
+/// heading that only shares a word's stem counts as body text (Snowball stems "experiment"
+/// and "experience" alike).
+const TITLE_EXACT_BOOST: f32 = 1.5;
+const EXTRA_BOOST: f32 = 1.0;
+/// Weight of a question naming a facet value its passages carry (`google cloud` → provider
+/// gcp): a level, region or provider is a deliberate signal; a topic word a weaker one.
+const FACET_MENTION_BOOST: f32 = 2.0;
+const TOPIC_MENTION_BOOST: f32 = 0.7;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
@@ -118,8 +116,11 @@ pub struct SearchRequest<'a> {
 #[derive(Debug, Clone, Default)]
 pub struct SearchResults {
     pub hits: Vec<Hit>,
-    /// Matches in all, for paging.
-    pub total: usize,
+    /// Matches in all, when known: counted for filtered searches; for free text only when
+    /// everything fits on the first page (counting would forgo tantivy's pruning).
+    pub total: Option<usize>,
+    /// More results follow this page.
+    pub has_more: bool,
     pub analysis: Analysis,
 }
 
@@ -395,6 +396,25 @@ impl Engine {
         self.catalog.passages.len()
     }
 
+    /// tantivy's own query parser over the fields answers search (`all_fields`) or the body
+    /// alone: the benchmarks' yardstick, never used to answer (it reads user text as query
+    /// syntax).
+    #[doc(hidden)]
+    pub fn raw_parser(&self, all_fields: bool) -> tantivy::query::QueryParser {
+        let f = &self.fields;
+        let fields = if all_fields {
+            vec![f.title_exact, f.extra, f.body]
+        } else {
+            vec![f.body]
+        };
+        tantivy::query::QueryParser::for_index(self.reader.searcher().index(), fields)
+    }
+
+    #[doc(hidden)]
+    pub fn searcher(&self) -> Searcher {
+        self.reader.searcher()
+    }
+
     /// Analyses `text` against this index's words.
     pub fn analyze(&self, text: &str) -> Analysis {
         let searcher = self.reader.searcher();
@@ -417,38 +437,50 @@ impl Engine {
     pub fn search(&self, request: &SearchRequest<'_>) -> Result<SearchResults, SearchError> {
         let searcher = self.reader.searcher();
         let analysis = self.analyze(request.text);
-        let text_query = self.text_query(&analysis).map(|text| self.with_boosts(text, &request.boost));
+        let text_query = self.text_query(&analysis, &request.boost);
         let filter_query = self.filter_query(&request.filter);
 
         let limit = request.limit.clamp(1, 100);
         // tantivy keeps offset + limit candidates: a wild page number must not allocate wildly.
         let offset = request.offset.min(self.catalog.passages.len());
-        let (addresses, total): (Vec<(f32, DocAddress)>, usize) = match (&text_query, filter_query)
-        {
-            (None, None) => (Vec::new(), 0),
+        let counted = |docs: Vec<(f32, DocAddress)>, total: usize| {
+            let has_more = offset + docs.len() < total;
+            (docs, Some(total), has_more)
+        };
+        let (addresses, total, has_more) = match (text_query, filter_query) {
+            (None, None) => (Vec::new(), Some(0), false),
             (None, Some(filter)) => {
                 let collector = TopDocs::with_limit(limit)
                     .and_offset(offset)
                     .order_by_fast_field::<u64>("ord", Order::Asc);
                 let (docs, total) = searcher.search(&*filter, &(collector, Count))?;
-                (docs.into_iter().map(|(_, a)| (0.0, a)).collect(), total)
+                counted(docs.into_iter().map(|(_, a)| (0.0, a)).collect(), total)
             }
-            (Some(text), filter) => {
-                let query: Box<dyn Query> = match filter {
-                    // The filter decides membership; only the words decide rank.
-                    Some(filter) => Box::new(BooleanQuery::new(vec![
-                        (
-                            Occur::Must,
-                            Box::new(ConstScoreQuery::new(filter, 0.0)) as Box<dyn Query>,
-                        ),
-                        (Occur::Should, text.box_clone()),
-                    ])),
-                    None => text.box_clone(),
-                };
+            (Some(text), Some(filter)) => {
+                // The filter decides membership; only the words decide rank.
+                let query = BooleanQuery::new(vec![
+                    (
+                        Occur::Must,
+                        Box::new(ConstScoreQuery::new(filter, 0.0)) as Box<dyn Query>,
+                    ),
+                    (Occur::Should, text),
+                ]);
                 let collector = TopDocs::with_limit(limit)
                     .and_offset(offset)
                     .order_by_score();
-                searcher.search(&*query, &(collector, Count))?
+                let (docs, total) = searcher.search(&query, &(collector, Count))?;
+                counted(docs, total)
+            }
+            (Some(text), None) => {
+                // One extra hit tells whether a next page exists without counting every match.
+                let collector = TopDocs::with_limit(limit + 1)
+                    .and_offset(offset)
+                    .order_by_score();
+                let mut docs = searcher.search(&*text, &collector)?;
+                let has_more = docs.len() > limit;
+                docs.truncate(limit);
+                let total = (offset == 0 && !has_more).then_some(docs.len());
+                (docs, total, has_more)
             }
         };
 
@@ -461,6 +493,7 @@ impl Engine {
         Ok(SearchResults {
             hits,
             total,
+            has_more,
             analysis,
         })
     }
@@ -486,91 +519,60 @@ impl Engine {
         out
     }
 
-    fn text_query(&self, analysis: &Analysis) -> Option<Box<dyn Query>> {
+    /// One flat disjunction of boosted term queries: each word in every form and field it
+    /// may match, plus facet tags the question names. A flat union of terms is what tantivy
+    /// prunes with block-WAND, so answering stays close to a raw term search; only
+    /// multi-word synonyms add phrase queries.
+    fn text_query(&self, analysis: &Analysis, boost: &Filter) -> Option<Box<dyn Query>> {
         if analysis.is_empty() {
             return None;
         }
         let f = &self.fields;
-        let weighted = [
-            (f.title, TITLE_BOOST),
-            (f.aliases, ALIASES_BOOST),
-            (f.context, CONTEXT_BOOST),
-            (f.body, 1.0),
-        ];
-        // One disjunction-max per concept: a word counts once, by its best field and form,
-        // so passages matching more of the question's words rank first.
-        let concepts = analysis
-            .concepts
-            .iter()
-            .map(|concept| {
-                let mut forms: Vec<Box<dyn Query>> = Vec::new();
-                for alt in &concept.alternatives {
-                    for (field, boost) in weighted {
-                        let q: Box<dyn Query> = if alt.stems.len() == 1 {
-                            Box::new(TermQuery::new(
-                                Term::from_field_text(field, &alt.stems[0]),
-                                IndexRecordOption::WithFreqs,
-                            ))
-                        } else {
-                            Box::new(PhraseQuery::new(
-                                alt.stems
-                                    .iter()
-                                    .map(|s| Term::from_field_text(field, s))
-                                    .collect(),
-                            ))
-                        };
-                        forms.push(Box::new(BoostQuery::new(q, boost * alt.weight)));
+        let term = |field, text: &str, weight: f32| -> (Occur, Box<dyn Query>) {
+            let q = TermQuery::new(
+                Term::from_field_text(field, text),
+                IndexRecordOption::WithFreqs,
+            );
+            (
+                Occur::Should,
+                Box::new(BoostQuery::new(Box::new(q), weight)),
+            )
+        };
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for alt in analysis.concepts.iter().flat_map(|c| &c.alternatives) {
+            // Only the word as typed earns the exact-title weight, not its synonyms.
+            if let ([word], true) = (alt.words.as_slice(), alt.weight >= 1.0) {
+                clauses.push(term(f.title_exact, word, TITLE_EXACT_BOOST));
+            }
+            for (field, weight) in [(f.extra, EXTRA_BOOST), (f.body, 1.0)] {
+                match alt.stems.as_slice() {
+                    [stem] => clauses.push(term(field, stem, weight * alt.weight)),
+                    stems => {
+                        let phrase = PhraseQuery::new(
+                            stems
+                                .iter()
+                                .map(|s| Term::from_field_text(field, s))
+                                .collect(),
+                        );
+                        clauses.push((
+                            Occur::Should,
+                            Box::new(BoostQuery::new(Box::new(phrase), weight * alt.weight)),
+                        ));
                     }
                 }
-                let best_form: Box<dyn Query> =
-                    Box::new(DisjunctionMaxQuery::with_tie_breaker(forms, DISMAX_TIE_BREAKER));
-                let exact: Vec<(Occur, Box<dyn Query>)> = concept
-                    .alternatives
-                    .iter()
-                    .filter(|alt| alt.words.len() == 1)
-                    .map(|alt| {
-                        let q = TermQuery::new(
-                            Term::from_field_text(f.words, &alt.words[0]),
-                            IndexRecordOption::WithFreqs,
-                        );
-                        (
-                            Occur::Should,
-                            Box::new(BoostQuery::new(Box::new(q), EXACT_BOOST * alt.weight))
-                                as Box<dyn Query>,
-                        )
-                    })
-                    .collect();
-                if exact.is_empty() {
-                    return (Occur::Should, best_form);
-                }
-                // Must: the exact bonus only adds to passages the word already matched.
-                let mut clauses = vec![(Occur::Must, best_form)];
-                clauses.extend(exact);
-                (Occur::Should, Box::new(BooleanQuery::new(clauses)) as Box<dyn Query>)
-            })
-            .collect();
-        Some(Box::new(BooleanQuery::new(concepts)))
-    }
-
-    /// Adds a constant score for each mentioned facet value a passage carries.
-    fn with_boosts(&self, text: Box<dyn Query>, boost: &Filter) -> Box<dyn Query> {
-        if boost.is_empty() {
-            return text;
-        }
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text)];
-        for (facet, values) in &boost.facets {
-            for v in values {
-                let term = Term::from_facet(self.fields.facet(*facet), &TantivyFacet::from_path([v.as_str()]));
-                let q = TermQuery::new(term, IndexRecordOption::Basic);
-                let score = if *facet == Facet::Topic {
-                    TOPIC_MENTION_SCORE
-                } else {
-                    FACET_MENTION_SCORE
-                };
-                clauses.push((Occur::Should, Box::new(ConstScoreQuery::new(Box::new(q), score))));
             }
         }
-        Box::new(BooleanQuery::new(clauses))
+        for (facet, values) in &boost.facets {
+            let weight = if *facet == Facet::Topic {
+                TOPIC_MENTION_BOOST
+            } else {
+                FACET_MENTION_BOOST
+            };
+            for v in values {
+                clauses.push(term(f.tags, &Fields::tag(*facet, v), weight));
+            }
+        }
+        Some(Box::new(BooleanQuery::new(clauses)))
     }
 
     fn filter_query(&self, filter: &Filter) -> Option<Box<dyn Query>> {
@@ -744,13 +746,11 @@ impl Lexicon for IndexLexicon<'_> {
     }
 
     fn has_stem(&self, stem: &str) -> bool {
-        [self.fields.body, self.fields.title, self.fields.aliases]
-            .into_iter()
-            .any(|f| {
-                self.searcher
-                    .doc_freq(&Term::from_field_text(f, stem))
-                    .is_ok_and(|n| n > 0)
-            })
+        [self.fields.body, self.fields.extra].into_iter().any(|f| {
+            self.searcher
+                .doc_freq(&Term::from_field_text(f, stem))
+                .is_ok_and(|n| n > 0)
+        })
     }
 
     fn near_words(&self, word: &str, distance: u8) -> Vec<String> {
@@ -796,12 +796,15 @@ fn write_documents(index: &Index, content: &Content) -> Result<(), SearchError> 
         let mut doc = TantivyDocument::default();
         doc.add_text(fields.id, &p.id);
         doc.add_text(fields.title, &p.title);
+        doc.add_text(fields.title_exact, &p.title);
         let context = &p.breadcrumb[..p.breadcrumb.len().saturating_sub(1)];
-        doc.add_text(fields.context, context.join(" "));
+        doc.add_text(fields.extra, context.join(" "));
         for a in &p.aliases {
-            doc.add_text(fields.aliases, a);
+            doc.add_text(fields.extra, a);
         }
+        // The text first: display reads the first value.
         doc.add_text(fields.body, &p.text);
+        doc.add_text(fields.body, &p.title);
         doc.add_text(fields.words, &p.title);
         doc.add_text(fields.words, context.join(" "));
         doc.add_text(fields.words, p.aliases.join(" "));
@@ -815,11 +818,18 @@ fn write_documents(index: &Index, content: &Content) -> Result<(), SearchError> 
         for facet in Facet::ALL {
             for v in p.facets.get(facet) {
                 doc.add_facet(fields.facet(facet), TantivyFacet::from_path([v.as_str()]));
+                doc.add_text(fields.tags, Fields::tag(facet, v));
             }
         }
         writer.add_document(doc)?;
     }
     writer.commit()?;
+    // One segment: the index is rebuilt whole, never appended to, so merging once makes
+    // every later search, typo lookup and term count touch one dictionary instead of several.
+    let segments = index.searchable_segment_ids()?;
+    if segments.len() > 1 {
+        writer.merge(&segments).wait()?;
+    }
     writer.wait_merging_threads()?;
     Ok(())
 }

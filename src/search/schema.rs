@@ -13,7 +13,7 @@ use tantivy::Index;
 use crate::content::Facet;
 
 /// Bump when the schema or an analyzer changes: every cached index is then rebuilt.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// English: lower case, accents folded, stemmed. Used for every searchable text field.
 pub const STEMMED: &str = "careerbot_en";
@@ -48,11 +48,14 @@ pub fn register_analyzers(index: &Index) {
 pub struct Fields {
     pub id: Field,
     pub title: Field,
-    /// Enclosing headings: searchable context for a passage.
-    pub context: Field,
-    pub aliases: Field,
+    /// The title unstemmed: a heading that has the very word asked for outranks one that
+    /// only shares its stem (Snowball stems "experiment" and "experience" alike).
+    pub title_exact: Field,
+    /// Aliases and enclosing headings: what the passage is about beyond its own words.
+    pub extra: Field,
     pub body: Field,
-    /// Every word of title, context, aliases and body, unstemmed.
+    /// Every word of title, context, aliases and body, unstemmed: only its term dictionary
+    /// is read (typo corrections, suggestions), never its postings.
     pub words: Field,
     pub breadcrumb: Field,
     pub source: Field,
@@ -60,6 +63,9 @@ pub struct Fields {
     pub hash: Field,
     /// Position in content order; lists without a text query follow it.
     pub ord: Field,
+    /// `facet:value` tokens, with frequencies, so a question naming a facet value can lift
+    /// its passages with a plain term query (keeping tantivy's block-WAND pruning).
+    pub tags: Field,
     pub topic: Field,
     pub levels: Field,
     pub regions: Field,
@@ -67,6 +73,11 @@ pub struct Fields {
 }
 
 impl Fields {
+    /// The `tags` token of one facet value.
+    pub fn tag(facet: Facet, value: &str) -> String {
+        format!("{}:{value}", facet.key())
+    }
+
     pub fn facet(&self, facet: Facet) -> Field {
         match facet {
             Facet::Topic => self.topic,
@@ -82,8 +93,8 @@ impl Fields {
         Some(Fields {
             id: f("id")?,
             title: f("title")?,
-            context: f("context")?,
-            aliases: f("aliases")?,
+            title_exact: f("title_exact")?,
+            extra: f("extra")?,
             body: f("body")?,
             words: f("words")?,
             breadcrumb: f("breadcrumb")?,
@@ -91,6 +102,7 @@ impl Fields {
             location: f("location")?,
             hash: f("hash")?,
             ord: f("ord")?,
+            tags: f("tags")?,
             topic: f("topic")?,
             levels: f("levels")?,
             regions: f("regions")?,
@@ -114,16 +126,24 @@ pub fn schema() -> Schema {
         }
     };
     b.add_text_field("id", STRING | STORED);
-    b.add_text_field("title", text(true));
-    b.add_text_field("context", text(false));
-    b.add_text_field("aliases", text(true));
+    // Stored for display; searched through `title_exact` and, stemmed, through `body`.
+    b.add_text_field("title", STORED);
+    b.add_text_field(
+        "title_exact",
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(PLAIN)
+                .set_index_option(IndexRecordOption::WithFreqs),
+        ),
+    );
+    b.add_text_field("extra", text(false));
     b.add_text_field("body", text(true));
     b.add_text_field(
         "words",
         TextOptions::default().set_indexing_options(
             TextFieldIndexing::default()
                 .set_tokenizer(PLAIN)
-                .set_index_option(IndexRecordOption::WithFreqs),
+                .set_index_option(IndexRecordOption::Basic),
         ),
     );
     b.add_text_field("breadcrumb", STORED);
@@ -131,6 +151,14 @@ pub fn schema() -> Schema {
     b.add_text_field("location", STORED);
     b.add_text_field("hash", STORED);
     b.add_u64_field("ord", FAST | STORED);
+    b.add_text_field(
+        "tags",
+        TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer("raw")
+                .set_index_option(IndexRecordOption::WithFreqs),
+        ),
+    );
     for facet in Facet::ALL {
         b.add_facet_field(facet.key(), FacetOptions::default().set_stored());
     }

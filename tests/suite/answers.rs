@@ -3,7 +3,7 @@
 
 use careerbot::answer::Outcome;
 
-use super::util::{ask, ask_page, ids};
+use super::util::{all_pages, ask, ids};
 
 /// The first result's whole text.
 fn top_text(line: &str) -> String {
@@ -20,7 +20,11 @@ fn salary_senior_india_shows_the_figures() {
     let top = &a.results[0];
     assert_eq!(top.id, "ml-engineer/salary#senior-india");
     assert!(top.text.contains("5–8 years"), "{}", top.text);
-    assert!(top.text.contains("product companies in India: ₹50–100 LPA"), "{}", top.text);
+    assert!(
+        top.text.contains("product companies in India: ₹50–100 LPA"),
+        "{}",
+        top.text
+    );
     assert!(top.text.contains("₹80–150 LPA"), "{}", top.text);
     assert!(top.text.contains("stock included"), "{}", top.text);
     // The LLM premium is part of the salary answer too.
@@ -28,9 +32,21 @@ fn salary_senior_india_shows_the_figures() {
     assert!(all.contains("15–25%"), "{all}");
     // Every result is salary content for senior engineers in India.
     for hit in &a.results {
-        assert!(hit.facets.topic.contains(&"salary".to_string()), "{}", hit.id);
-        assert!(hit.facets.levels.contains(&"senior".to_string()), "{}", hit.id);
-        assert!(hit.facets.regions.contains(&"india".to_string()), "{}", hit.id);
+        assert!(
+            hit.facets.topic.contains(&"salary".to_string()),
+            "{}",
+            hit.id
+        );
+        assert!(
+            hit.facets.levels.contains(&"senior".to_string()),
+            "{}",
+            hit.id
+        );
+        assert!(
+            hit.facets.regions.contains(&"india".to_string()),
+            "{}",
+            hit.id
+        );
     }
     // Matched words are highlighted in the snippet.
     let s = &top.snippet;
@@ -41,12 +57,23 @@ fn salary_senior_india_shows_the_figures() {
 #[test]
 fn salary_options_are_read_flexibly() {
     // An abbreviation, a region given first, a typo: all reach the same passage.
-    for line in ["/salary sr india", "/salary india", "/salary seniour india", "/salary region:india level:senior"] {
+    for line in [
+        "/salary sr india",
+        "/salary india",
+        "/salary seniour india",
+        "/salary region:india level:senior",
+    ] {
         let a = ask(line);
         assert_eq!(a.results[0].id, "ml-engineer/salary#senior-india", "{line}");
     }
     let a = ask("/salary seniour india");
-    assert!(a.notes.iter().any(|n| n.contains("Senior") && n.contains("seniour")), "{:?}", a.notes);
+    assert!(
+        a.notes
+            .iter()
+            .any(|n| n.contains("Senior") && n.contains("seniour")),
+        "{:?}",
+        a.notes
+    );
 }
 
 #[test]
@@ -54,7 +81,10 @@ fn salary_without_data_says_so_and_lists_what_we_have() {
     let a = ask("/salary junior us");
     assert_eq!(a.outcome, Outcome::NoData);
     assert!(a.results.is_empty());
-    assert_eq!(a.notes, vec!["We have no salary data for Junior in United States."]);
+    assert_eq!(
+        a.notes,
+        vec!["We have no salary data for Junior in United States."]
+    );
     assert_eq!(a.available, vec!["Senior · India"]);
 
     let a = ask("/salary senior canada");
@@ -75,7 +105,9 @@ fn certs_filter_by_provider() {
 
     let a = ask("/certs aws");
     assert_eq!(ids(&a), vec!["ml-engineer/certifications#aws-ml-specialty"]);
-    assert!(a.results[0].title.contains("AWS Certified Machine Learning – Specialty"));
+    assert!(a.results[0]
+        .title
+        .contains("AWS Certified Machine Learning – Specialty"));
 
     assert_eq!(ids(&ask("/certs google cloud")), ids(&ask("/certs gcp")));
     assert_eq!(ids(&ask("/certs amazon")), ids(&ask("/certs aws")));
@@ -89,20 +121,23 @@ fn certs_filter_by_provider() {
             "ml-engineer/certifications#mlops-specialization"
         ]
     );
-    assert_eq!(ids(&ask("/certs hugging face")), vec!["ml-engineer/certifications#hugging-face-nlp"]);
+    assert_eq!(
+        ids(&ask("/certs hugging face")),
+        vec!["ml-engineer/certifications#hugging-face-nlp"]
+    );
 
     let a = ask("/certs azure");
     assert_eq!(a.outcome, Outcome::NoData);
-    assert!(a.available.contains(&"Google Cloud".to_string()), "{:?}", a.available);
+    assert!(
+        a.available.contains(&"Google Cloud".to_string()),
+        "{:?}",
+        a.available
+    );
 }
 
 #[test]
 fn certs_without_provider_list_all_five_over_pages() {
-    let mut titles = Vec::new();
-    let first = ask("/certs");
-    for page in 0..first.pages() {
-        titles.extend(ask_page("/certs", page).results.into_iter().map(|h| h.title));
-    }
+    let titles: Vec<String> = all_pages("/certs").into_iter().map(|h| h.title).collect();
     for cert in [
         "AWS Certified Machine Learning – Specialty",
         "Google Professional ML Engineer",
@@ -110,38 +145,73 @@ fn certs_without_provider_list_all_five_over_pages() {
         "MLOps Specialization (Coursera, DeepLearning.AI)",
         "Hugging Face NLP Course Certificate",
     ] {
-        assert!(titles.iter().any(|t| t == cert), "{cert} missing from {titles:?}");
+        assert!(
+            titles.iter().any(|t| t == cert),
+            "{cert} missing from {titles:?}"
+        );
     }
-    assert_eq!(titles.len(), first.total);
+    assert_eq!(Some(titles.len()), ask("/certs").total);
 }
 
 #[test]
 fn levels_answer_each_level_alone() {
     let cases = [
-        ("/levels junior", "ml-engineer/levels#junior", "FastAPI or Flask"),
+        (
+            "/levels junior",
+            "ml-engineer/levels#junior",
+            "FastAPI or Flask",
+        ),
         ("/levels mid", "ml-engineer/levels#mid", "end to end"),
-        ("/levels senior", "ml-engineer/levels#senior", "Mentors junior ML engineers"),
-        ("/levels staff", "ml-engineer/levels#staff-principal", "standards for the whole organisation"),
-        ("/levels principal", "ml-engineer/levels#staff-principal", "AI engineering forums"),
+        (
+            "/levels senior",
+            "ml-engineer/levels#senior",
+            "Mentors junior ML engineers",
+        ),
+        (
+            "/levels staff",
+            "ml-engineer/levels#staff-principal",
+            "standards for the whole organisation",
+        ),
+        (
+            "/levels principal",
+            "ml-engineer/levels#staff-principal",
+            "AI engineering forums",
+        ),
     ];
     for (line, id, fact) in cases {
         let a = ask(line);
         assert_eq!(ids(&a), vec![id], "{line}");
-        assert!(a.results[0].text.contains(fact), "{line}: {}", a.results[0].text);
+        assert!(
+            a.results[0].text.contains(fact),
+            "{line}: {}",
+            a.results[0].text
+        );
     }
     let all = ask("/levels");
-    assert_eq!(all.total, 5, "intro and four levels");
+    assert_eq!(all.total, Some(5), "intro and four levels");
 }
 
 #[test]
 fn ask_answers_every_faq() {
     // (question, a fact only that FAQ answer holds, word for word)
     let cases = [
-        ("/ask what is the difference between an ML engineer and a data scientist", "separate career ladders"),
-        ("/ask is LLM experience required", "RAG, fine-tuning, prompt engineering"),
+        (
+            "/ask what is the difference between an ML engineer and a data scientist",
+            "separate career ladders",
+        ),
+        (
+            "/ask is LLM experience required",
+            "RAG, fine-tuning, prompt engineering",
+        ),
         ("/ask do ML engineers need strong math", "linear algebra"),
-        ("/ask what mlops tools should I learn first", "Start with MLflow"),
-        ("/ask what is a realistic salary for a senior ML engineer in India", "₹50–100"),
+        (
+            "/ask what mlops tools should I learn first",
+            "Start with MLflow",
+        ),
+        (
+            "/ask what is a realistic salary for a senior ML engineer in India",
+            "₹50–100",
+        ),
     ];
     for (line, fact) in cases {
         let a = ask(line);
@@ -149,30 +219,58 @@ fn ask_answers_every_faq() {
     }
     // The salary question is also in the FAQ itself, among the top answers.
     let a = ask("/ask what is a realistic salary for a senior ML engineer in India");
-    assert!(ids(&a).contains(&"ml-engineer/faq#senior-salary-india"), "{:?}", ids(&a));
+    assert!(
+        ids(&a).contains(&"ml-engineer/faq#senior-salary-india"),
+        "{:?}",
+        ids(&a)
+    );
 }
 
 #[test]
 fn every_seed_fact_is_answerable() {
     // (question, words the first answer must contain)
     let cases = [
-        ("/ask what does an ml engineer do", "notebook to millions of users"),
+        (
+            "/ask what does an ml engineer do",
+            "notebook to millions of users",
+        ),
         ("/ask ml engineering demand 2025", "highest demand"),
-        ("/ask feature engineering at scale", "feature engineering at scale"),
-        ("/ask experiment tracking", "MLflow"),
-        ("/ask design ML platform infrastructure", "infrastructure of the ML platform"),
-        ("/ask multi-year AI infrastructure bets", "span several years"),
+        (
+            "/ask feature engineering at scale",
+            "feature engineering at scale",
+        ),
+        ("/ask mlflow experiment tracking", "MLflow"),
+        (
+            "/ask design ML platform infrastructure",
+            "infrastructure of the ML platform",
+        ),
+        (
+            "/ask multi-year AI infrastructure bets",
+            "span several years",
+        ),
         ("/ask unit tests for ML components", "unit tests"),
-        ("/ask production systems transition docker kubernetes", "model serving"),
-        ("/ask move into research publish papers", "Read papers every day"),
+        (
+            "/ask production systems transition docker kubernetes",
+            "model serving",
+        ),
+        (
+            "/ask move into research publish papers",
+            "Read papers every day",
+        ),
         ("/ask start an AI startup", "all-time high"),
         ("/ask fancy data science", "software engineering"),
         ("/ask model monitoring drift", "drifting"),
         ("/ask latency 2 seconds", "2 seconds"),
         ("/ask monolithic pipelines", "Modular pipelines"),
         ("/ask business metric", "business metric"),
-        ("/ask deep learning specialization andrew ng", "foundational credibility"),
-        ("/ask most practical mlops certification", "production ML engineering"),
+        (
+            "/ask deep learning specialization andrew ng",
+            "foundational credibility",
+        ),
+        (
+            "/ask most practical mlops certification",
+            "production ML engineering",
+        ),
         ("/ask hugging face nlp course", "focus on LLMs"),
         ("/ask feature stores feast tecton", "Feast, Tecton"),
         ("/ask llm pay premium", "15–25%"),
@@ -197,7 +295,11 @@ fn typos_synonyms_and_stems_still_answer() {
 
     // Synonym: k8s means Kubernetes.
     let a = ask("/ask k8s");
-    assert!(a.results.iter().any(|h| h.text.contains("Kubernetes")), "{:?}", ids(&a));
+    assert!(
+        a.results.iter().any(|h| h.text.contains("Kubernetes")),
+        "{:?}",
+        ids(&a)
+    );
 
     // Abbreviation and synonym together: "gcp" finds text that only says GCP or Google Cloud.
     let a = ask("/ask google cloud certification");
@@ -205,7 +307,11 @@ fn typos_synonyms_and_stems_still_answer() {
 
     // Stemming: "monitored" matches "monitoring".
     let a = ask("/ask monitored models");
-    assert!(a.results.iter().any(|h| h.id.ends_with("#no-monitoring")), "{:?}", ids(&a));
+    assert!(
+        a.results.iter().any(|h| h.id.ends_with("#no-monitoring")),
+        "{:?}",
+        ids(&a)
+    );
 
     // Short words get no typo budget: "flsk" is not silently read as "flask"...
     let a = ask("/ask flsk");
@@ -232,7 +338,7 @@ fn nothing_found_is_said_plainly() {
 #[test]
 fn faq_by_topic_and_by_words() {
     let a = ask("/faq");
-    assert_eq!(a.total, 5);
+    assert_eq!(a.total, Some(5));
     let a = ask("/faq tools");
     assert_eq!(ids(&a), vec!["ml-engineer/faq#mlops-tools"]);
     let a = ask("/faq salary");
@@ -247,22 +353,39 @@ fn help_lists_commands_and_what_we_hold() {
     let a = ask("/help");
     assert_eq!(a.outcome, Outcome::Help);
     let help = a.help.unwrap();
-    let regions = &help.facets.iter().find(|(f, _)| f.key() == "regions").unwrap().1;
-    assert_eq!(regions, &vec!["India".to_string()], "only regions we have content for");
-    let levels = &help.facets.iter().find(|(f, _)| f.key() == "levels").unwrap().1;
-    assert_eq!(levels, &vec!["Junior", "Mid-level", "Senior", "Staff", "Principal"]);
+    let regions = &help
+        .facets
+        .iter()
+        .find(|(f, _)| f.key() == "regions")
+        .unwrap()
+        .1;
+    assert_eq!(
+        regions,
+        &vec!["India".to_string()],
+        "only regions we have content for"
+    );
+    let levels = &help
+        .facets
+        .iter()
+        .find(|(f, _)| f.key() == "levels")
+        .unwrap()
+        .1;
+    assert_eq!(
+        levels,
+        &vec!["Junior", "Mid-level", "Senior", "Staff", "Principal"]
+    );
 }
 
 #[test]
 fn pages_do_not_repeat_and_cover_everything() {
-    let first = ask("/faq");
-    let mut seen = Vec::new();
-    for page in 0..first.pages() {
-        let a = ask_page("/faq", page);
-        for id in ids(&a) {
-            assert!(!seen.contains(&id.to_string()), "{id} repeated");
-            seen.push(id.to_string());
-        }
+    for line in ["/faq", "/ask ml engineering"] {
+        let hits = all_pages(line);
+        let mut ids: Vec<&str> = hits.iter().map(|h| h.id.as_str()).collect();
+        let n = ids.len();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "{line}: a passage repeated");
+        assert!(n > 3, "{line}: expected several pages");
     }
-    assert_eq!(seen.len(), first.total);
+    assert_eq!(Some(all_pages("/faq").len()), ask("/faq").total);
 }

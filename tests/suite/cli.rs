@@ -9,7 +9,10 @@ use super::util::{fixtures, root};
 fn temp_config(dir: &Path) -> std::path::PathBuf {
     let text = std::fs::read_to_string(root().join("config.toml"))
         .unwrap()
-        .replace("data_dir = \"data\"", &format!("data_dir = {:?}", root().join("data")))
+        .replace(
+            "data_dir = \"data\"",
+            &format!("data_dir = {:?}", root().join("data")),
+        )
         .replace("index_dir = \"index\"", "index_dir = \"idx\"");
     let path = dir.join("config.toml");
     std::fs::write(&path, text).unwrap();
@@ -44,8 +47,14 @@ fn ask_prints_the_answer_for_people() {
     let out = stdout(&o);
     assert!(out.starts_with("**Salary · Senior · India**\n"), "{out}");
     assert!(out.contains("₹50–100 LPA"), "{out}");
-    assert!(out.contains("Salaries › Senior ML engineers in India"), "{out}");
-    assert!(out.contains("Source: ML Engineer Career Path 2025"), "{out}");
+    assert!(
+        out.contains("Salaries › Senior ML engineers in India"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Source: ML Engineer Career Path 2025"),
+        "{out}"
+    );
     // Paths in the config are relative to it: the index went next to it.
     assert!(dir.path().join("idx/CURRENT").exists());
 
@@ -57,7 +66,12 @@ fn ask_prints_the_answer_for_people() {
 fn ask_json_has_the_documented_fields() {
     let dir = tempfile::tempdir().unwrap();
     let config = temp_config(dir.path());
-    let o = run(&config, &["ask", "--json", "/ask", "what", "mlops", "tools", "should", "I", "learn", "first"]);
+    let o = run(
+        &config,
+        &[
+            "ask", "--json", "/ask", "what", "mlops", "tools", "should", "I", "learn", "first",
+        ],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let results = v["results"].as_array().unwrap();
@@ -68,21 +82,40 @@ fn ask_json_has_the_documented_fields() {
     assert!(results[0]["text"].as_str().unwrap().contains("MLflow"));
     assert_eq!(v["outcome"], "found");
     // Words matched in the passage's text are bold in the snippet.
-    let o = run(&config, &["ask", "--json", "/ask", "experiment", "tracking", "tools"]);
+    let o = run(
+        &config,
+        &["ask", "--json", "/ask", "experiment", "tracking", "tools"],
+    );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let snippet = v["results"][0]["snippet"].as_str().unwrap();
-    assert!(snippet.contains("**experiment tracking**") || snippet.contains("**experiment** **tracking**"), "{snippet}");
+    assert!(
+        snippet.contains("**experiment tracking**")
+            || snippet.contains("**experiment** **tracking**"),
+        "{snippet}"
+    );
 }
 
 #[test]
 fn exit_codes_tell_found_from_not_found_from_errors() {
     let dir = tempfile::tempdir().unwrap();
     let config = temp_config(dir.path());
-    assert_eq!(run(&config, &["ask", "/salary", "junior", "us"]).status.code(), Some(1));
-    assert_eq!(run(&config, &["ask", "/ask", "blockchain"]).status.code(), Some(1));
+    assert_eq!(
+        run(&config, &["ask", "/salary", "junior", "us"])
+            .status
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        run(&config, &["ask", "/ask", "blockchain"]).status.code(),
+        Some(1)
+    );
     let o = run(&config, &["ask", "/salry", "senior"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("did you mean `/salary`?"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("did you mean `/salary`?"),
+        "{}",
+        stderr(&o)
+    );
     let o = run(&config, &["ask", "/ask"]);
     assert_eq!(o.status.code(), Some(2));
 }
@@ -111,7 +144,10 @@ fn check_reports_every_problem_and_fails() {
     assert_eq!(o.status.code(), Some(1));
     let out = stdout(&o);
     assert_eq!(out.matches(": error: ").count(), 4, "{out}");
-    assert!(out.contains("one.md:2:1: error: unknown front-matter key `topics`"), "{out}");
+    assert!(
+        out.contains("one.md:2:1: error: unknown front-matter key `topics`"),
+        "{out}"
+    );
     assert!(out.contains("checked 2 file(s)"), "{out}");
 
     let o = run(&config, &["check", "--json", case.to_str().unwrap()]);
@@ -131,7 +167,11 @@ fn index_builds_then_reports_up_to_date() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).starts_with("index built:"), "{}", stdout(&o));
     let o = run(&config, &["index"]);
-    assert!(stdout(&o).starts_with("index up to date:"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).starts_with("index up to date:"),
+        "{}",
+        stdout(&o)
+    );
     let o = run(&config, &["index", "--force"]);
     assert!(stdout(&o).starts_with("index built:"), "{}", stdout(&o));
 }

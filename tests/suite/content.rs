@@ -39,7 +39,12 @@ fn invalid_cases_report_their_expected_messages() {
         let report = load(&case);
         assert!(report.has_errors(), "{}: no error reported", case.display());
         let expected = std::fs::read_to_string(case.join("expected.txt")).unwrap();
-        assert_eq!(render(&case, &report.diagnostics), expected, "case {}", case.display());
+        assert_eq!(
+            render(&case, &report.diagnostics),
+            expected,
+            "case {}",
+            case.display()
+        );
     }
 }
 
@@ -55,7 +60,12 @@ fn one_bad_file_does_not_hide_the_good_ones() {
 fn valid_cases_load_with_other_tools_syntax_kept_out() {
     for case in cases("valid") {
         let report = load(&case);
-        assert!(!report.has_errors(), "{}: {:#?}", case.display(), report.diagnostics);
+        assert!(
+            !report.has_errors(),
+            "{}: {:#?}",
+            case.display(),
+            report.diagnostics
+        );
         let mut out = render(&case, &report.diagnostics);
         for p in report.content.passages() {
             out.push_str(&format!(
@@ -78,7 +88,11 @@ fn valid_cases_load_with_other_tools_syntax_kept_out() {
 fn shipped_content_is_clean() {
     let config = config_with(&root().join("data"), &root().join("unused-index"));
     let report = content::load_dir(&config.data_dir, &app::vocabulary(&config));
-    assert_eq!(report.diagnostics, vec![], "data/ must load without warnings");
+    assert_eq!(
+        report.diagnostics,
+        vec![],
+        "data/ must load without warnings"
+    );
     assert!(report.content.passages().count() >= 25);
 }
 
@@ -86,7 +100,9 @@ fn shipped_content_is_clean() {
 fn missing_folder_is_one_error_not_a_panic() {
     let report = load(Path::new("/nonexistent/careerbot"));
     assert_eq!(report.errors().count(), 1);
-    assert!(report.diagnostics[0].message.contains("cannot read the content folder"));
+    assert!(report.diagnostics[0]
+        .message
+        .contains("cannot read the content folder"));
 }
 
 #[test]

@@ -39,7 +39,10 @@ fn reused_when_current_rebuilt_when_content_changes() {
     let changed = open(&s.config);
     assert_eq!(changed.origin(), &Origin::Built);
     assert_eq!(changed.passage_count(), first.passage_count() + 1);
-    assert_ne!(changed.manifest().content_version, first.manifest().content_version);
+    assert_ne!(
+        changed.manifest().content_version,
+        first.manifest().content_version
+    );
 }
 
 #[test]
@@ -68,7 +71,11 @@ fn foreign_index_is_rebuilt() {
     drop(built);
     let mut manifest = store::read_manifest(&dir).unwrap();
     manifest.crate_version = "0.0.0-elsewhere".into();
-    std::fs::write(dir.join(store::MANIFEST), serde_json::to_vec(&manifest).unwrap()).unwrap();
+    std::fs::write(
+        dir.join(store::MANIFEST),
+        serde_json::to_vec(&manifest).unwrap(),
+    )
+    .unwrap();
     assert_eq!(open(&s.config).origin(), &Origin::Built);
     // And an index folder someone filled with unrelated files.
     std::fs::write(s.config.index_dir.join(store::CURRENT), "gen-not-ours\n").unwrap();
@@ -92,7 +99,9 @@ fn an_interrupted_rebuild_leaves_the_previous_index_loadable() {
     });
     assert!(err.is_err());
 
-    let last = Engine::open_last_good(&s.config).unwrap().expect("previous index loads");
+    let last = Engine::open_last_good(&s.config)
+        .unwrap()
+        .expect("previous index loads");
     assert_eq!(last.manifest().content_version, version);
     assert_eq!(last.origin(), &Origin::Cache);
     // No half-built generation was left where it could be loaded.
@@ -100,7 +109,11 @@ fn an_interrupted_rebuild_leaves_the_previous_index_loadable() {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(names.iter().filter(|n| n.starts_with("gen-")).count(), 1, "{names:?}");
+    assert_eq!(
+        names.iter().filter(|n| n.starts_with("gen-")).count(),
+        1,
+        "{names:?}"
+    );
 }
 
 #[test]
@@ -109,7 +122,11 @@ fn content_errors_fall_back_to_the_last_good_index() {
     let good = open(&s.config);
     let version = good.manifest().content_version.clone();
     drop(good);
-    std::fs::write(s.config.data_dir.join("broken.md"), "+++\nlevel = \"senior\"\n+++\n# B\n\nx\n").unwrap();
+    std::fs::write(
+        s.config.data_dir.join("broken.md"),
+        "+++\nlevel = \"senior\"\n+++\n# B\n\nx\n",
+    )
+    .unwrap();
     let loaded = app::load(&s.config).unwrap();
     assert!(loaded.stale);
     assert!(loaded.report.has_errors());
@@ -117,7 +134,10 @@ fn content_errors_fall_back_to_the_last_good_index() {
 
     // Without an earlier index there is nothing to serve: the errors are the answer.
     std::fs::remove_dir_all(&s.config.index_dir).unwrap();
-    assert!(matches!(app::load(&s.config), Err(app::StartError::Content(_))));
+    assert!(matches!(
+        app::load(&s.config),
+        Err(app::StartError::Content(_))
+    ));
 }
 
 #[test]

@@ -8,7 +8,10 @@ const CASES: &[(&str, &str)] = &[
     ("salary_senior_india", "/salary senior india"),
     ("salary_junior_us", "/salary junior us"),
     ("certs_gcp", "/certs gcp"),
-    ("ask_mlops_tools", "/ask what mlops tools should I learn first"),
+    (
+        "ask_mlops_tools",
+        "/ask what mlops tools should I learn first",
+    ),
     ("ask_typo", "/ask kubernetis"),
     ("ask_nothing", "/ask flsk"),
     ("faq", "/faq"),
@@ -24,7 +27,10 @@ fn stable(s: String, version: &str) -> String {
 fn terminal_text() {
     for (name, line) in CASES {
         let a = ask(line);
-        insta::assert_snapshot!(format!("text_{name}"), stable(render::text(&a, Emphasis::Markdown), &a.content_version));
+        insta::assert_snapshot!(
+            format!("text_{name}"),
+            stable(render::text(&a, Emphasis::Markdown), &a.content_version)
+        );
     }
 }
 

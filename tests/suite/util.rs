@@ -40,7 +40,11 @@ pub fn shipped() -> &'static Shipped {
         let config = config_with(&root().join("data"), index.path());
         let vocabulary = app::vocabulary(&config);
         let report = content::load_dir(&config.data_dir, &vocabulary);
-        assert!(!report.has_errors(), "shipped content has errors: {:#?}", report.diagnostics);
+        assert!(
+            !report.has_errors(),
+            "shipped content has errors: {:#?}",
+            report.diagnostics
+        );
         let engine = Engine::build(&config, &report.content).unwrap();
         Shipped {
             config,
@@ -60,8 +64,26 @@ pub fn ask_page(line: &str, page: usize) -> Answer {
     let s = shipped();
     let words: Vec<String> = line.split_whitespace().map(str::to_string).collect();
     let command = Command::from_words(&words).expect("test command parses");
-    answer::answer(&s.engine, &s.vocabulary, &s.config.answers, &Request { command, page })
-        .expect("answering never fails on shipped content")
+    answer::answer(
+        &s.engine,
+        &s.vocabulary,
+        &s.config.answers,
+        &Request { command, page },
+    )
+    .expect("answering never fails on shipped content")
+}
+
+/// Every result of every page, following `has_more` as a user pressing "More results".
+pub fn all_pages(line: &str) -> Vec<careerbot::search::Hit> {
+    let mut hits = Vec::new();
+    for page in 0.. {
+        let a = ask_page(line, page);
+        hits.extend(a.results);
+        if !a.has_more {
+            break;
+        }
+    }
+    hits
 }
 
 /// Ids of the passages answered.

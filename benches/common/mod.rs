@@ -1,0 +1,183 @@
+//! Shared by the benchmarks: a deterministic synthetic corpus of guide-like Markdown, and
+//! percentile helpers. Not part of the product.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::time::Duration;
+
+/// xorshift64*: deterministic, dependency-free, good enough to pick words.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.max(1))
+    }
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    pub fn f64(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    /// Zipf-like: low indexes are much more likely, as in real text.
+    pub fn zipf(&mut self, n: usize) -> usize {
+        ((n as f64 + 1.0).powf(self.f64()) - 1.0) as usize % n
+    }
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+}
+
+/// Career-guide words first (they are the frequent ones), then a long tail of made-up
+/// terms so the dictionary grows with the corpus as a real one does.
+pub fn vocabulary() -> Vec<String> {
+    const COMMON: &str = "model models pipeline pipelines production engineer engineers learning \
+        machine data training deployment monitoring serving latency feature features team teams \
+        company companies salary pay compensation senior junior staff principal level levels \
+        career role roles experience skills python docker kubernetes mlflow kubeflow metaflow \
+        feast tecton aws gcp azure vertex sagemaker certification course specialization llm llms \
+        genai rag fine tuning prompt evaluation metrics business product research papers startup \
+        infrastructure platform scale quality testing tests unit integration drift retraining \
+        notebook notebooks api apis fastapi flask statistics probability algebra gradients matrix \
+        interview resume portfolio mentor mentoring lead leads design designs system systems \
+        standards forums india united states europe remote hiring market demand growth stock \
+        equity bonus offer negotiation manager management tracking experiment experiments";
+    let mut words: Vec<String> = COMMON.split_whitespace().map(str::to_string).collect();
+    let syllables = [
+        "ka", "to", "mi", "ra", "ne", "lo", "su", "vi", "de", "an", "or", "el", "us", "ix", "ter",
+        "pol", "gen", "tra",
+    ];
+    let mut rng = Rng::new(7);
+    while words.len() < 6000 {
+        let n = 2 + rng.below(3);
+        let w: String = (0..n).map(|_| *rng.pick(&syllables)).collect();
+        words.push(w);
+    }
+    words
+}
+
+const TOPICS: &[&str] = &[
+    "overview",
+    "levels",
+    "salary",
+    "certs",
+    "transitions",
+    "mistakes",
+    "faq",
+    "tools",
+    "llm",
+    "skills",
+];
+pub const LEVELS: &[&str] = &["junior", "mid", "senior", "staff", "principal"];
+pub const REGIONS: &[&str] = &["india", "us", "uk", "europe", "canada", "singapore"];
+const PROVIDERS: &[&str] = &[
+    "aws",
+    "gcp",
+    "azure",
+    "coursera",
+    "deeplearning-ai",
+    "hugging-face",
+];
+pub const PASSAGES_PER_FILE: usize = 20;
+
+fn sentence(rng: &mut Rng, words: &[String], len: usize) -> String {
+    let mut s: Vec<&str> = (0..len)
+        .map(|_| words[rng.zipf(words.len())].as_str())
+        .collect();
+    if rng.below(3) == 0 {
+        s.insert(rng.below(s.len()), "the");
+    }
+    let mut out = s.join(" ");
+    if let Some(first) = out.get(..1) {
+        out = first.to_uppercase() + &out[1..];
+    }
+    out + "."
+}
+
+/// Writes `passages` passages as Markdown files (20 sections each) under `dir`.
+pub fn write_corpus(dir: &Path, passages: usize, seed: u64) {
+    std::fs::create_dir_all(dir).unwrap();
+    let words = vocabulary();
+    let mut rng = Rng::new(seed);
+    let files = passages.div_ceil(PASSAGES_PER_FILE);
+    for f in 0..files {
+        let topic = rng.pick(TOPICS);
+        let level = rng.pick(LEVELS);
+        let region = rng.pick(REGIONS);
+        let provider = rng.pick(PROVIDERS);
+        let mut md = format!(
+            "+++\ntitle = \"Guide {f}\"\ntopic = \"{topic}\"\nlevels = [\"{level}\"]\nregions = [\"{region}\"]\nproviders = [\"{provider}\"]\n+++\n\n# Guide {f}\n\n"
+        );
+        let count = PASSAGES_PER_FILE.min(passages - f * PASSAGES_PER_FILE);
+        for s in 0..count {
+            let len = 3 + rng.below(4);
+            let title = sentence(&mut rng, &words, len);
+            let title = title.trim_end_matches('.');
+            // Some sections carry their own facets, as real guides do.
+            let attrs = if rng.below(4) == 0 {
+                format!(" {{#s{s} levels={}}}", rng.pick(LEVELS))
+            } else {
+                format!(" {{#s{s}}}")
+            };
+            md.push_str(&format!("## {title}{attrs}\n\n"));
+            let sentences = 3 + rng.below(6);
+            for _ in 0..sentences {
+                let len = 6 + rng.below(12);
+                md.push_str(&sentence(&mut rng, &words, len));
+                md.push(' ');
+            }
+            md.push_str("\n\n");
+            if rng.below(3) == 0 {
+                for _ in 0..3 {
+                    let len = 4 + rng.below(5);
+                    md.push_str(&format!("- {}\n", sentence(&mut rng, &words, len)));
+                }
+                md.push('\n');
+            }
+        }
+        std::fs::write(dir.join(format!("guide-{f:05}.md")), md).unwrap();
+    }
+}
+
+/// A question as members type them: a few frequent words, a stop word, sometimes a typo.
+pub fn question(rng: &mut Rng, words: &[String]) -> String {
+    let n = 2 + rng.below(5);
+    let mut q: Vec<String> = (0..n)
+        .map(|_| words[rng.zipf(300.min(words.len()))].clone())
+        .collect();
+    if rng.below(2) == 0 {
+        q.insert(0, "what".into());
+    }
+    if rng.below(10) == 0 {
+        // Swap two letters of one longer word.
+        if let Some(w) = q.iter_mut().find(|w| w.len() >= 6) {
+            let mut b = w.clone().into_bytes();
+            b.swap(2, 3);
+            *w = String::from_utf8(b).unwrap();
+        }
+    }
+    q.join(" ")
+}
+
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+pub fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+/// p50 and p99 of the samples, in microseconds.
+pub fn p50_p99(samples: &mut [Duration]) -> (f64, f64) {
+    samples.sort();
+    (us(percentile(samples, 0.50)), us(percentile(samples, 0.99)))
+}

@@ -1,0 +1,165 @@
+//! Index build time and answer latency on synthetic corpora of 10k and 100k passages, with
+//! tantivy's raw top-5 search on the same index as the yardstick.
+//!
+//! Run: `cargo bench --bench search` (add `-- 10000` to run one size only).
+
+mod common;
+
+use std::time::Instant;
+
+use careerbot::answer::{self, Command, Request};
+use careerbot::app;
+use careerbot::config::Config;
+use careerbot::content;
+use careerbot::search::Engine;
+use tantivy::collector::TopDocs;
+
+use common::{p50_p99, question, Rng, LEVELS, REGIONS};
+
+const QUERIES: usize = 3000;
+const WARMUP: usize = 300;
+
+fn main() {
+    let sizes: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let sizes = if sizes.is_empty() {
+        vec![10_000, 100_000]
+    } else {
+        sizes
+    };
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    println!("size      step                                p50 µs     p99 µs");
+    for n in sizes {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("data");
+        common::write_corpus(&data, n, 42);
+        let mut config = Config::from_file(&root.join("config.toml")).unwrap();
+        config.data_dir = data;
+        config.index_dir = tmp.path().join("index");
+
+        let t = Instant::now();
+        let report = content::load_dir(&config.data_dir, &app::vocabulary(&config));
+        let load = t.elapsed();
+        assert!(!report.has_errors(), "{:?}", report.diagnostics.first());
+        let t = Instant::now();
+        let engine = Engine::build(&config, &report.content).unwrap();
+        let build = t.elapsed();
+        println!(
+            "{n:<9} load markdown              {:>9.0} ms ({} passages)",
+            load.as_secs_f64() * 1e3,
+            engine.passage_count()
+        );
+        println!(
+            "{n:<9} build index (to disk)            {:>9.0} ms",
+            build.as_secs_f64() * 1e3
+        );
+
+        let vocabulary = app::vocabulary(&config);
+        let words = common::vocabulary();
+        let mut rng = Rng::new(9);
+        let questions: Vec<String> = (0..QUERIES + WARMUP)
+            .map(|_| question(&mut rng, &words))
+            .collect();
+
+        // Yardsticks: tantivy's lenient parser (OR of words), top 5, no documents fetched;
+        // once over the same fields answers search, once over the body alone.
+        let mut yardsticks = Vec::new();
+        for (all_fields, label) in [
+            (true, "raw tantivy top-5, same fields"),
+            (false, "raw tantivy top-5, body only"),
+        ] {
+            let parser = engine.raw_parser(all_fields);
+            let mut raw = Vec::with_capacity(QUERIES);
+            for (i, q) in questions.iter().enumerate() {
+                let t = Instant::now();
+                let searcher = engine.searcher();
+                let (query, _) = parser.parse_query_lenient(q);
+                let top = searcher
+                    .search(&query, &TopDocs::with_limit(5).order_by_score())
+                    .unwrap();
+                std::hint::black_box(top);
+                if i >= WARMUP {
+                    raw.push(t.elapsed());
+                }
+            }
+            let (p50, p99) = p50_p99(&mut raw);
+            println!("{n:<9} {label:<32} {p50:>9.1}  {p99:>9.1}");
+            yardsticks.push((p50, p99));
+        }
+        let (raw50, raw99) = yardsticks[0];
+        let (body50, body99) = yardsticks[1];
+
+        let mut ask = Vec::with_capacity(QUERIES);
+        for (i, q) in questions.iter().enumerate() {
+            let request = Request::new(Command::Ask {
+                question: q.clone(),
+            });
+            let t = Instant::now();
+            let a = answer::answer(&engine, &vocabulary, &config.answers, &request).unwrap();
+            std::hint::black_box(a);
+            if i >= WARMUP {
+                ask.push(t.elapsed());
+            }
+        }
+        let (ask50, ask99) = p50_p99(&mut ask);
+        println!(
+            "{n:<9} {:<32} {ask50:>9.1}  {ask99:>9.1}   vs same fields: p50 {:.2}×, p99 {:.2}×; vs body only: p50 {:.2}×, p99 {:.2}×",
+            "/ask answer (top 3 + snippets)",
+            ask50 / raw50,
+            ask99 / raw99,
+            ask50 / body50,
+            ask99 / body99
+        );
+
+        if std::env::var_os("BENCH_DETAIL").is_some() {
+            let mut an = Vec::new();
+            let mut se = Vec::new();
+            for q in &questions[WARMUP..] {
+                let t = Instant::now();
+                std::hint::black_box(engine.analyze(q));
+                an.push(t.elapsed());
+                let t = Instant::now();
+                std::hint::black_box(
+                    engine
+                        .search(&careerbot::search::SearchRequest {
+                            text: q,
+                            limit: 3,
+                            ..Default::default()
+                        })
+                        .unwrap(),
+                );
+                se.push(t.elapsed());
+            }
+            let (a50, a99) = p50_p99(&mut an);
+            let (s50, s99) = p50_p99(&mut se);
+            println!(
+                "{n:<9} {:<32} {a50:>9.1}  {a99:>9.1}",
+                "  of which: analyze"
+            );
+            println!(
+                "{n:<9} {:<32} {s50:>9.1}  {s99:>9.1}",
+                "  of which: search + snippets"
+            );
+        }
+        let mut salary = Vec::with_capacity(QUERIES);
+        for i in 0..QUERIES + WARMUP {
+            let request = Request::new(Command::Salary {
+                level: Some(rng.pick(LEVELS).to_string()),
+                region: Some(rng.pick(REGIONS).to_string()),
+            });
+            let t = Instant::now();
+            let a = answer::answer(&engine, &vocabulary, &config.answers, &request).unwrap();
+            std::hint::black_box(a);
+            if i >= WARMUP {
+                salary.push(t.elapsed());
+            }
+        }
+        let (s50, s99) = p50_p99(&mut salary);
+        println!(
+            "{n:<9} {:<32} {s50:>9.1}  {s99:>9.1}",
+            "/salary answer (filter + rank)"
+        );
+    }
+}
