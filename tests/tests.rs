@@ -2,11 +2,14 @@
 //! fixtures under `tests/fixtures/`.
 
 mod suite {
+    pub mod fake_discord;
+    pub mod harness;
     pub mod util;
 
     mod answers;
     mod cli;
     mod content;
+    mod discord;
     mod hostile;
     mod index_cache;
     mod snapshots;

@@ -1,5 +1,267 @@
-//! Discord gateway bot (poise on serenity).
+//! Bot stage: puts the answers on Discord over the gateway — serenity with poise's slash
+//! commands — and handles the paging buttons. The command logic itself lives in [`core`],
+//! shared with the HTTP endpoint.
 
-pub fn run_blocking(_config: crate::config::Config) -> anyhow::Result<u8> {
-    anyhow::bail!("not yet")
+pub mod commands;
+pub mod core;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use poise::serenity_prelude as serenity;
+use poise::FrameworkError;
+use serenity::{
+    ClientBuilder, CreateInteractionResponse, FullEvent, GatewayIntents, GuildId, HttpBuilder,
+    Interaction,
+};
+
+use crate::answer::{AnswerError, UserError};
+use crate::config::{Config, ShardsConfig};
+use core::{PageTurn, Reply, Shared};
+
+pub type Context<'a> = poise::Context<'a, Arc<Shared>, BotError>;
+
+/// The two kinds of failure: the member's (told to them, privately) and ours (logged with
+/// context; the member gets a short apology).
+#[derive(Debug, thiserror::Error)]
+pub enum BotError {
+    #[error(transparent)]
+    User(#[from] UserError),
+    #[error("Discord API: {0}")]
+    Discord(#[from] serenity::Error),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<AnswerError> for BotError {
+    fn from(e: AnswerError) -> Self {
+        match e {
+            AnswerError::User(u) => BotError::User(u),
+            AnswerError::Search(s) => BotError::Internal(anyhow::Error::new(s).context("search failed")),
+        }
+    }
+}
+
+/// Where the REST client sends requests: `DISCORD_API_BASE`, else `discord.api_base`.
+pub fn api_base(config: &Config) -> Option<String> {
+    std::env::var("DISCORD_API_BASE")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+        .or_else(|| config.discord.api_base.clone())
+        .map(|s| s.trim_end_matches('/').to_string())
+}
+
+/// Builds the REST client. With a custom base the ratelimiter is off: serenity's
+/// ratelimiter builds requests without the proxy, so they would still go to discord.com.
+pub fn http_client(token: &str, api_base: Option<&str>) -> serenity::Http {
+    match api_base {
+        Some(base) => HttpBuilder::new(token)
+            .proxy(base)
+            .ratelimiter_disabled(true)
+            .build(),
+        None => serenity::Http::new(token),
+    }
+}
+
+/// Reads the token from `DISCORD_TOKEN`; it is never read from config or logged.
+pub fn token_from_env() -> anyhow::Result<String> {
+    match std::env::var("DISCORD_TOKEN") {
+        Ok(t) if !t.trim().is_empty() => Ok(t.trim().to_string()),
+        _ => anyhow::bail!(
+            "DISCORD_TOKEN is not set: export the bot token from the Discord developer portal (Bot → Token)"
+        ),
+    }
+}
+
+/// `careerbot serve`: loads the content, connects, answers until SIGINT or SIGTERM.
+pub fn run_blocking(config: Config) -> anyhow::Result<u8> {
+    let token = token_from_env()?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let loaded = crate::app::load(&config).map_err(|e| match e {
+            crate::app::StartError::Content(ref report) => anyhow::anyhow!(
+                "{}\n{e}",
+                report
+                    .errors()
+                    .map(|d| d.to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            ),
+            e => anyhow::Error::new(e),
+        })?;
+        let shared = Shared::new(config, loaded.engine);
+        run(shared, &token, shutdown_signal()).await?;
+        Ok(crate::cli::EXIT_OK)
+    })
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+/// Runs the gateway bot until `shutdown` resolves or the connection fails for good.
+pub async fn run(shared: Arc<Shared>, token: &str, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    let base = api_base(&shared.config);
+    if let Some(base) = &base {
+        tracing::info!(api_base = %base, "Discord REST calls go to a custom base");
+    }
+    let http = http_client(token, base.as_deref());
+    let framework = framework(Arc::clone(&shared));
+    let mut client = ClientBuilder::new_with_http(http, GatewayIntents::GUILDS)
+        .framework(framework)
+        .await?;
+
+    let shards = client.shard_manager.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        shards.shutdown_all().await;
+    });
+
+    match shared.config.discord.shards {
+        ShardsConfig::Auto => client.start_autosharded().await?,
+        ShardsConfig::Fixed { total, range } => {
+            client.start_shard_range(range.0..range.1, total).await?
+        }
+    }
+    Ok(())
+}
+
+fn framework(shared: Arc<Shared>) -> poise::Framework<Arc<Shared>, BotError> {
+    let options = poise::FrameworkOptions {
+        commands: commands::all(),
+        on_error: |error| Box::pin(on_error(error)),
+        event_handler: |framework, event| Box::pin(on_event(framework, event)),
+        allowed_mentions: Some(core::no_mentions()),
+        // Owner-only commands are not used; skip the application lookup at start-up.
+        initialize_owners: false,
+        ..Default::default()
+    };
+    poise::Framework::builder()
+        .options(options)
+        .setup(move |ctx, ready, framework| {
+            Box::pin(async move {
+                tracing::info!(user = %ready.user.name, guilds = ready.guilds.len(), "connected to Discord");
+                register(ctx, &framework.options().commands, &shared).await?;
+                Ok(shared)
+            })
+        })
+        .build()
+}
+
+/// Registers the commands in the configured servers (instant) or globally.
+async fn register(
+    ctx: &serenity::Context,
+    commands: &[poise::Command<Arc<Shared>, BotError>],
+    shared: &Shared,
+) -> Result<(), BotError> {
+    let guilds = &shared.config.discord.guild_ids;
+    if guilds.is_empty() {
+        poise::builtins::register_globally(ctx, commands).await?;
+        tracing::info!(commands = commands.len(), "registered commands globally");
+    } else {
+        for &g in guilds {
+            poise::builtins::register_in_guild(ctx, commands, GuildId::new(g)).await?;
+        }
+        tracing::info!(commands = commands.len(), guilds = guilds.len(), "registered commands in servers");
+    }
+    Ok(())
+}
+
+async fn on_event(
+    framework: poise::FrameworkContext<'_, Arc<Shared>, BotError>,
+    event: &FullEvent,
+) -> Result<(), BotError> {
+    let ctx = framework.serenity_context;
+    let shared = framework.user_data;
+    match event {
+        FullEvent::InteractionCreate {
+            interaction: Interaction::Component(press),
+        } => {
+            let shared = Arc::clone(shared);
+            let presser = press.user.id.get();
+            let custom_id = press.data.custom_id.clone();
+            let turn = tokio::task::spawn_blocking(move || shared.page_turn(presser, &custom_id))
+                .await
+                .map_err(anyhow::Error::from)?;
+            let response = match turn {
+                PageTurn::Update(reply) => CreateInteractionResponse::UpdateMessage(reply.to_message()),
+                PageTurn::Refused(reply) => CreateInteractionResponse::Message(reply.to_message()),
+            };
+            if let Err(e) = press.create_response(&ctx.http, response).await {
+                tracing::error!(interaction = %press.id, user = presser, error = %e, "could not answer a button press");
+            }
+        }
+        FullEvent::Resume { .. } => tracing::info!("gateway session resumed"),
+        FullEvent::ShardStageUpdate { event } => {
+            tracing::debug!(shard = %event.shard_id, stage = %event.new, "shard stage");
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+async fn on_error(error: FrameworkError<'_, Arc<Shared>, BotError>) {
+    match error {
+        FrameworkError::Command { error, ctx, .. } => {
+            let reply = match &error {
+                BotError::User(e) => Reply::user_error(e),
+                internal => {
+                    tracing::error!(
+                        command = %ctx.command().name,
+                        user = %ctx.author().id,
+                        interaction = %interaction_id(ctx),
+                        error = format!("{internal:#}"),
+                        "command failed"
+                    );
+                    Reply::apology()
+                }
+            };
+            send_or_log(ctx, reply).await;
+        }
+        FrameworkError::ArgumentParse { error, ctx, .. } => {
+            let reply = Reply::text(&format!("I could not read that option: {error}"));
+            send_or_log(ctx, reply).await;
+        }
+        FrameworkError::CommandPanic { payload, ctx, .. } => {
+            tracing::error!(command = %ctx.command().name, interaction = %interaction_id(ctx), panic = ?payload, "command panicked");
+            send_or_log(ctx, Reply::apology()).await;
+        }
+        other => {
+            if let Err(e) = poise::builtins::on_error(other).await {
+                tracing::error!(error = %e, "could not report a framework error");
+            }
+        }
+    }
+}
+
+fn interaction_id(ctx: Context<'_>) -> String {
+    match ctx {
+        poise::Context::Application(a) => a.interaction.id.to_string(),
+        poise::Context::Prefix(_) => "-".into(),
+    }
+}
+
+async fn send_or_log(ctx: Context<'_>, reply: Reply) {
+    if let Err(e) = ctx.send(reply.to_poise()).await {
+        tracing::error!(interaction = %interaction_id(ctx), error = %e, "could not send an error reply");
+    }
 }

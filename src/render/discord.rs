@@ -188,7 +188,7 @@ pub fn message(answer: &Answer) -> MessageView {
     footer.push(format!("content {}", answer.content_version));
 
     let mut embed = EmbedView {
-        title: trim(&answer.heading, limits::TITLE),
+        title: trim(&escape_markdown(&answer.heading), limits::TITLE),
         description: trim(&description.join("\n"), limits::DESCRIPTION),
         fields,
         footer: trim(&footer.join(" · "), limits::FOOTER),

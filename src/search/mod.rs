@@ -8,7 +8,7 @@ pub mod query;
 pub mod schema;
 pub mod store;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -129,6 +129,9 @@ pub struct SearchResults {
 pub struct Catalog {
     /// In content order.
     pub passages: Vec<PassageSummary>,
+    /// Facet values present, with passage counts, in order of first appearance: overall
+    /// (`None`) and within each topic. Precomputed: autocomplete asks on every keystroke.
+    present: HashMap<(Facet, Option<String>), Vec<(String, usize)>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -140,6 +143,35 @@ pub struct PassageSummary {
 }
 
 impl Catalog {
+    pub fn new(passages: Vec<PassageSummary>) -> Catalog {
+        let mut present: HashMap<(Facet, Option<String>), Vec<(String, usize)>> = HashMap::new();
+        let mut bump = |key: (Facet, Option<String>), value: &String| {
+            let list = present.entry(key).or_default();
+            match list.iter_mut().find(|(v, _)| v == value) {
+                Some((_, n)) => *n += 1,
+                None => list.push((value.clone(), 1)),
+            }
+        };
+        for p in &passages {
+            for facet in Facet::ALL {
+                for v in p.facets.get(facet) {
+                    bump((facet, None), v);
+                    for topic in &p.facets.topic {
+                        bump((facet, Some(topic.clone())), v);
+                    }
+                }
+            }
+        }
+        Catalog { passages, present }
+    }
+
+    /// Values of `facet` present overall, or among passages of `topic`, with counts.
+    pub fn present(&self, facet: Facet, topic: Option<&str>) -> &[(String, usize)] {
+        self.present
+            .get(&(facet, topic.map(str::to_string)))
+            .map_or(&[], Vec::as_slice)
+    }
+
     /// Values of `facet` present among passages that pass `filter`, with passage counts,
     /// in order of first appearance.
     pub fn values(&self, facet: Facet, filter: &Filter) -> Vec<(String, usize)> {
@@ -863,7 +895,5 @@ fn read_catalog(searcher: &Searcher, fields: &Fields) -> Result<Catalog, SearchE
     if ids.len() != rows.len() {
         tracing::warn!("index holds duplicate passage ids");
     }
-    Ok(Catalog {
-        passages: rows.into_iter().map(|(_, p)| p).collect(),
-    })
+    Ok(Catalog::new(rows.into_iter().map(|(_, p)| p).collect()))
 }

@@ -1,0 +1,590 @@
+//! The command layer both front doors share — the gateway bot (poise) and the HTTP
+//! interactions endpoint: who may see a reply, how a command becomes a reply, paging
+//! buttons, autocomplete, and how a reply becomes Discord's builders.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use serenity::all::{
+    ButtonStyle, CommandInteraction, CreateActionRow, CreateAllowedMentions, CreateButton,
+    CreateEmbed, CreateEmbedFooter, CreateInteractionResponseMessage, ResolvedValue,
+};
+
+use crate::answer::{self, AnswerError, Command, Request, UserError};
+use crate::config::Config;
+use crate::content::{facets::normalize, Facet, Vocabulary};
+use crate::render::discord::{self, MessageView};
+use crate::search::Engine;
+
+/// What every handler needs: settings, the serving engine (swapped whole on reload) and
+/// the cooldown ledger.
+pub struct Shared {
+    pub config: Config,
+    pub vocabulary: Vocabulary,
+    engine: ArcSwap<Engine>,
+    /// Last public reply per user.
+    cooldowns: Mutex<HashMap<u64, Instant>>,
+}
+
+impl Shared {
+    pub fn new(config: Config, engine: Engine) -> Arc<Shared> {
+        Arc::new(Shared {
+            vocabulary: crate::app::vocabulary(&config),
+            config,
+            engine: ArcSwap::from_pointee(engine),
+            cooldowns: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The engine serving now. Callers keep their `Arc` for the whole request, so a reload
+    /// never changes the index under a query in flight.
+    pub fn engine(&self) -> Arc<Engine> {
+        self.engine.load_full()
+    }
+
+    /// Puts a new engine in service, whole; returns the one it replaces.
+    pub fn swap_engine(&self, engine: Arc<Engine>) -> Arc<Engine> {
+        self.engine.swap(engine)
+    }
+
+    pub fn defer_after(&self) -> Duration {
+        Duration::from_millis(self.config.discord.defer_after_ms)
+    }
+
+    /// Whether a reply is private, and why if the member did not ask for it. Public
+    /// replies start the member's cooldown; inside it, replies are private instead of
+    /// refused, so nobody is left without an answer and the channel is not flooded.
+    pub fn visibility(&self, user: u64, command: &str, private: Option<bool>) -> (bool, Option<String>) {
+        let wanted = private.unwrap_or_else(|| {
+            self.config
+                .discord
+                .private_commands
+                .iter()
+                .any(|c| c == command)
+        });
+        if wanted {
+            return (true, None);
+        }
+        let window = Duration::from_secs(self.config.discord.cooldown_seconds);
+        if window.is_zero() {
+            return (false, None);
+        }
+        let now = Instant::now();
+        let mut ledger = self.cooldowns.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(last) = ledger.get(&user) {
+            let since = now.duration_since(*last);
+            if since < window {
+                let wait = (window - since).as_secs().max(1);
+                return (
+                    true,
+                    Some(format!(
+                        "You asked a moment ago, so this answer is only visible to you. Public answers again in {wait} s."
+                    )),
+                );
+            }
+        }
+        if ledger.len() > 10_000 {
+            ledger.retain(|_, t| now.duration_since(*t) < window);
+        }
+        ledger.insert(user, now);
+        (false, None)
+    }
+
+    /// Answers a request as a Discord reply.
+    pub fn reply(
+        &self,
+        user: u64,
+        request: &Request,
+        ephemeral: bool,
+        note: Option<String>,
+    ) -> Result<Reply, AnswerError> {
+        let engine = self.engine();
+        let answer = answer::answer(&engine, &self.vocabulary, &self.config.answers, request)?;
+        let mut view = discord::message(&answer);
+        if let Some(note) = note {
+            let description = if view.embed.description.is_empty() {
+                format!("*{note}*")
+            } else {
+                format!("*{note}*\n{}", view.embed.description)
+            };
+            view.embed.description = discord::trim(&description, discord::limits::DESCRIPTION);
+        }
+        let pager = (!view.buttons.is_empty()).then(|| Pager {
+            owner: user,
+            command: request.command.clone(),
+        });
+        Ok(Reply {
+            content: None,
+            view: Some(view),
+            ephemeral,
+            pager,
+        })
+    }
+
+    /// Handles a "More results" / "Previous" press: only the member who asked may turn the
+    /// page; anyone else gets a private explanation.
+    pub fn page_turn(&self, presser: u64, custom_id: &str) -> PageTurn {
+        let Some(id) = PageId::parse(custom_id) else {
+            return PageTurn::Refused(Reply::text(
+                "This button is from an older version of the bot; run the command again.",
+            ));
+        };
+        if id.owner != presser {
+            return PageTurn::Refused(Reply::text(
+                "Only the person who asked can page through these results. Run the command yourself to get your own copy.",
+            ));
+        }
+        let request = Request {
+            command: id.command,
+            page: id.page,
+        };
+        // The message keeps its visibility; an update cannot change it.
+        match self.reply(presser, &request, false, None) {
+            Ok(reply) => PageTurn::Update(reply),
+            Err(AnswerError::User(e)) => PageTurn::Refused(Reply::text(&e.to_string())),
+            Err(AnswerError::Search(e)) => {
+                tracing::error!(error = %e, custom_id, "page turn failed");
+                PageTurn::Refused(Reply::apology())
+            }
+        }
+    }
+
+    /// Autocomplete choices for one option: `(label, value)`, at most 25.
+    pub fn choices(&self, command: &str, option: &str, partial: &str) -> Vec<(String, String)> {
+        let Some((facet, topic)) = option_facet(command, option) else {
+            return Vec::new();
+        };
+        choices(&self.engine(), &self.vocabulary, facet, topic, partial)
+    }
+}
+
+/// The facet an option's values come from, and the topic its command covers.
+pub fn option_facet(command: &str, option: &str) -> Option<(Facet, Option<&'static str>)> {
+    match (command, option) {
+        ("salary", "level") => Some((Facet::Levels, Some("salary"))),
+        ("salary", "region") => Some((Facet::Regions, Some("salary"))),
+        ("certs", "provider") => Some((Facet::Providers, Some("certs"))),
+        ("levels", "level") => Some((Facet::Levels, Some("levels"))),
+        ("faq", "topic") => Some((Facet::Topic, Some("faq"))),
+        _ => None,
+    }
+}
+
+/// Discord's cap on autocomplete choices.
+pub const MAX_CHOICES: usize = 25;
+
+/// Values the index holds for `facet`, best matches for `partial` first: prefix, then word
+/// prefix, then substring, then a close spelling; values filed under the command's topic
+/// before others. An empty box shows the topic's values (the pinned defaults).
+pub fn choices(
+    engine: &Engine,
+    vocabulary: &Vocabulary,
+    facet: Facet,
+    topic: Option<&str>,
+    partial: &str,
+) -> Vec<(String, String)> {
+    let catalog = engine.catalog();
+    let in_topic: Vec<&str> = catalog
+        .present(facet, topic)
+        .iter()
+        .map(|(v, _)| v.as_str())
+        .filter(|v| Some(*v) != topic)
+        .collect();
+    let mut all: Vec<&str> = in_topic.clone();
+    for (v, _) in catalog.present(facet, None) {
+        if !all.contains(&v.as_str()) && Some(v.as_str()) != topic {
+            all.push(v);
+        }
+    }
+    // Vocabulary order is the moderators' chosen display order.
+    let order = |v: &str| {
+        vocabulary
+            .values(facet)
+            .iter()
+            .position(|d| d.id == v)
+            .unwrap_or(usize::MAX)
+    };
+    let typed = normalize(partial);
+    let mut scored: Vec<(u8, bool, usize, &str)> = all
+        .iter()
+        .filter_map(|&v| {
+            let rank = if typed.is_empty() {
+                if !in_topic.contains(&v) {
+                    return None;
+                }
+                0
+            } else {
+                match_rank(&typed, v, vocabulary, facet)?
+            };
+            Some((rank, !in_topic.contains(&v), order(v), v))
+        })
+        .collect();
+    scored.sort();
+    scored
+        .into_iter()
+        .take(MAX_CHOICES)
+        .map(|(_, _, _, v)| {
+            let label = vocabulary.label(facet, v);
+            let label = if label == v { v.to_string() } else { format!("{label} ({v})") };
+            (discord::trim(&label, 100), v.to_string())
+        })
+        .collect()
+}
+
+/// How well `typed` matches a value, by its id, label and aliases; `None` for no match.
+fn match_rank(typed: &str, value: &str, vocabulary: &Vocabulary, facet: Facet) -> Option<u8> {
+    let spellings: Vec<String> = vocabulary
+        .values(facet)
+        .iter()
+        .find(|d| d.id == value)
+        .map(|d| d.spellings.clone())
+        .unwrap_or_else(|| vec![value.to_string()]);
+    let best = spellings
+        .iter()
+        .filter_map(|s| {
+            if s.starts_with(typed) {
+                Some(0)
+            } else if s.split('-').any(|w| w.starts_with(typed)) {
+                Some(1)
+            } else if s.contains(typed) {
+                Some(2)
+            } else {
+                let len = typed.chars().count();
+                let budget = match len {
+                    0..=2 => 0,
+                    3..=5 => 1,
+                    _ => 2,
+                };
+                // Compare with starts of the spelling around the typed length: the box
+                // fills as the member types, and a dropped or extra letter shifts it.
+                let close = (len.saturating_sub(1)..=len + 1).any(|n| {
+                    let head: String = s.chars().take(n).collect();
+                    strsim::damerau_levenshtein(typed, &head) <= budget
+                });
+                (budget > 0 && close).then_some(3)
+            }
+        })
+        .min();
+    best
+}
+
+/// A reply, before it is shaped for the gateway or the HTTP endpoint.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub content: Option<String>,
+    pub view: Option<MessageView>,
+    pub ephemeral: bool,
+    pub pager: Option<Pager>,
+}
+
+/// Who owns the paging buttons, and what they page through.
+#[derive(Debug, Clone)]
+pub struct Pager {
+    pub owner: u64,
+    pub command: Command,
+}
+
+pub enum PageTurn {
+    /// Replace the message with the requested page.
+    Update(Reply),
+    /// Answer privately instead (someone else's buttons, or a stale one).
+    Refused(Reply),
+}
+
+impl Reply {
+    /// A private text reply: refusals and user mistakes.
+    pub fn text(message: &str) -> Reply {
+        Reply {
+            content: Some(discord::plain_message(message)),
+            view: None,
+            ephemeral: true,
+            pager: None,
+        }
+    }
+
+    /// What a member sees when something broke on our side; the details go to the logs.
+    pub fn apology() -> Reply {
+        Reply::text("Sorry, something went wrong on my side. Please try again in a moment.")
+    }
+
+    pub fn user_error(error: &UserError) -> Reply {
+        Reply::text(&error.to_string())
+    }
+
+    pub fn embeds(&self) -> Vec<CreateEmbed> {
+        self.view
+            .iter()
+            .map(|v| {
+                let e = &v.embed;
+                let mut embed = CreateEmbed::new().title(&e.title).colour(e.color);
+                if !e.description.is_empty() {
+                    embed = embed.description(&e.description);
+                }
+                for f in &e.fields {
+                    embed = embed.field(&f.name, &f.value, false);
+                }
+                if !e.footer.is_empty() {
+                    embed = embed.footer(CreateEmbedFooter::new(&e.footer));
+                }
+                embed
+            })
+            .collect()
+    }
+
+    pub fn components(&self) -> Vec<CreateActionRow> {
+        let (Some(view), Some(pager)) = (&self.view, &self.pager) else {
+            return Vec::new();
+        };
+        let buttons: Vec<CreateButton> = view
+            .buttons
+            .iter()
+            .map(|b| {
+                let id = PageId {
+                    owner: pager.owner,
+                    page: b.page,
+                    command: pager.command.clone(),
+                };
+                let style = match b.turn {
+                    discord::Turn::Next => ButtonStyle::Primary,
+                    discord::Turn::Previous => ButtonStyle::Secondary,
+                };
+                CreateButton::new(id.encode()).label(b.label).style(style)
+            })
+            .collect();
+        if buttons.is_empty() {
+            Vec::new()
+        } else {
+            vec![CreateActionRow::Buttons(buttons)]
+        }
+    }
+
+    /// For poise (gateway): the framework picks the initial response, followup or edit.
+    pub fn to_poise(&self) -> poise::CreateReply {
+        let mut reply = poise::CreateReply::default()
+            .ephemeral(self.ephemeral)
+            .allowed_mentions(no_mentions())
+            .components(self.components());
+        if let Some(content) = &self.content {
+            reply = reply.content(content);
+        }
+        for embed in self.embeds() {
+            reply = reply.embed(embed);
+        }
+        reply
+    }
+
+    /// For an interaction response body (HTTP endpoint, button updates).
+    pub fn to_message(&self) -> CreateInteractionResponseMessage {
+        let mut message = CreateInteractionResponseMessage::new()
+            .ephemeral(self.ephemeral)
+            .allowed_mentions(no_mentions())
+            .embeds(self.embeds())
+            .components(self.components());
+        if let Some(content) = &self.content {
+            message = message.content(content);
+        }
+        message
+    }
+}
+
+/// Allowed mentions that allow nothing: no reply can ping anyone, whatever its text.
+pub fn no_mentions() -> CreateAllowedMentions {
+    CreateAllowedMentions::new()
+        .everyone(false)
+        .all_users(false)
+        .all_roles(false)
+        .replied_user(false)
+}
+
+/// Runs blocking work (search) off the async threads. If it is not done by `defer_after`,
+/// `defer` runs first (Discord's "thinking…"), so the 3-second window is never missed.
+pub async fn with_deadline<T, F, D>(work: F, defer_after: Duration, defer: D) -> anyhow::Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+    D: Future<Output = ()>,
+{
+    let mut task = tokio::task::spawn_blocking(work);
+    if defer_after.is_zero() {
+        defer.await;
+        return Ok(task.await?);
+    }
+    tokio::select! {
+        done = &mut task => Ok(done?),
+        _ = tokio::time::sleep(defer_after) => {
+            defer.await;
+            Ok(task.await?)
+        }
+    }
+}
+
+/// The state of a paging button, carried in its custom id (≤ 100 characters) so any
+/// process — gateway shard or HTTP replica — can turn the page without shared memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageId {
+    pub owner: u64,
+    pub page: usize,
+    pub command: Command,
+}
+
+const PAGE_PREFIX: &str = "p1";
+const CUSTOM_ID_MAX: usize = 100;
+
+impl PageId {
+    pub fn encode(&self) -> String {
+        let head = format!("{PAGE_PREFIX}|{}|{}|{}", self.owner, self.page, self.command.name());
+        let mut args: Vec<String> = self
+            .command
+            .args()
+            .into_iter()
+            .map(|a| a.map(escape).unwrap_or_default())
+            .collect();
+        let fixed = head.len() + args.len();
+        let room = CUSTOM_ID_MAX.saturating_sub(fixed);
+        let used: usize = args.iter().map(String::len).sum();
+        if used > room {
+            // Only a long /ask question can overflow; its stop words and punctuation do not
+            // change the results, so keep the words that matter, as many as fit.
+            if let Command::Ask { question } = &self.command {
+                args = vec![fit_words(question, room)];
+            }
+        }
+        let mut id = head;
+        for a in args {
+            id.push('|');
+            id.push_str(&a);
+        }
+        id
+    }
+
+    pub fn parse(id: &str) -> Option<PageId> {
+        let mut parts = id.split('|');
+        if parts.next()? != PAGE_PREFIX {
+            return None;
+        }
+        let owner = parts.next()?.parse().ok()?;
+        let page = parts.next()?.parse().ok()?;
+        let name = parts.next()?;
+        let spec = answer::COMMANDS.iter().find(|c| c.name == name)?;
+        let values: Vec<String> = parts.map(unescape).collect();
+        let options = spec
+            .options
+            .iter()
+            .copied()
+            .zip(values)
+            .filter(|(_, v)| !v.is_empty());
+        let command = Command::from_options(name, options).ok()?;
+        Some(PageId {
+            owner,
+            page,
+            command,
+        })
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('%', "%25").replace('|', "%7C")
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("%7C", "|").replace("%25", "%")
+}
+
+/// The question's meaningful words, escaped, cut to `room` bytes at a word boundary.
+fn fit_words(question: &str, room: usize) -> String {
+    let mut out = String::new();
+    for word in question
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .filter(|w| !crate::search::query::is_stop_word(w))
+    {
+        let extra = if out.is_empty() { word.len() } else { word.len() + 1 };
+        if out.len() + extra > room {
+            break;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&word);
+    }
+    out
+}
+
+/// Reads a command interaction's options by name, as the HTTP endpoint receives them
+/// (poise parses them for the gateway). Returns the command and the `private` option.
+pub fn command_from_interaction(
+    interaction: &CommandInteraction,
+) -> Result<(Command, Option<bool>), UserError> {
+    let mut private = None;
+    let mut options: Vec<(&str, String)> = Vec::new();
+    for option in interaction.data.options() {
+        match option.value {
+            ResolvedValue::Boolean(b) if option.name == "private" => private = Some(b),
+            ResolvedValue::String(s) => options.push((option.name, s.to_string())),
+            ResolvedValue::Autocomplete { value, .. } => options.push((option.name, value.to_string())),
+            _ => {}
+        }
+    }
+    let command = Command::from_options(&interaction.data.name, options)?;
+    Ok((command, private))
+}
+
+/// The focused option of an autocomplete interaction: `(option name, what is typed)`.
+pub fn focused_option(interaction: &CommandInteraction) -> Option<(String, String)> {
+    interaction.data.options().into_iter().find_map(|o| match o.value {
+        ResolvedValue::Autocomplete { value, .. } => Some((o.name.to_string(), value.to_string())),
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_ids_round_trip_and_fit() {
+        let id = PageId {
+            owner: 123456789012345678,
+            page: 2,
+            command: Command::Salary {
+                level: Some("senior".into()),
+                region: None,
+            },
+        };
+        assert_eq!(PageId::parse(&id.encode()), Some(id));
+
+        let tricky = PageId {
+            owner: 1,
+            page: 0,
+            command: Command::Certs {
+                provider: Some("a|b%7C".into()),
+            },
+        };
+        assert_eq!(PageId::parse(&tricky.encode()), Some(tricky));
+
+        let long = PageId {
+            owner: u64::MAX,
+            page: 99,
+            command: Command::Ask {
+                question: format!("what are the {} best mlops tools", "really ".repeat(40)),
+            },
+        };
+        let encoded = long.encode();
+        assert!(encoded.len() <= CUSTOM_ID_MAX, "{} chars", encoded.len());
+        let parsed = PageId::parse(&encoded).unwrap();
+        let Command::Ask { question } = parsed.command else { panic!() };
+        assert!(question.starts_with("really really"), "{question}");
+        assert!(!question.contains(" the "));
+    }
+
+    #[test]
+    fn foreign_custom_ids_are_rejected() {
+        for id in ["", "p1", "p2|1|0|ask|x", "p1|x|0|ask|q", "p1|1|0|nope|q", "p1|1|0|ask|"] {
+            assert_eq!(PageId::parse(id), None, "{id}");
+        }
+    }
+}
