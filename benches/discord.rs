@@ -1,0 +1,99 @@
+//! Round trip through the real bot: from the fake Discord writing INTERACTION_CREATE on the
+//! gateway to it receiving the interaction callback, on the shipped content.
+//!
+//! Run: `cargo bench --bench discord`
+
+#[path = "../tests/suite/fake_discord.rs"]
+mod fake_discord;
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use careerbot::bot::{self, core::Shared};
+use careerbot::config::Config;
+use careerbot::{app, content, search::Engine};
+use serde_json::json;
+
+use fake_discord::{FakeDiscord, MEMBER_PERMISSIONS};
+
+const N: usize = 1000;
+const CONCURRENCY: usize = 32;
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    runtime.block_on(run());
+}
+
+fn commands() -> Vec<(&'static str, serde_json::Value)> {
+    let o = |n: &str, v: &str| json!({"name": n, "type": 3, "value": v});
+    vec![
+        ("salary", json!([o("level", "senior"), o("region", "india")])),
+        ("certs", json!([o("provider", "gcp")])),
+        ("ask", json!([o("question", "what mlops tools should I learn first")])),
+        ("levels", json!([o("level", "junior")])),
+    ]
+}
+
+async fn run() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let fake = Arc::new(FakeDiscord::start().await);
+    let tmp = tempfile::tempdir().unwrap();
+    let mut config = Config::from_file(&root.join("config.toml")).unwrap();
+    config.index_dir = tmp.path().join("index");
+    config.data_dir = root.join("data");
+    config.discord.api_base = Some(fake.base());
+    config.discord.cooldown_seconds = 0;
+    let report = content::load_dir(&config.data_dir, &app::vocabulary(&config));
+    let engine = Engine::build(&config, &report.content).unwrap();
+    let shared = Shared::new(config, engine);
+    tokio::spawn(bot::run(Arc::clone(&shared), "ZmFrZQ.fake.token", std::future::pending()));
+    fake.registered().await;
+    let cmds = Arc::new(commands());
+
+    // Warm-up.
+    for i in 0..100 {
+        round_trip(&fake, &cmds, i).await;
+    }
+
+    let mut seq = Vec::with_capacity(N);
+    for i in 0..N {
+        seq.push(round_trip(&fake, &cmds, i).await);
+    }
+    let (p50, p99) = common::p50_p99(&mut seq);
+    println!("sequential      {N} interactions   p50 {p50:>8.0} µs   p99 {p99:>8.0} µs");
+
+    let started = std::time::Instant::now();
+    let mut workers = Vec::new();
+    for w in 0..CONCURRENCY {
+        let fake = Arc::clone(&fake);
+        let cmds = Arc::clone(&cmds);
+        workers.push(tokio::spawn(async move {
+            let mut out = Vec::new();
+            for i in (w..N).step_by(CONCURRENCY) {
+                out.push(round_trip(&fake, &cmds, i).await);
+            }
+            out
+        }));
+    }
+    let mut conc = Vec::with_capacity(N);
+    for w in workers {
+        conc.extend(w.await.unwrap());
+    }
+    let elapsed = started.elapsed();
+    let (p50, p99) = common::p50_p99(&mut conc);
+    println!(
+        "{CONCURRENCY}-concurrent   {N} interactions   p50 {p50:>8.0} µs   p99 {p99:>8.0} µs   ({:.0} interactions/s)",
+        N as f64 / elapsed.as_secs_f64()
+    );
+}
+
+/// One interaction; the fake measures from writing it to receiving the callback.
+async fn round_trip(fake: &FakeDiscord, cmds: &[(&'static str, serde_json::Value)], i: usize) -> Duration {
+    let (name, options) = &cmds[i % cmds.len()];
+    let payload = fake.command(name, options.clone(), 10_000 + i as u64, MEMBER_PERMISSIONS);
+    let id = fake.dispatch(payload);
+    let cb = fake.callback(id).await;
+    assert_eq!(cb.status, 204, "{:?}", cb.body);
+    cb.after
+}
