@@ -3,9 +3,9 @@
 //!
 //! Run: `cargo bench --bench discord`
 
+mod common;
 #[path = "../tests/suite/fake_discord.rs"]
 mod fake_discord;
-mod common;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,16 +21,25 @@ const N: usize = 1000;
 const CONCURRENCY: usize = 32;
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(run());
 }
 
 fn commands() -> Vec<(&'static str, serde_json::Value)> {
     let o = |n: &str, v: &str| json!({"name": n, "type": 3, "value": v});
     vec![
-        ("salary", json!([o("level", "senior"), o("region", "india")])),
+        (
+            "salary",
+            json!([o("level", "senior"), o("region", "india")]),
+        ),
         ("certs", json!([o("provider", "gcp")])),
-        ("ask", json!([o("question", "what mlops tools should I learn first")])),
+        (
+            "ask",
+            json!([o("question", "what mlops tools should I learn first")]),
+        ),
         ("levels", json!([o("level", "junior")])),
     ]
 }
@@ -47,7 +56,11 @@ async fn run() {
     let report = content::load_dir(&config.data_dir, &app::vocabulary(&config));
     let engine = Engine::build(&config, &report.content).unwrap();
     let shared = Shared::new(config, engine);
-    tokio::spawn(bot::run(Arc::clone(&shared), "ZmFrZQ.fake.token", std::future::pending()));
+    tokio::spawn(bot::run(
+        Arc::clone(&shared),
+        "ZmFrZQ.fake.token",
+        std::future::pending(),
+    ));
     fake.registered().await;
     let cmds = Arc::new(commands());
 
@@ -89,7 +102,11 @@ async fn run() {
 }
 
 /// One interaction; the fake measures from writing it to receiving the callback.
-async fn round_trip(fake: &FakeDiscord, cmds: &[(&'static str, serde_json::Value)], i: usize) -> Duration {
+async fn round_trip(
+    fake: &FakeDiscord,
+    cmds: &[(&'static str, serde_json::Value)],
+    i: usize,
+) -> Duration {
     let (name, options) = &cmds[i % cmds.len()];
     let payload = fake.command(name, options.clone(), 10_000 + i as u64, MEMBER_PERMISSIONS);
     let id = fake.dispatch(payload);

@@ -9,5 +9,6 @@ pub mod cli;
 pub mod config;
 pub mod content;
 pub mod http;
+pub mod reload;
 pub mod render;
 pub mod search;

@@ -12,5 +12,6 @@ mod suite {
     mod discord;
     mod hostile;
     mod index_cache;
+    mod reload;
     mod snapshots;
 }

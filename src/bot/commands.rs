@@ -5,9 +5,12 @@ use std::sync::Arc;
 
 use poise::serenity_prelude as serenity;
 
-use super::core::{with_deadline, Shared};
+use super::core::{with_deadline, Reply, Shared};
+use super::reloading::{may_reload, reload_reply, REFUSAL};
 use super::{BotError, Context};
 use crate::answer::{Command, Request};
+use crate::config::Config;
+use crate::reload::Trigger;
 
 /// Salary figures from the guide, by career level and region.
 #[poise::command(slash_command, rename = "salary")]
@@ -86,9 +89,55 @@ pub async fn help(
     respond(ctx, &[], private).await
 }
 
-/// Every command, in the order Discord lists them.
-pub fn all() -> Vec<poise::Command<Arc<Shared>, BotError>> {
-    vec![salary(), certs(), levels(), ask(), faq(), help()]
+/// Moderators: reload the guides from disk, or check them with dry_run.
+#[poise::command(slash_command, guild_only, default_member_permissions = "MANAGE_GUILD")]
+pub async fn reload(
+    ctx: Context<'_>,
+    #[description = "Only validate and show what would change; keep serving the current guides"]
+    dry_run: Option<bool>,
+) -> Result<(), BotError> {
+    let poise::Context::Application(app) = ctx else {
+        return Ok(());
+    };
+    let shared = Arc::clone(ctx.data());
+    let interaction = app.interaction;
+    if !may_reload(&shared.config, interaction.member.as_deref()) {
+        tracing::info!(
+            target: "careerbot::audit",
+            event = "reload_refused",
+            user_id = interaction.user.id.get(),
+            guild_id = interaction.guild_id.map(|g| g.get()),
+            "reload refused: not a moderator"
+        );
+        ctx.send(Reply::text(REFUSAL).to_poise()).await?;
+        return Ok(());
+    }
+    // Rebuilding can take seconds: acknowledge first, privately.
+    ctx.defer_ephemeral().await?;
+    let trigger = Trigger::Command {
+        user_id: interaction.user.id.get(),
+        user: interaction.user.name.clone(),
+        guild_id: interaction.guild_id.map(|g| g.get()),
+        channel_id: Some(interaction.channel_id.get()),
+    };
+    let outcome = shared.reload(trigger, dry_run.unwrap_or(false)).await;
+    ctx.send(reload_reply(&outcome, &shared.config.data_dir).to_poise())
+        .await?;
+    Ok(())
+}
+
+/// Every command, in the order Discord lists them. `/reload`'s default visibility comes
+/// from `reload.permission`.
+pub fn all(config: &Config) -> Vec<poise::Command<Arc<Shared>, BotError>> {
+    let mut commands = vec![salary(), certs(), levels(), ask(), faq(), help(), reload()];
+    let visible_to = serenity::Permissions::from_name(&config.reload.permission)
+        .unwrap_or(serenity::Permissions::MANAGE_GUILD);
+    for c in &mut commands {
+        if c.name == "reload" {
+            c.default_member_permissions = visible_to;
+        }
+    }
+    commands
 }
 
 /// Read options, answer, reply — deferring first when the answer is slow. Options go
@@ -127,7 +176,7 @@ async fn respond(
 
 /// Sends a reply, retrying once when Discord answers with a server error: a 5xx means the
 /// reply was not taken, and the interaction is still waiting for one.
-async fn send_with_retry(ctx: Context<'_>, reply: &super::core::Reply) -> Result<(), BotError> {
+async fn send_with_retry(ctx: Context<'_>, reply: &Reply) -> Result<(), BotError> {
     match ctx.send(reply.to_poise()).await {
         Err(e) if is_server_error(&e) => {
             tracing::warn!(command = %ctx.command().name, error = %e, "Discord rejected a reply with a server error; retrying once");
@@ -146,7 +195,11 @@ fn is_server_error(e: &serenity::Error) -> bool {
     matches!(e, serenity::Error::Http(serenity::HttpError::UnsuccessfulRequest(r)) if r.status_code.is_server_error())
 }
 
-async fn autocomplete(ctx: Context<'_>, option: &str, partial: &str) -> serenity::CreateAutocompleteResponse {
+async fn autocomplete(
+    ctx: Context<'_>,
+    option: &str,
+    partial: &str,
+) -> serenity::CreateAutocompleteResponse {
     let choices = ctx
         .data()
         .choices(&ctx.command().name, option, partial)
@@ -164,7 +217,10 @@ async fn ac_salary_region(ctx: Context<'_>, partial: &str) -> serenity::CreateAu
     autocomplete(ctx, "region", partial).await
 }
 
-async fn ac_certs_provider(ctx: Context<'_>, partial: &str) -> serenity::CreateAutocompleteResponse {
+async fn ac_certs_provider(
+    ctx: Context<'_>,
+    partial: &str,
+) -> serenity::CreateAutocompleteResponse {
     autocomplete(ctx, "provider", partial).await
 }
 

@@ -4,13 +4,13 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use serenity::all::{
-    ButtonStyle, CommandInteraction, CreateActionRow, CreateAllowedMentions, CreateButton,
-    CreateEmbed, CreateEmbedFooter, CreateInteractionResponseMessage, ResolvedValue,
+    ButtonStyle, CommandInteraction, CreateActionRow, CreateAllowedMentions, CreateAttachment,
+    CreateButton, CreateEmbed, CreateEmbedFooter, CreateInteractionResponseMessage, ResolvedValue,
 };
 
 use crate::answer::{self, AnswerError, Command, Request, UserError};
@@ -27,6 +27,10 @@ pub struct Shared {
     engine: ArcSwap<Engine>,
     /// Last public reply per user.
     cooldowns: Mutex<HashMap<u64, Instant>>,
+    /// Held for the whole of a reload: reloads are serialised, never interleaved.
+    pub(super) reload_lock: tokio::sync::Mutex<()>,
+    /// The REST client, once connected: for the moderator log channel.
+    pub http: OnceLock<Arc<serenity::all::Http>>,
 }
 
 impl Shared {
@@ -36,6 +40,8 @@ impl Shared {
             config,
             engine: ArcSwap::from_pointee(engine),
             cooldowns: Mutex::new(HashMap::new()),
+            reload_lock: tokio::sync::Mutex::new(()),
+            http: OnceLock::new(),
         })
     }
 
@@ -57,7 +63,12 @@ impl Shared {
     /// Whether a reply is private, and why if the member did not ask for it. Public
     /// replies start the member's cooldown; inside it, replies are private instead of
     /// refused, so nobody is left without an answer and the channel is not flooded.
-    pub fn visibility(&self, user: u64, command: &str, private: Option<bool>) -> (bool, Option<String>) {
+    pub fn visibility(
+        &self,
+        user: u64,
+        command: &str,
+        private: Option<bool>,
+    ) -> (bool, Option<String>) {
         let wanted = private.unwrap_or_else(|| {
             self.config
                 .discord
@@ -121,6 +132,7 @@ impl Shared {
             view: Some(view),
             ephemeral,
             pager,
+            files: Vec::new(),
         })
     }
 
@@ -228,7 +240,11 @@ pub fn choices(
         .take(MAX_CHOICES)
         .map(|(_, _, _, v)| {
             let label = vocabulary.label(facet, v);
-            let label = if label == v { v.to_string() } else { format!("{label} ({v})") };
+            let label = if label == v {
+                v.to_string()
+            } else {
+                format!("{label} ({v})")
+            };
             (discord::trim(&label, 100), v.to_string())
         })
         .collect()
@@ -278,6 +294,8 @@ pub struct Reply {
     pub view: Option<MessageView>,
     pub ephemeral: bool,
     pub pager: Option<Pager>,
+    /// Attachments: `(file name, bytes)`.
+    pub files: Vec<(String, Vec<u8>)>,
 }
 
 /// Who owns the paging buttons, and what they page through.
@@ -302,6 +320,7 @@ impl Reply {
             view: None,
             ephemeral: true,
             pager: None,
+            files: Vec::new(),
         }
     }
 
@@ -373,6 +392,9 @@ impl Reply {
         for embed in self.embeds() {
             reply = reply.embed(embed);
         }
+        for (name, bytes) in &self.files {
+            reply = reply.attachment(CreateAttachment::bytes(bytes.clone(), name.clone()));
+        }
         reply
     }
 
@@ -385,6 +407,9 @@ impl Reply {
             .components(self.components());
         if let Some(content) = &self.content {
             message = message.content(content);
+        }
+        for (name, bytes) in &self.files {
+            message = message.add_file(CreateAttachment::bytes(bytes.clone(), name.clone()));
         }
         message
     }
@@ -435,7 +460,12 @@ const CUSTOM_ID_MAX: usize = 100;
 
 impl PageId {
     pub fn encode(&self) -> String {
-        let head = format!("{PAGE_PREFIX}|{}|{}|{}", self.owner, self.page, self.command.name());
+        let head = format!(
+            "{PAGE_PREFIX}|{}|{}|{}",
+            self.owner,
+            self.page,
+            self.command.name()
+        );
         let mut args: Vec<String> = self
             .command
             .args()
@@ -502,7 +532,11 @@ fn fit_words(question: &str, room: usize) -> String {
         .map(str::to_lowercase)
         .filter(|w| !crate::search::query::is_stop_word(w))
     {
-        let extra = if out.is_empty() { word.len() } else { word.len() + 1 };
+        let extra = if out.is_empty() {
+            word.len()
+        } else {
+            word.len() + 1
+        };
         if out.len() + extra > room {
             break;
         }
@@ -525,7 +559,9 @@ pub fn command_from_interaction(
         match option.value {
             ResolvedValue::Boolean(b) if option.name == "private" => private = Some(b),
             ResolvedValue::String(s) => options.push((option.name, s.to_string())),
-            ResolvedValue::Autocomplete { value, .. } => options.push((option.name, value.to_string())),
+            ResolvedValue::Autocomplete { value, .. } => {
+                options.push((option.name, value.to_string()))
+            }
             _ => {}
         }
     }
@@ -535,10 +571,16 @@ pub fn command_from_interaction(
 
 /// The focused option of an autocomplete interaction: `(option name, what is typed)`.
 pub fn focused_option(interaction: &CommandInteraction) -> Option<(String, String)> {
-    interaction.data.options().into_iter().find_map(|o| match o.value {
-        ResolvedValue::Autocomplete { value, .. } => Some((o.name.to_string(), value.to_string())),
-        _ => None,
-    })
+    interaction
+        .data
+        .options()
+        .into_iter()
+        .find_map(|o| match o.value {
+            ResolvedValue::Autocomplete { value, .. } => {
+                Some((o.name.to_string(), value.to_string()))
+            }
+            _ => None,
+        })
 }
 
 #[cfg(test)]
@@ -576,14 +618,23 @@ mod tests {
         let encoded = long.encode();
         assert!(encoded.len() <= CUSTOM_ID_MAX, "{} chars", encoded.len());
         let parsed = PageId::parse(&encoded).unwrap();
-        let Command::Ask { question } = parsed.command else { panic!() };
+        let Command::Ask { question } = parsed.command else {
+            panic!()
+        };
         assert!(question.starts_with("really really"), "{question}");
         assert!(!question.contains(" the "));
     }
 
     #[test]
     fn foreign_custom_ids_are_rejected() {
-        for id in ["", "p1", "p2|1|0|ask|x", "p1|x|0|ask|q", "p1|1|0|nope|q", "p1|1|0|ask|"] {
+        for id in [
+            "",
+            "p1",
+            "p2|1|0|ask|x",
+            "p1|x|0|ask|q",
+            "p1|1|0|nope|q",
+            "p1|1|0|ask|",
+        ] {
             assert_eq!(PageId::parse(id), None, "{id}");
         }
     }

@@ -4,6 +4,7 @@
 
 pub mod commands;
 pub mod core;
+pub mod reloading;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -37,7 +38,9 @@ impl From<AnswerError> for BotError {
     fn from(e: AnswerError) -> Self {
         match e {
             AnswerError::User(u) => BotError::User(u),
-            AnswerError::Search(s) => BotError::Internal(anyhow::Error::new(s).context("search failed")),
+            AnswerError::Search(s) => {
+                BotError::Internal(anyhow::Error::new(s).context("search failed"))
+            }
         }
     }
 }
@@ -119,7 +122,11 @@ pub async fn shutdown_signal() {
 }
 
 /// Runs the gateway bot until `shutdown` resolves or the connection fails for good.
-pub async fn run(shared: Arc<Shared>, token: &str, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+pub async fn run(
+    shared: Arc<Shared>,
+    token: &str,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let base = api_base(&shared.config);
     if let Some(base) = &base {
         tracing::info!(api_base = %base, "Discord REST calls go to a custom base");
@@ -129,6 +136,14 @@ pub async fn run(shared: Arc<Shared>, token: &str, shutdown: impl Future<Output 
     let mut client = ClientBuilder::new_with_http(http, GatewayIntents::GUILDS)
         .framework(framework)
         .await?;
+
+    let _ = shared.http.set(Arc::clone(&client.http));
+    reloading::reload_on_sighup(&shared);
+    let _watcher = if shared.config.reload.watch {
+        Some(reloading::watch(&shared)?)
+    } else {
+        None
+    };
 
     let shards = client.shard_manager.clone();
     tokio::spawn(async move {
@@ -147,7 +162,7 @@ pub async fn run(shared: Arc<Shared>, token: &str, shutdown: impl Future<Output 
 
 fn framework(shared: Arc<Shared>) -> poise::Framework<Arc<Shared>, BotError> {
     let options = poise::FrameworkOptions {
-        commands: commands::all(),
+        commands: commands::all(&shared.config),
         on_error: |error| Box::pin(on_error(error)),
         event_handler: |framework, event| Box::pin(on_event(framework, event)),
         allowed_mentions: Some(core::no_mentions()),
@@ -181,7 +196,11 @@ async fn register(
         for &g in guilds {
             poise::builtins::register_in_guild(ctx, commands, GuildId::new(g)).await?;
         }
-        tracing::info!(commands = commands.len(), guilds = guilds.len(), "registered commands in servers");
+        tracing::info!(
+            commands = commands.len(),
+            guilds = guilds.len(),
+            "registered commands in servers"
+        );
     }
     Ok(())
 }
@@ -203,7 +222,9 @@ async fn on_event(
                 .await
                 .map_err(anyhow::Error::from)?;
             let response = match turn {
-                PageTurn::Update(reply) => CreateInteractionResponse::UpdateMessage(reply.to_message()),
+                PageTurn::Update(reply) => {
+                    CreateInteractionResponse::UpdateMessage(reply.to_message())
+                }
                 PageTurn::Refused(reply) => CreateInteractionResponse::Message(reply.to_message()),
             };
             if let Err(e) = press.create_response(&ctx.http, response).await {

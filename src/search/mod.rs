@@ -31,8 +31,10 @@ use query::{Analysis, Lexicon, Thesaurus};
 use schema::Fields;
 use store::Manifest;
 
-/// Memory for the one indexing writer; tantivy wants at least 15 MB per thread.
+/// Memory for the indexing writer; tantivy wants at least 15 MB per thread.
 const WRITER_MEMORY: usize = 64 * 1024 * 1024;
+/// One indexing thread: a reload then leaves the other cores to the queries being served.
+const WRITER_THREADS: usize = 1;
 /// Boosts: a word in a heading or alias says more about a passage than one in its body.
 /// A heading with the very word asked for says most about a passage; aliases and enclosing
 /// headings say more than the body. The body field also holds the title, stemmed, so a
@@ -131,11 +133,15 @@ pub struct Catalog {
     pub passages: Vec<PassageSummary>,
     /// Facet values present, with passage counts, in order of first appearance: overall
     /// (`None`) and within each topic. Precomputed: autocomplete asks on every keystroke.
-    present: HashMap<(Facet, Option<String>), Vec<(String, usize)>>,
+    present: HashMap<PresenceKey, Vec<(String, usize)>>,
 }
+
+/// A facet, overall (`None`) or within one topic.
+type PresenceKey = (Facet, Option<String>);
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PassageSummary {
+    /// `doc-id#anchor`; the document's intro passage is the document id alone.
     pub id: String,
     pub title: String,
     pub hash: String,
@@ -144,8 +150,8 @@ pub struct PassageSummary {
 
 impl Catalog {
     pub fn new(passages: Vec<PassageSummary>) -> Catalog {
-        let mut present: HashMap<(Facet, Option<String>), Vec<(String, usize)>> = HashMap::new();
-        let mut bump = |key: (Facet, Option<String>), value: &String| {
+        let mut present: HashMap<PresenceKey, Vec<(String, usize)>> = HashMap::new();
+        let mut bump = |key: PresenceKey, value: &String| {
             let list = present.entry(key).or_default();
             match list.iter_mut().find(|(v, _)| v == value) {
                 Some((_, n)) => *n += 1,
@@ -163,6 +169,16 @@ impl Catalog {
             }
         }
         Catalog { passages, present }
+    }
+
+    /// Documents with at least one passage.
+    pub fn documents(&self) -> usize {
+        let docs: HashSet<&str> = self
+            .passages
+            .iter()
+            .map(|p| p.id.split('#').next().unwrap_or(&p.id))
+            .collect();
+        docs.len()
     }
 
     /// Values of `facet` present overall, or among passages of `topic`, with counts.
@@ -823,7 +839,8 @@ impl Lexicon for IndexLexicon<'_> {
 fn write_documents(index: &Index, content: &Content) -> Result<(), SearchError> {
     schema::register_analyzers(index);
     let fields = Fields::from_schema(&index.schema()).expect("our own schema has every field");
-    let mut writer: tantivy::IndexWriter = index.writer(WRITER_MEMORY)?;
+    let mut writer: tantivy::IndexWriter =
+        index.writer_with_num_threads(WRITER_THREADS, WRITER_MEMORY)?;
     for (ord, p) in content.passages().enumerate() {
         let mut doc = TantivyDocument::default();
         doc.add_text(fields.id, &p.id);

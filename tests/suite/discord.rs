@@ -28,10 +28,20 @@ async fn ask(bot: &TestBot, name: &str, options: Value, user: u64) -> fake_disco
 async fn registers_every_command_with_its_options() {
     let bot = TestBot::start(|_| {}).await;
     let call = bot.fake.registered().await;
-    assert_eq!(call.path, format!("/applications/{}/commands", fake_discord::APP_ID), "global by default");
+    assert_eq!(
+        call.path,
+        format!("/applications/{}/commands", fake_discord::APP_ID),
+        "global by default"
+    );
     let commands = call.body.as_array().unwrap();
-    let names: Vec<&str> = commands.iter().map(|c| c["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["salary", "certs", "levels", "ask", "faq", "help"]);
+    let names: Vec<&str> = commands
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["salary", "certs", "levels", "ask", "faq", "help", "reload"]
+    );
     for c in commands {
         assert!(!c["description"].as_str().unwrap().is_empty(), "{c}");
         for o in c["options"].as_array().unwrap() {
@@ -39,15 +49,30 @@ async fn registers_every_command_with_its_options() {
         }
     }
     let salary = &commands[0]["options"];
-    let option = |n: &str| salary.as_array().unwrap().iter().find(|o| o["name"] == n).unwrap().clone();
+    let option = |n: &str| {
+        salary
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["name"] == n)
+            .unwrap()
+            .clone()
+    };
     assert_eq!(option("level")["type"], 3);
     assert_eq!(option("level")["autocomplete"], true);
     assert_eq!(option("level")["required"], false);
     assert_eq!(option("region")["autocomplete"], true);
     assert_eq!(option("private")["type"], 5);
     let ask = &commands[3]["options"][0];
-    assert_eq!((ask["name"].as_str(), ask["required"].as_bool()), (Some("question"), Some(true)));
-    assert!(bot.fake.unknown_routes().is_empty(), "{:?}", bot.fake.unknown_routes());
+    assert_eq!(
+        (ask["name"].as_str(), ask["required"].as_bool()),
+        (Some("question"), Some(true))
+    );
+    assert!(
+        bot.fake.unknown_routes().is_empty(),
+        "{:?}",
+        bot.fake.unknown_routes()
+    );
     bot.stop().await;
 }
 
@@ -57,7 +82,11 @@ async fn registers_in_configured_servers() {
     let call = bot.fake.registered().await;
     assert_eq!(
         call.path,
-        format!("/applications/{}/guilds/{}/commands", fake_discord::APP_ID, fake_discord::GUILD_ID)
+        format!(
+            "/applications/{}/guilds/{}/commands",
+            fake_discord::APP_ID,
+            fake_discord::GUILD_ID
+        )
     );
     bot.stop().await;
 }
@@ -65,34 +94,74 @@ async fn registers_in_configured_servers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn answers_the_mission_examples() {
     let bot = TestBot::start(|_| {}).await;
-    let cb = ask(&bot, "salary", json!([opt("level", "senior"), opt("region", "india")]), ALICE).await;
+    let cb = ask(
+        &bot,
+        "salary",
+        json!([opt("level", "senior"), opt("region", "india")]),
+        ALICE,
+    )
+    .await;
     assert_eq!(cb.kind(), 4);
     assert!(!cb.ephemeral());
     let text = cb.text();
     assert!(text.contains("Salary · Senior · India"), "{text}");
     assert!(text.contains("₹50–100 LPA"), "{text}");
     assert!(text.contains("₹80–150 LPA"), "{text}");
-    assert!(text.contains("Source: ML Engineer Career Path 2025"), "{text}");
+    assert!(
+        text.contains("Source: ML Engineer Career Path 2025"),
+        "{text}"
+    );
     assert!(text.contains("**India**"), "matched words are bold: {text}");
 
-    let text = ask(&bot, "certs", json!([opt("provider", "gcp")]), ALICE).await.text();
+    let text = ask(&bot, "certs", json!([opt("provider", "gcp")]), ALICE)
+        .await
+        .text();
     assert!(text.contains("Google Professional ML Engineer"), "{text}");
     assert!(!text.contains("AWS Certified"), "{text}");
 
-    let text = ask(&bot, "ask", json!([opt("question", "what mlops tools should I learn first")]), ALICE).await.text();
+    let text = ask(
+        &bot,
+        "ask",
+        json!([opt("question", "what mlops tools should I learn first")]),
+        ALICE,
+    )
+    .await
+    .text();
     assert!(text.contains("Start with MLflow"), "{text}");
 
-    let text = ask(&bot, "salary", json!([opt("level", "junior"), opt("region", "us")]), ALICE).await.text();
-    assert!(text.contains("We have no salary data for Junior in United States."), "{text}");
+    let text = ask(
+        &bot,
+        "salary",
+        json!([opt("level", "junior"), opt("region", "us")]),
+        ALICE,
+    )
+    .await
+    .text();
+    assert!(
+        text.contains("We have no salary data for Junior in United States."),
+        "{text}"
+    );
     assert!(text.contains("We do have: Senior · India."), "{text}");
 
     // /help is private by default (config), and private:false makes it public.
     let cb = ask(&bot, "help", json!([]), ALICE).await;
     assert!(cb.ephemeral());
     assert!(cb.text().contains("/salary [level] [region]"));
-    let cb = ask(&bot, "help", json!([{"name": "private", "type": 5, "value": false}]), ALICE).await;
+    let cb = ask(
+        &bot,
+        "help",
+        json!([{"name": "private", "type": 5, "value": false}]),
+        ALICE,
+    )
+    .await;
     assert!(!cb.ephemeral());
-    let cb = ask(&bot, "certs", json!([opt("provider", "aws"), {"name": "private", "type": 5, "value": true}]), ALICE).await;
+    let cb = ask(
+        &bot,
+        "certs",
+        json!([opt("provider", "aws"), {"name": "private", "type": 5, "value": true}]),
+        ALICE,
+    )
+    .await;
     assert!(cb.ephemeral());
     bot.stop().await;
 }
@@ -106,7 +175,12 @@ async fn autocomplete_offers_what_the_index_holds() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|c| (c["name"].as_str().unwrap().to_string(), c["value"].as_str().unwrap().to_string()))
+            .map(|c| {
+                (
+                    c["name"].as_str().unwrap().to_string(),
+                    c["value"].as_str().unwrap().to_string(),
+                )
+            })
             .collect()
     };
     let fake = &bot.fake;
@@ -116,12 +190,18 @@ async fn autocomplete_offers_what_the_index_holds() {
         async move { fake.callback(id).await }
     };
     let got = choices(complete("certs", "provider", "goo").await);
-    assert_eq!(got[0], ("Google Cloud (gcp)".to_string(), "gcp".to_string()));
+    assert_eq!(
+        got[0],
+        ("Google Cloud (gcp)".to_string(), "gcp".to_string())
+    );
     assert!(got.len() <= 25);
 
     // An empty box shows the values filed under the command's topic.
     let got = choices(complete("salary", "level", "").await);
-    assert_eq!(got, vec![("Senior (senior)".to_string(), "senior".to_string())]);
+    assert_eq!(
+        got,
+        vec![("Senior (senior)".to_string(), "senior".to_string())]
+    );
     let got = choices(complete("levels", "level", "").await);
     let values: Vec<&str> = got.iter().map(|(_, v)| v.as_str()).collect();
     assert_eq!(values, ["junior", "mid", "senior", "staff", "principal"]);
@@ -161,7 +241,10 @@ async fn more_results_pages_for_the_asker_only() {
     let bot = TestBot::start(|_| {}).await;
     let cb = ask(&bot, "faq", json!([]), ALICE).await;
     assert!(cb.text().contains("Page 1 of 2"), "{}", cb.text());
-    let buttons = cb.data()["components"][0]["components"].as_array().unwrap().clone();
+    let buttons = cb.data()["components"][0]["components"]
+        .as_array()
+        .unwrap()
+        .clone();
     assert_eq!(buttons.len(), 1);
     assert_eq!(buttons[0]["label"], "More results");
     let custom_id = buttons[0]["custom_id"].as_str().unwrap().to_string();
@@ -171,7 +254,11 @@ async fn more_results_pages_for_the_asker_only() {
     let refused = bot.fake.callback(id).await;
     assert_eq!(refused.kind(), 4);
     assert!(refused.ephemeral());
-    assert!(refused.text().contains("Only the person who asked"), "{}", refused.text());
+    assert!(
+        refused.text().contains("Only the person who asked"),
+        "{}",
+        refused.text()
+    );
 
     // The asker turns the page: the message is updated in place.
     let id = bot.fake.dispatch(bot.fake.button(&custom_id, ALICE));
@@ -190,22 +277,48 @@ async fn more_results_pages_for_the_asker_only() {
 async fn two_hundred_concurrent_interactions_each_get_their_own_answer() {
     let bot = TestBot::start(|_| {}).await;
     let cases: [(&str, Value, &str); 5] = [
-        ("certs", json!([opt("provider", "gcp")]), "Google Professional ML Engineer"),
-        ("certs", json!([opt("provider", "aws")]), "AWS Certified Machine Learning"),
-        ("salary", json!([opt("level", "senior"), opt("region", "india")]), "₹80–150 LPA"),
-        ("levels", json!([opt("level", "junior")]), "FastAPI or Flask"),
-        ("ask", json!([opt("question", "model monitoring drift")]), "drifting"),
+        (
+            "certs",
+            json!([opt("provider", "gcp")]),
+            "Google Professional ML Engineer",
+        ),
+        (
+            "certs",
+            json!([opt("provider", "aws")]),
+            "AWS Certified Machine Learning",
+        ),
+        (
+            "salary",
+            json!([opt("level", "senior"), opt("region", "india")]),
+            "₹80–150 LPA",
+        ),
+        (
+            "levels",
+            json!([opt("level", "junior")]),
+            "FastAPI or Flask",
+        ),
+        (
+            "ask",
+            json!([opt("question", "model monitoring drift")]),
+            "drifting",
+        ),
     ];
     let mut expected: HashMap<u64, &str> = HashMap::new();
     for i in 0..200 {
         let (name, options, fact) = &cases[i % cases.len()];
-        let payload = bot.fake.command(name, options.clone(), 1_000 + i as u64, MEMBER_PERMISSIONS);
+        let payload = bot
+            .fake
+            .command(name, options.clone(), 1_000 + i as u64, MEMBER_PERMISSIONS);
         expected.insert(bot.fake.dispatch(payload), fact);
     }
     for (id, fact) in &expected {
         let cb = bot.fake.callback(*id).await;
         assert_eq!(cb.status, 204, "{id}: {:#?}", cb.body);
-        assert!(cb.text().contains(fact), "{id} expected {fact:?}: {}", cb.text());
+        assert!(
+            cb.text().contains(fact),
+            "{id} expected {fact:?}: {}",
+            cb.text()
+        );
         assert_eq!(bot.fake.callbacks_for(*id).len(), 1, "exactly one callback");
     }
     bot.stop().await;
@@ -219,8 +332,14 @@ async fn resumes_after_the_gateway_closes_and_answers_again() {
     let identifies = bot.fake.identifies();
     bot.fake.close_gateway(4000);
     bot.fake.wait_resumed(resumes).await;
-    assert_eq!(bot.fake.identifies(), identifies, "resumed, not re-identified");
-    let text = ask(&bot, "certs", json!([opt("provider", "gcp")]), ALICE).await.text();
+    assert_eq!(
+        bot.fake.identifies(),
+        identifies,
+        "resumed, not re-identified"
+    );
+    let text = ask(&bot, "certs", json!([opt("provider", "gcp")]), ALICE)
+        .await
+        .text();
     assert!(text.contains("Google Professional ML Engineer"));
     bot.stop().await;
 }
@@ -228,7 +347,12 @@ async fn resumes_after_the_gateway_closes_and_answers_again() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_failed_callback_is_logged_retried_and_the_bot_keeps_serving() {
     let bot = TestBot::start(|_| {}).await;
-    let payload = bot.fake.command("certs", json!([opt("provider", "gcp")]), ALICE, MEMBER_PERMISSIONS);
+    let payload = bot.fake.command(
+        "certs",
+        json!([opt("provider", "gcp")]),
+        ALICE,
+        MEMBER_PERMISSIONS,
+    );
     let id: u64 = payload["id"].as_str().unwrap().parse().unwrap();
     bot.fake.fail_callback(id, 500);
     bot.fake.dispatch(payload);
@@ -241,14 +365,19 @@ async fn a_failed_callback_is_logged_retried_and_the_bot_keeps_serving() {
     let attempts = bot.fake.callbacks_for(id);
     assert_eq!(attempts[0].status, 500);
     assert_eq!(attempts[1].status, 204);
-    assert!(attempts[1].text().contains("Google Professional ML Engineer"));
+    assert!(attempts[1]
+        .text()
+        .contains("Google Professional ML Engineer"));
     let logs = log_text();
     assert!(
-        logs.lines().any(|l| l.contains("WARN") && l.contains("server error") && l.contains("certs")),
+        logs.lines()
+            .any(|l| l.contains("WARN") && l.contains("server error") && l.contains("certs")),
         "the failure is logged"
     );
     // And the bot keeps serving.
-    let text = ask(&bot, "levels", json!([opt("level", "senior")]), ALICE).await.text();
+    let text = ask(&bot, "levels", json!([opt("level", "senior")]), ALICE)
+        .await
+        .text();
     assert!(text.contains("Mentors junior ML engineers"));
     bot.stop().await;
 }
@@ -257,7 +386,12 @@ async fn a_failed_callback_is_logged_retried_and_the_bot_keeps_serving() {
 async fn slow_answers_defer_first_then_edit() {
     // An answer "not ready" at once (threshold 0) takes the deferred path.
     let bot = TestBot::start(|c| c.discord.defer_after_ms = 0).await;
-    let payload = bot.fake.command("certs", json!([opt("provider", "gcp")]), ALICE, MEMBER_PERMISSIONS);
+    let payload = bot.fake.command(
+        "certs",
+        json!([opt("provider", "gcp")]),
+        ALICE,
+        MEMBER_PERMISSIONS,
+    );
     let id = bot.fake.dispatch(payload);
     let cb = bot.fake.callback(id).await;
     assert_eq!((cb.status, cb.kind()), (204, 5), "deferred: {:#?}", cb.body);
@@ -274,11 +408,20 @@ async fn cooldown_makes_repeat_public_answers_private() {
     let first = ask(&bot, "certs", json!([opt("provider", "gcp")]), ALICE).await;
     assert!(!first.ephemeral());
     let second = ask(&bot, "certs", json!([opt("provider", "aws")]), ALICE).await;
-    assert!(second.ephemeral(), "inside the cooldown the answer is private");
-    assert!(second.text().contains("only visible to you"), "{}", second.text());
+    assert!(
+        second.ephemeral(),
+        "inside the cooldown the answer is private"
+    );
+    assert!(
+        second.text().contains("only visible to you"),
+        "{}",
+        second.text()
+    );
     assert!(second.text().contains("AWS Certified"), "still answered");
     // Someone else is not affected.
-    assert!(!ask(&bot, "certs", json!([opt("provider", "aws")]), BOB).await.ephemeral());
+    assert!(!ask(&bot, "certs", json!([opt("provider", "aws")]), BOB)
+        .await
+        .ephemeral());
     bot.stop().await;
 }
 
@@ -291,7 +434,10 @@ mod fake_rules {
 
     async fn post(fake: &FakeDiscord, id: u64, token: &str, body: Value) -> (u16, Value) {
         let r = reqwest::Client::new()
-            .post(format!("{}/api/v10/interactions/{id}/{token}/callback", fake.base()))
+            .post(format!(
+                "{}/api/v10/interactions/{id}/{token}/callback",
+                fake.base()
+            ))
             .json(&body)
             .send()
             .await
@@ -326,10 +472,19 @@ mod fake_rules {
     fn oversize_messages_are_rejected() {
         assert!(validate_message(&json!({"content": "x".repeat(2001)})).is_err());
         assert!(validate_message(&json!({"embeds": [{"description": "x".repeat(4097)}]})).is_err());
-        let fields: Vec<_> = (0..26).map(|_| json!({"name": "n", "value": "v"})).collect();
+        let fields: Vec<_> = (0..26)
+            .map(|_| json!({"name": "n", "value": "v"}))
+            .collect();
         assert!(validate_message(&json!({"embeds": [{"fields": fields}]})).is_err());
-        let big: Vec<_> = (0..7).map(|_| json!({"name": "n", "value": "v".repeat(1000)})).collect();
-        assert!(validate_message(&json!({"embeds": [{"fields": big}]})).is_err(), "6000 total");
-        assert!(validate_message(&json!({"embeds": [{"title": "ok", "description": "fine"}]})).is_ok());
+        let big: Vec<_> = (0..7)
+            .map(|_| json!({"name": "n", "value": "v".repeat(1000)}))
+            .collect();
+        assert!(
+            validate_message(&json!({"embeds": [{"fields": big}]})).is_err(),
+            "6000 total"
+        );
+        assert!(
+            validate_message(&json!({"embeds": [{"title": "ok", "description": "fine"}]})).is_ok()
+        );
     }
 }

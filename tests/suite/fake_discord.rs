@@ -82,6 +82,8 @@ pub struct Call {
     pub method: String,
     pub path: String,
     pub body: Value,
+    /// Attachments: `(file name, bytes)`.
+    pub files: Vec<(String, Vec<u8>)>,
 }
 
 enum GatewayCommand {
@@ -151,14 +153,23 @@ impl FakeDiscord {
             .route("/api/v10/gateway/bot", get(get_gateway_bot))
             .route("/api/v10/oauth2/applications/@me", get(get_application))
             .route("/api/v10/applications/{app}/commands", put(put_commands))
-            .route("/api/v10/applications/{app}/guilds/{guild}/commands", put(put_commands))
-            .route("/api/v10/interactions/{id}/{token}/callback", post(post_callback))
+            .route(
+                "/api/v10/applications/{app}/guilds/{guild}/commands",
+                put(put_commands),
+            )
+            .route(
+                "/api/v10/interactions/{id}/{token}/callback",
+                post(post_callback),
+            )
             .route("/api/v10/webhooks/{app}/{token}", post(post_followup))
             .route(
                 "/api/v10/webhooks/{app}/{token}/messages/{message}",
                 patch(patch_message).get(get_message),
             )
-            .route("/api/v10/channels/{channel}/messages", post(post_channel_message))
+            .route(
+                "/api/v10/channels/{channel}/messages",
+                post(post_channel_message),
+            )
             .fallback(unknown)
             .with_state(Arc::clone(&shared));
         tokio::spawn(async move {
@@ -174,9 +185,11 @@ impl FakeDiscord {
 
     /// Waits for the bot to register its commands (it is then ready for interactions).
     pub async fn registered(&self) -> Call {
-        self.wait(Duration::from_secs(30), |inner| inner.registered.last().cloned())
-            .await
-            .expect("the bot never registered its commands")
+        self.wait(Duration::from_secs(30), |inner| {
+            inner.registered.last().cloned()
+        })
+        .await
+        .expect("the bot never registered its commands")
     }
 
     pub fn registrations(&self) -> Vec<Call> {
@@ -212,28 +225,66 @@ impl FakeDiscord {
 
     /// Slash command interaction from a member of the test server.
     pub fn command(&self, name: &str, options: Value, user: u64, permissions: &str) -> Value {
-        self.interaction(2, json!({"id": self.id().to_string(), "name": name, "type": 1, "options": options}), user, permissions, &[])
+        self.interaction(
+            2,
+            json!({"id": self.id().to_string(), "name": name, "type": 1, "options": options}),
+            user,
+            permissions,
+            &[],
+        )
     }
 
     /// Like [`Self::command`], with role ids on the member.
-    pub fn command_with_roles(&self, name: &str, options: Value, user: u64, permissions: &str, roles: &[u64]) -> Value {
-        self.interaction(2, json!({"id": self.id().to_string(), "name": name, "type": 1, "options": options}), user, permissions, roles)
+    pub fn command_with_roles(
+        &self,
+        name: &str,
+        options: Value,
+        user: u64,
+        permissions: &str,
+        roles: &[u64],
+    ) -> Value {
+        self.interaction(
+            2,
+            json!({"id": self.id().to_string(), "name": name, "type": 1, "options": options}),
+            user,
+            permissions,
+            roles,
+        )
     }
 
     /// Autocomplete interaction: `focused` is the option being typed.
     pub fn autocomplete(&self, name: &str, focused: &str, typed: &str, user: u64) -> Value {
         let options = json!([{"name": focused, "type": 3, "value": typed, "focused": true}]);
-        self.interaction(4, json!({"id": self.id().to_string(), "name": name, "type": 1, "options": options}), user, MEMBER_PERMISSIONS, &[])
+        self.interaction(
+            4,
+            json!({"id": self.id().to_string(), "name": name, "type": 1, "options": options}),
+            user,
+            MEMBER_PERMISSIONS,
+            &[],
+        )
     }
 
     /// A button press on a message the bot sent.
     pub fn button(&self, custom_id: &str, user: u64) -> Value {
-        let mut payload = self.interaction(3, json!({"custom_id": custom_id, "component_type": 2}), user, MEMBER_PERMISSIONS, &[]);
+        let mut payload = self.interaction(
+            3,
+            json!({"custom_id": custom_id, "component_type": 2}),
+            user,
+            MEMBER_PERMISSIONS,
+            &[],
+        );
         payload["message"] = message_json(self.id(), "", json!([]));
         payload
     }
 
-    fn interaction(&self, kind: u8, data: Value, user: u64, permissions: &str, roles: &[u64]) -> Value {
+    fn interaction(
+        &self,
+        kind: u8,
+        data: Value,
+        user: u64,
+        permissions: &str,
+        roles: &[u64],
+    ) -> Value {
         let id = self.id();
         json!({
             "id": id.to_string(),
@@ -268,7 +319,11 @@ impl FakeDiscord {
     /// The first callback for an interaction, waiting up to 10 s.
     pub async fn callback(&self, id: u64) -> Callback {
         self.wait(Duration::from_secs(10), |inner| {
-            inner.callbacks.iter().find(|c| c.interaction_id == id).cloned()
+            inner
+                .callbacks
+                .iter()
+                .find(|c| c.interaction_id == id)
+                .cloned()
         })
         .await
         .unwrap_or_else(|| panic!("no callback for interaction {id}"))
@@ -289,7 +344,12 @@ impl FakeDiscord {
     pub async fn webhook_calls(&self, id: u64, n: usize) -> Vec<Call> {
         let token = format!("tok-{id}");
         self.wait(Duration::from_secs(20), |inner| {
-            let calls: Vec<Call> = inner.webhooks.iter().filter(|c| c.path.contains(&token)).cloned().collect();
+            let calls: Vec<Call> = inner
+                .webhooks
+                .iter()
+                .filter(|c| c.path.contains(&token))
+                .cloned()
+                .collect();
             (calls.len() >= n).then_some(calls)
         })
         .await
@@ -360,7 +420,11 @@ impl FakeDiscord {
         self.shared.lock().unknown_routes.clone()
     }
 
-    async fn wait<T>(&self, timeout: Duration, mut check: impl FnMut(&Inner) -> Option<T>) -> Option<T> {
+    async fn wait<T>(
+        &self,
+        timeout: Duration,
+        mut check: impl FnMut(&Inner) -> Option<T>,
+    ) -> Option<T> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let notified = self.shared.changed.notified();
@@ -402,6 +466,40 @@ fn discord_error(status: StatusCode, code: u32, message: &str) -> Response {
     (status, Json(json!({"code": code, "message": message}))).into_response()
 }
 
+/// A JSON body, or a multipart one (`payload_json` plus `files[n]`) as sent with attachments.
+fn parse_body(headers: &axum::http::HeaderMap, bytes: &[u8]) -> (Value, Vec<(String, Vec<u8>)>) {
+    let content_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let Some(boundary) = content_type.split("boundary=").nth(1) else {
+        return (
+            serde_json::from_slice(bytes).unwrap_or(Value::Null),
+            Vec::new(),
+        );
+    };
+    let boundary = format!("--{}", boundary.trim_matches('"'));
+    let text = String::from_utf8_lossy(bytes).into_owned();
+    let mut json = Value::Null;
+    let mut files = Vec::new();
+    for part in text.split(&boundary) {
+        let Some((head, body)) = part.split_once("\r\n\r\n") else {
+            continue;
+        };
+        let body = body.strip_suffix("\r\n").unwrap_or(body);
+        if head.contains("name=\"payload_json\"") {
+            json = serde_json::from_str(body).unwrap_or(Value::Null);
+        } else if let Some(name) = head
+            .split("filename=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+        {
+            files.push((name.to_string(), body.as_bytes().to_vec()));
+        }
+    }
+    (json, files)
+}
+
 /// Discord's message limits; `Err` is the reason for a 400.
 pub fn validate_message(data: &Value) -> Result<(), String> {
     let chars = |v: &Value| v.as_str().map_or(0, |s| s.chars().count());
@@ -418,7 +516,9 @@ pub fn validate_message(data: &Value) -> Result<(), String> {
         let d = chars(&e["description"]);
         let f = chars(&e["footer"]["text"]);
         if t > 256 || d > 4096 || f > 2048 {
-            return Err(format!("embed title {t} / description {d} / footer {f} over the limit"));
+            return Err(format!(
+                "embed title {t} / description {d} / footer {f} over the limit"
+            ));
         }
         let fields = e["fields"].as_array().cloned().unwrap_or_default();
         if fields.len() > 25 {
@@ -448,7 +548,9 @@ pub fn validate_message(data: &Value) -> Result<(), String> {
             return Err("more than 25 choices".into());
         }
         for c in choices {
-            if chars(&c["name"]) > 100 || c["value"].as_str().is_some_and(|v| v.chars().count() > 100) {
+            if chars(&c["name"]) > 100
+                || c["value"].as_str().is_some_and(|v| v.chars().count() > 100)
+            {
                 return Err("choice over 100".into());
             }
         }
@@ -465,7 +567,11 @@ async fn session(s: Arc<Shared>, mut socket: WebSocket) {
     let (tx, mut rx) = mpsc::unbounded_channel();
     s.lock().gateway = Some(tx);
     let hello = json!({"op": 10, "d": {"heartbeat_interval": 41250}});
-    if socket.send(Message::Text(hello.to_string().into())).await.is_err() {
+    if socket
+        .send(Message::Text(hello.to_string().into()))
+        .await
+        .is_err()
+    {
         return;
     }
     let url = format!("ws://{}", s.addr);
@@ -548,7 +654,11 @@ async fn get_application() -> Json<Value> {
     }))
 }
 
-async fn put_commands(State(s): State<Arc<Shared>>, Path(params): Path<HashMap<String, String>>, body: Bytes) -> Response {
+async fn put_commands(
+    State(s): State<Arc<Shared>>,
+    Path(params): Path<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let path = match params.get("guild") {
         Some(g) => format!("/applications/{}/guilds/{g}/commands", params["app"]),
@@ -564,35 +674,76 @@ async fn put_commands(State(s): State<Arc<Shared>>, Path(params): Path<HashMap<S
             c["id"] = json!((5_000 + i).to_string());
             c["application_id"] = json!(APP_ID.to_string());
             c["version"] = json!("1");
-            c["default_member_permissions"] = c.get("default_member_permissions").cloned().unwrap_or(Value::Null);
+            c["default_member_permissions"] = c
+                .get("default_member_permissions")
+                .cloned()
+                .unwrap_or(Value::Null);
             c["type"] = c.get("type").cloned().unwrap_or(json!(1));
             c
         })
         .collect();
-    s.lock().registered.push(Call { method: "PUT".into(), path, body });
+    s.lock().registered.push(Call {
+        method: "PUT".into(),
+        path,
+        body,
+        files: Vec::new(),
+    });
     s.changed.notify_waiters();
     Json(Value::Array(echoed)).into_response()
 }
 
-async fn post_callback(State(s): State<Arc<Shared>>, Path((id, token)): Path<(u64, String)>, body: Bytes) -> Response {
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+async fn post_callback(
+    State(s): State<Arc<Shared>>,
+    Path((id, token)): Path<(u64, String)>,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (body, _files) = parse_body(&headers, &body);
     let (status, response, after) = {
         let mut inner = s.lock();
         let window = inner.window.unwrap_or(CALLBACK_WINDOW);
         let fail = inner.fail_callbacks.remove(&id);
         let known = inner.interactions.get_mut(&id).filter(|i| i.token == token);
         match known {
-            None => (404, discord_error(StatusCode::NOT_FOUND, 10062, "Unknown interaction"), Duration::ZERO),
+            None => (
+                404,
+                discord_error(StatusCode::NOT_FOUND, 10062, "Unknown interaction"),
+                Duration::ZERO,
+            ),
             Some(i) => {
                 let after = i.created.elapsed();
                 if let Some(code) = fail {
-                    (code, discord_error(StatusCode::from_u16(code).unwrap(), 0, "injected failure"), after)
+                    (
+                        code,
+                        discord_error(StatusCode::from_u16(code).unwrap(), 0, "injected failure"),
+                        after,
+                    )
                 } else if after > window {
-                    (404, discord_error(StatusCode::NOT_FOUND, 10062, "Unknown interaction"), after)
+                    (
+                        404,
+                        discord_error(StatusCode::NOT_FOUND, 10062, "Unknown interaction"),
+                        after,
+                    )
                 } else if i.acknowledged {
-                    (400, discord_error(StatusCode::BAD_REQUEST, 40060, "Interaction has already been acknowledged."), after)
+                    (
+                        400,
+                        discord_error(
+                            StatusCode::BAD_REQUEST,
+                            40060,
+                            "Interaction has already been acknowledged.",
+                        ),
+                        after,
+                    )
                 } else if let Err(why) = validate_message(&body["data"]) {
-                    (400, discord_error(StatusCode::BAD_REQUEST, 50035, &format!("Invalid Form Body: {why}")), after)
+                    (
+                        400,
+                        discord_error(
+                            StatusCode::BAD_REQUEST,
+                            50035,
+                            &format!("Invalid Form Body: {why}"),
+                        ),
+                        after,
+                    )
                 } else {
                     i.acknowledged = true;
                     (204, StatusCode::NO_CONTENT.into_response(), after)
@@ -600,61 +751,134 @@ async fn post_callback(State(s): State<Arc<Shared>>, Path((id, token)): Path<(u6
             }
         }
     };
-    s.lock().callbacks.push(Callback { interaction_id: id, body, status, after });
+    s.lock().callbacks.push(Callback {
+        interaction_id: id,
+        body,
+        status,
+        after,
+    });
     s.changed.notify_waiters();
     response
 }
 
 /// Followups and edits need an acknowledged interaction's token.
-fn check_webhook(s: &Shared, token: &str, body: &Value) -> Result<(), Response> {
+fn check_webhook(s: &Shared, token: &str, body: &Value) -> Result<(), Box<Response>> {
     let inner = s.lock();
-    let acknowledged = inner.interactions.values().any(|i| i.token == token && i.acknowledged);
+    let acknowledged = inner
+        .interactions
+        .values()
+        .any(|i| i.token == token && i.acknowledged);
     if !acknowledged {
-        return Err(discord_error(StatusCode::NOT_FOUND, 10015, "Unknown Webhook"));
+        return Err(Box::new(discord_error(
+            StatusCode::NOT_FOUND,
+            10015,
+            "Unknown Webhook",
+        )));
     }
-    validate_message(body).map_err(|why| discord_error(StatusCode::BAD_REQUEST, 50035, &format!("Invalid Form Body: {why}")))
+    validate_message(body).map_err(|why| {
+        Box::new(discord_error(
+            StatusCode::BAD_REQUEST,
+            50035,
+            &format!("Invalid Form Body: {why}"),
+        ))
+    })
 }
 
-async fn post_followup(State(s): State<Arc<Shared>>, Path((_app, token)): Path<(String, String)>, body: Bytes) -> Response {
-    webhook(s, "POST", format!("/webhooks/{token}"), &token, body)
+async fn post_followup(
+    State(s): State<Arc<Shared>>,
+    Path((_app, token)): Path<(String, String)>,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Response {
+    webhook(
+        s,
+        "POST",
+        format!("/webhooks/{token}"),
+        &token,
+        &headers,
+        body,
+    )
 }
 
-async fn patch_message(State(s): State<Arc<Shared>>, Path((_app, token, message)): Path<(String, String, String)>, body: Bytes) -> Response {
-    webhook(s, "PATCH", format!("/webhooks/{token}/messages/{message}"), &token, body)
+async fn patch_message(
+    State(s): State<Arc<Shared>>,
+    Path((_app, token, message)): Path<(String, String, String)>,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Response {
+    webhook(
+        s,
+        "PATCH",
+        format!("/webhooks/{token}/messages/{message}"),
+        &token,
+        &headers,
+        body,
+    )
 }
 
-fn webhook(s: Arc<Shared>, method: &str, path: String, token: &str, body: Bytes) -> Response {
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+fn webhook(
+    s: Arc<Shared>,
+    method: &str,
+    path: String,
+    token: &str,
+    headers: &axum::http::HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (body, files) = parse_body(headers, &body);
     let checked = check_webhook(&s, token, &body);
     let id = s.next_id.fetch_add(1, Ordering::SeqCst);
     let embeds = body["embeds"].clone();
     let content = body["content"].as_str().unwrap_or("").to_string();
-    s.lock().webhooks.push(Call { method: method.into(), path, body });
+    s.lock().webhooks.push(Call {
+        method: method.into(),
+        path,
+        body,
+        files,
+    });
     s.changed.notify_waiters();
     match checked {
-        Ok(()) => Json(message_json(id, &content, if embeds.is_null() { json!([]) } else { embeds })).into_response(),
-        Err(r) => r,
+        Ok(()) => Json(message_json(
+            id,
+            &content,
+            if embeds.is_null() { json!([]) } else { embeds },
+        ))
+        .into_response(),
+        Err(r) => *r,
     }
 }
 
-async fn get_message(Path((_app, _token, _message)): Path<(String, String, String)>) -> Json<Value> {
+async fn get_message(
+    Path((_app, _token, _message)): Path<(String, String, String)>,
+) -> Json<Value> {
     Json(message_json(1, "", json!([])))
 }
 
-async fn post_channel_message(State(s): State<Arc<Shared>>, Path(channel): Path<String>, body: Bytes) -> Response {
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+async fn post_channel_message(
+    State(s): State<Arc<Shared>>,
+    Path(channel): Path<String>,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (body, files) = parse_body(&headers, &body);
     if let Err(why) = validate_message(&body) {
         return discord_error(StatusCode::BAD_REQUEST, 50035, &why);
     }
     let id = s.next_id.fetch_add(1, Ordering::SeqCst);
     let content = body["content"].as_str().unwrap_or("").to_string();
-    s.lock().channel_messages.push(Call { method: "POST".into(), path: format!("/channels/{channel}/messages"), body });
+    s.lock().channel_messages.push(Call {
+        method: "POST".into(),
+        path: format!("/channels/{channel}/messages"),
+        body,
+        files,
+    });
     s.changed.notify_waiters();
     Json(message_json(id, &content, json!([]))).into_response()
 }
 
 async fn unknown(State(s): State<Arc<Shared>>, req: axum::extract::Request) -> Response {
-    s.lock().unknown_routes.push(format!("{} {}", req.method(), req.uri()));
+    s.lock()
+        .unknown_routes
+        .push(format!("{} {}", req.method(), req.uri()));
     discord_error(StatusCode::NOT_FOUND, 0, "404: Not Found")
 }
 

@@ -1,0 +1,319 @@
+//! Reloads while serving: who may ask, one reload at a time, the atomic swap, the audit
+//! trail, the moderator's reply, and the two automatic triggers (file watcher, SIGHUP).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serenity::all::{ChannelId, CreateMessage, Member, Permissions};
+
+use super::core::{no_mentions, Reply, Shared};
+use crate::config::Config;
+use crate::reload::{self, Outcome, Trigger};
+use crate::render::discord::{self as view, limits, trim};
+use crate::render::escape_markdown;
+
+/// Whether a member may `/reload`: the configured permission (or Administrator) in the
+/// interaction's own permissions, or one of the moderator roles. Checked on our side
+/// because server admins can make the command visible to anyone.
+pub fn may_reload(config: &Config, member: Option<&Member>) -> bool {
+    let Some(member) = member else { return false };
+    let wanted =
+        Permissions::from_name(&config.reload.permission).unwrap_or(Permissions::MANAGE_GUILD);
+    let by_permission = member
+        .permissions
+        .is_some_and(|p| p.contains(Permissions::ADMINISTRATOR) || p.contains(wanted));
+    let by_role = member
+        .roles
+        .iter()
+        .any(|r| config.reload.moderator_roles.contains(&r.get()));
+    by_permission || by_role
+}
+
+pub const REFUSAL: &str =
+    "Only moderators can reload the content. Ask a moderator, or run `careerbot check` on your copy of the guides.";
+
+impl Shared {
+    /// Rebuilds beside the serving index and swaps it in whole; one reload at a time. On
+    /// any error nothing changes. Every attempt is audited (log, and the log channel).
+    pub async fn reload(self: &Arc<Self>, trigger: Trigger, dry_run: bool) -> Outcome {
+        let _one_at_a_time = self.reload_lock.lock().await;
+        let current = self.engine();
+        let this = Arc::clone(self);
+        let outcome = match tokio::task::spawn_blocking(move || {
+            reload::rebuild(&this.config, &current, dry_run)
+        })
+        .await
+        {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                let current = self.engine();
+                Outcome {
+                    dry_run,
+                    elapsed: Duration::ZERO,
+                    before: reload::Counts::of(current.catalog()),
+                    before_version: current.manifest().content_version.clone(),
+                    result: Err(reload::Rejected {
+                        version: reload::Version {
+                            hash: String::new(),
+                            git_commit: None,
+                        },
+                        errors: Vec::new(),
+                        build_error: Some(format!("the rebuild task failed: {e}")),
+                    }),
+                }
+            }
+        };
+        if let (false, Ok(applied)) = (dry_run, &outcome.result) {
+            if let Some(engine) = &applied.engine {
+                self.swap_engine(Arc::clone(engine));
+            }
+        }
+        self.audit(&outcome, &trigger).await;
+        outcome
+    }
+
+    async fn audit(&self, outcome: &Outcome, trigger: &Trigger) {
+        let (added, changed, removed, after, version, errors) = match &outcome.result {
+            Ok(a) => (
+                a.diff.added.len(),
+                a.diff.changed.len(),
+                a.diff.removed.len(),
+                Some(a.after),
+                a.version.to_string(),
+                0,
+            ),
+            Err(r) => (0, 0, 0, None, r.version.to_string(), r.errors.len()),
+        };
+        let (user_id, guild_id, channel_id) = match trigger {
+            Trigger::Command {
+                user_id,
+                guild_id,
+                channel_id,
+                ..
+            } => (Some(*user_id), *guild_id, *channel_id),
+            _ => (None, None, None),
+        };
+        tracing::info!(
+            target: "careerbot::audit",
+            event = "reload",
+            trigger = %trigger,
+            user_id,
+            guild_id,
+            channel_id,
+            dry_run = outcome.dry_run,
+            result = if outcome.is_ok() { "ok" } else { "rejected" },
+            added,
+            changed,
+            removed,
+            errors,
+            documents_before = outcome.before.documents,
+            documents_after = after.map(|c| c.documents),
+            passages_before = outcome.before.passages,
+            passages_after = after.map(|c| c.passages),
+            content_version = %version,
+            elapsed_ms = outcome.elapsed.as_millis() as u64,
+            "{}",
+            reload::summary(outcome, trigger)
+        );
+        metrics::counter!(
+            "careerbot_reloads_total",
+            "result" => if outcome.is_ok() { "ok" } else { "rejected" },
+            "dry_run" => if outcome.dry_run { "true" } else { "false" }
+        )
+        .increment(1);
+
+        let (Some(channel), Some(http)) = (self.config.reload.log_channel, self.http.get()) else {
+            return;
+        };
+        let line = trim(
+            &escape_markdown(&reload::summary(outcome, trigger)),
+            limits::CONTENT,
+        );
+        let message = CreateMessage::new()
+            .content(line)
+            .allowed_mentions(no_mentions());
+        if let Err(e) = ChannelId::new(channel)
+            .send_message(http.as_ref(), message)
+            .await
+        {
+            tracing::warn!(channel, error = %e, "could not post to the moderator log channel");
+        }
+    }
+}
+
+/// The moderator's reply: the diff and versions, or every error with file and line (in a
+/// file attachment when they do not fit a message).
+pub fn reload_reply(outcome: &Outcome, data_dir: &Path) -> Reply {
+    let shown = |d: &crate::content::Diagnostic| {
+        let text = d.to_string();
+        // Paths as the moderator knows them: relative to the folder holding `data/`.
+        match data_dir.parent().map(|p| format!("{}/", p.display())) {
+            Some(prefix) if prefix != "/" && !prefix.is_empty() => text.replacen(&prefix, "", 1),
+            _ => text,
+        }
+    };
+    let mut embed = view::EmbedView {
+        title: String::new(),
+        description: String::new(),
+        fields: Vec::new(),
+        footer: format!("took {} ms", outcome.elapsed.as_millis()),
+        color: 0x2f7ed8,
+    };
+    let mut files = Vec::new();
+    match &outcome.result {
+        Ok(a) => {
+            embed.title = if outcome.dry_run {
+                "Dry run: the content is valid (nothing was swapped)".into()
+            } else {
+                "Reloaded".into()
+            };
+            let mut lines = vec![
+                format!("Content version: `{}`", a.version),
+                format!(
+                    "Documents {} → {} · passages {} → {}",
+                    outcome.before.documents,
+                    a.after.documents,
+                    outcome.before.passages,
+                    a.after.passages
+                ),
+            ];
+            if a.diff.is_empty() {
+                lines.push("No passage changed.".into());
+            }
+            if !a.warnings.is_empty() {
+                lines.push(format!(
+                    "{} warning(s); run `careerbot check` to see them.",
+                    a.warnings.len()
+                ));
+            }
+            embed.description = lines.join("\n");
+            for (name, list) in [
+                ("Added", &a.diff.added),
+                ("Changed", &a.diff.changed),
+                ("Removed", &a.diff.removed),
+            ] {
+                if list.is_empty() {
+                    continue;
+                }
+                let items: Vec<String> = list
+                    .iter()
+                    .map(|p| {
+                        format!(
+                            "`{}` — {}",
+                            escape_markdown(&p.id),
+                            escape_markdown(&p.title)
+                        )
+                    })
+                    .collect();
+                embed.fields.push(view::FieldView {
+                    name: format!("{name} ({})", list.len()),
+                    value: trim(&items.join("\n"), limits::FIELD_VALUE),
+                });
+            }
+        }
+        Err(r) => {
+            embed.color = 0xd83f2f;
+            embed.title = format!(
+                "Reload rejected: still serving content {}",
+                outcome.before_version
+            );
+            let all: Vec<String> = r.errors.iter().map(shown).collect();
+            let mut text = match &r.build_error {
+                Some(e) => format!("Building the index failed: {}", escape_markdown(e)),
+                None => format!(
+                    "{} error(s) in the content; fix them and reload:",
+                    r.errors.len()
+                ),
+            };
+            if !all.is_empty() {
+                // Code blocks keep paths and hints readable; a file takes what does not fit.
+                let budget = limits::DESCRIPTION - text.len() - 200;
+                let mut block = String::new();
+                let mut included = 0;
+                for e in &all {
+                    let safe = e.replace("```", "'''");
+                    if block.len() + safe.len() + 1 > budget {
+                        break;
+                    }
+                    block.push_str(&safe);
+                    block.push('\n');
+                    included += 1;
+                }
+                text.push_str(&format!("\n```\n{block}```"));
+                if included < all.len() {
+                    text.push_str(&format!(
+                        "…and {} more: all {} are in the attached file.",
+                        all.len() - included,
+                        all.len()
+                    ));
+                    files.push((
+                        "content-errors.txt".to_string(),
+                        (all.join("\n") + "\n").into_bytes(),
+                    ));
+                }
+            }
+            embed.description = text;
+        }
+    }
+    Reply {
+        content: None,
+        view: Some(view::MessageView {
+            embed,
+            buttons: Vec::new(),
+        }),
+        ephemeral: true,
+        pager: None,
+        files,
+    }
+}
+
+/// Reloads on file changes in `data_dir`, debounced; results go to the log (and the log
+/// channel). The returned guard stops watching when dropped.
+pub fn watch(
+    shared: &Arc<Shared>,
+) -> anyhow::Result<notify_debouncer_mini::Debouncer<notify::RecommendedWatcher>> {
+    use notify::RecursiveMode;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let mut debouncer = notify_debouncer_mini::new_debouncer(
+        Duration::from_millis(shared.config.reload.debounce_ms),
+        move |events: notify_debouncer_mini::DebounceEventResult| match events {
+            Ok(events) if !events.is_empty() => {
+                let _ = tx.send(());
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "file watcher error"),
+        },
+    )?;
+    debouncer
+        .watcher()
+        .watch(&shared.config.data_dir, RecursiveMode::Recursive)?;
+    tracing::info!(dir = %shared.config.data_dir.display(), "watching the content folder for changes");
+    let shared = Arc::clone(shared);
+    tokio::spawn(async move {
+        while rx.recv().await.is_some() {
+            // Changes that arrive during a reload collapse into one more reload.
+            while rx.try_recv().is_ok() {}
+            shared.reload(Trigger::Watch, false).await;
+        }
+    });
+    Ok(debouncer)
+}
+
+/// Reloads on SIGHUP, the usual "re-read your files" signal for services.
+pub fn reload_on_sighup(shared: &Arc<Shared>) {
+    #[cfg(unix)]
+    {
+        let shared = Arc::clone(shared);
+        tokio::spawn(async move {
+            let Ok(mut hup) =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            else {
+                return;
+            };
+            while hup.recv().await.is_some() {
+                shared.reload(Trigger::Signal, false).await;
+            }
+        });
+    }
+}
