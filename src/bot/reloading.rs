@@ -66,7 +66,14 @@ impl Shared {
         };
         if let (false, Ok(applied)) = (dry_run, &outcome.result) {
             if let Some(engine) = &applied.engine {
-                self.swap_engine(Arc::clone(engine));
+                let old = self.swap_engine(Arc::clone(engine));
+                // Queries in flight still hold the old engine; whoever drops it last pays
+                // for unmapping its files. Keep it a moment so that is this task, not a
+                // member's query.
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                    let _ = tokio::task::spawn_blocking(move || drop(old)).await;
+                });
             }
         }
         self.audit(&outcome, &trigger).await;

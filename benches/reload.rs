@@ -1,0 +1,126 @@
+//! Reload time (load + rebuild + swap) for the shipped content and synthetic corpora, and
+//! answer latency while reloads run versus without.
+//!
+//! Run: `cargo bench --bench reload` (add sizes, e.g. `-- 10000`, to choose corpora;
+//! `0` is the shipped content).
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use careerbot::answer::{Command, Request};
+use careerbot::bot::core::Shared;
+use careerbot::config::Config;
+use careerbot::reload::Trigger;
+use careerbot::{app, content, search::Engine};
+
+use common::{p50_p99, question, Rng};
+
+const RELOADS: usize = 5;
+
+fn main() {
+    let sizes: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let sizes = if sizes.is_empty() {
+        vec![0, 10_000, 100_000]
+    } else {
+        sizes
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    println!("corpus     passages  reload p50 ms  reload max ms   answer p50/p99 µs idle   answer p50/p99 µs during reload   p99 ratio");
+    for n in sizes {
+        runtime.block_on(bench(n));
+    }
+}
+
+async fn bench(n: usize) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tmp = tempfile::tempdir().unwrap();
+    let mut config = Config::from_file(&root.join("config.toml")).unwrap();
+    config.index_dir = tmp.path().join("index");
+    config.data_dir = if n == 0 {
+        root.join("data")
+    } else {
+        let d = tmp.path().join("data");
+        common::write_corpus(&d, n, 42);
+        d
+    };
+    let report = content::load_dir(&config.data_dir, &app::vocabulary(&config));
+    let engine = Engine::build(&config, &report.content).unwrap();
+    let passages = engine.passage_count();
+    let shared = Shared::new(config, engine);
+
+    let words = common::vocabulary();
+    let mut rng = Rng::new(5);
+    let questions: Arc<Vec<String>> =
+        Arc::new((0..4000).map(|_| question(&mut rng, &words)).collect());
+
+    // Answers without reloads.
+    let idle = answer_loop(&shared, &questions, None);
+
+    // Answers while reloads run back to back.
+    let busy = Arc::new(AtomicBool::new(true));
+    let during = {
+        let shared = Arc::clone(&shared);
+        let questions = Arc::clone(&questions);
+        let busy = Arc::clone(&busy);
+        std::thread::spawn(move || answer_loop(&shared, &questions, Some(&busy)))
+    };
+    let mut times = Vec::new();
+    // Small corpora reload in milliseconds: run more of them so the window is long enough.
+    let reloads = if n == 0 { RELOADS * 10 } else { RELOADS };
+    for _ in 0..reloads {
+        let t = Instant::now();
+        let outcome = shared.reload(Trigger::Signal, false).await;
+        assert!(outcome.is_ok());
+        times.push(t.elapsed());
+    }
+    busy.store(false, Ordering::SeqCst);
+    let during = during.join().unwrap();
+
+    times.sort();
+    let (i50, i99) = idle;
+    let (d50, d99) = during;
+    let name = if n == 0 {
+        "shipped".to_string()
+    } else {
+        format!("{n}")
+    };
+    println!(
+        "{name:<10} {passages:>8}  {:>13.0}  {:>13.0}   {i50:>8.0} / {i99:>6.0}          {d50:>8.0} / {d99:>6.0}                 {:.2}×",
+        times[times.len() / 2].as_secs_f64() * 1e3,
+        times.last().unwrap().as_secs_f64() * 1e3,
+        d99 / i99
+    );
+}
+
+/// Answers questions one after another, like a steady stream of members; returns p50/p99.
+/// With `busy`, runs until it is cleared (at least one pass over a few hundred questions).
+fn answer_loop(shared: &Shared, questions: &[String], busy: Option<&AtomicBool>) -> (f64, f64) {
+    let mut samples: Vec<Duration> = Vec::new();
+    let mut i = 0;
+    loop {
+        let q = &questions[i % questions.len()];
+        let request = Request::new(Command::Ask {
+            question: q.clone(),
+        });
+        let t = Instant::now();
+        let reply = shared.reply(1, &request, false, None).unwrap();
+        std::hint::black_box(reply);
+        samples.push(t.elapsed());
+        i += 1;
+        match busy {
+            None if i >= 3000 => break,
+            Some(b) if !b.load(Ordering::SeqCst) && i >= 300 => break,
+            _ => {}
+        }
+    }
+    p50_p99(&mut samples)
+}
