@@ -333,3 +333,73 @@ impl Config {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_parse_auto_and_ranges() {
+        let c = Config::parse("[discord]\nshards = \"auto\"\n", Path::new(".")).unwrap();
+        assert_eq!(c.discord.shards, ShardsConfig::Auto);
+        let c = Config::parse(
+            "[discord]\nshards = { total = 8, range = [2, 4] }\n",
+            Path::new("."),
+        )
+        .unwrap();
+        assert_eq!(
+            c.discord.shards,
+            ShardsConfig::Fixed {
+                total: 8,
+                range: (2, 4)
+            }
+        );
+        let c = Config::parse("[discord]\nshards = { total = 3 }\n", Path::new(".")).unwrap();
+        assert_eq!(
+            c.discord.shards,
+            ShardsConfig::Fixed {
+                total: 3,
+                range: (0, 3)
+            }
+        );
+        for bad in [
+            "shards = \"many\"",
+            "shards = { total = 2, range = [2, 4] }",
+            "shards = { total = 0 }",
+            "shards = { total = 2, extra = 1 }",
+        ] {
+            assert!(
+                Config::parse(&format!("[discord]\n{bad}\n"), Path::new(".")).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_named_and_paths_are_relative_to_the_file() {
+        let err = Config::parse("[answers]\nresult = 3\n", Path::new(".")).unwrap_err();
+        assert!(err.contains("unknown field `result`"), "{err}");
+        let err = Config::parse(
+            "[reload]\npermission = \"MANAGE_EVERYTHING\"\n",
+            Path::new("."),
+        )
+        .unwrap_err();
+        assert!(err.contains("unknown Discord permission"), "{err}");
+        let c = Config::parse("data_dir = \"guides\"\n", Path::new("/srv/bot")).unwrap();
+        assert_eq!(c.data_dir, Path::new("/srv/bot/guides"));
+        assert_eq!(c.index_dir, Path::new("/srv/bot/index"));
+    }
+
+    #[test]
+    fn the_shipped_config_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.toml");
+        let c = Config::from_file(&path).unwrap();
+        assert_eq!(c.answers.results, 3);
+        assert!(c.facets.providers.contains_key("gcp"));
+        // Facet order is the file's order (it is the display order).
+        assert_eq!(
+            c.facets.levels.keys().next().map(String::as_str),
+            Some("junior")
+        );
+    }
+}

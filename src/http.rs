@@ -1,8 +1,356 @@
-//! HTTP interactions endpoint.
+//! HTTP interactions mode: Discord's "Interactions Endpoint URL" (`POST /interactions`),
+//! verified with Ed25519, answered in the response body by the same command core as the
+//! gateway bot. Stateless, so any number of replicas can sit behind a load balancer.
 
-pub fn run_blocking(
-    _config: crate::config::Config,
-    _listen: Option<std::net::SocketAddr>,
-) -> anyhow::Result<u8> {
-    anyhow::bail!("not yet")
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serenity::all::{
+    CommandInteraction, ComponentInteraction, CreateAutocompleteResponse,
+    CreateInteractionResponse, CreateInteractionResponseMessage, Http, Interaction,
+};
+use serenity::interactions_endpoint::Verifier;
+
+use crate::bot::core::{self, PageTurn, Reply, Shared};
+use crate::bot::reloading::{self, may_reload, reload_reply};
+use crate::config::Config;
+use crate::reload::Trigger;
+
+/// What the endpoint needs besides the shared core.
+pub struct Endpoint {
+    pub shared: Arc<Shared>,
+    pub verifier: Verifier,
+    /// REST client for work that finishes after the response (deferred answers, reloads).
+    pub rest: Arc<Http>,
+}
+
+/// Reads `DISCORD_PUBLIC_KEY` (64 hex digits, from the developer portal).
+pub fn verifier_from_env() -> anyhow::Result<Verifier> {
+    let hex = std::env::var("DISCORD_PUBLIC_KEY").map_err(|_| {
+        anyhow::anyhow!("DISCORD_PUBLIC_KEY is not set: copy the application's public key from the Discord developer portal (General Information)")
+    })?;
+    verifier_from_hex(hex.trim())
+}
+
+pub fn verifier_from_hex(hex: &str) -> anyhow::Result<Verifier> {
+    let bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| {
+            hex.get(i..i + 2)
+                .and_then(|b| u8::from_str_radix(b, 16).ok())
+        })
+        .collect::<Option<_>>()
+        .ok_or_else(|| anyhow::anyhow!("DISCORD_PUBLIC_KEY must be hex digits"))?;
+    let key: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("DISCORD_PUBLIC_KEY must be 64 hex digits (32 bytes)"))?;
+    Verifier::try_new(key).map_err(|e| anyhow::anyhow!("DISCORD_PUBLIC_KEY: {e}"))
+}
+
+/// `careerbot http`: serves the endpoint (and `/healthz`, `/metrics`) until SIGINT/SIGTERM.
+pub fn run_blocking(config: Config, listen: Option<SocketAddr>) -> anyhow::Result<u8> {
+    let verifier = verifier_from_env()?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let loaded = crate::app::load(&config)?;
+        let addr = listen.unwrap_or(config.http.listen);
+        let token = std::env::var("DISCORD_TOKEN")
+            .ok()
+            .filter(|t| !t.trim().is_empty());
+        let shared = Shared::new(config, loaded.engine);
+        let rest = Arc::new(crate::bot::http_client(
+            token.as_deref().unwrap_or(""),
+            crate::bot::api_base(&shared.config).as_deref(),
+        ));
+        match &token {
+            // Interaction callbacks need no token; registering commands does.
+            Some(_) => register(&rest, &shared.config).await?,
+            None => tracing::info!("DISCORD_TOKEN not set: commands are not registered from here"),
+        }
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+        tracing::info!(%addr, "serving the interactions endpoint at /interactions");
+        let endpoint = Arc::new(Endpoint {
+            shared,
+            verifier,
+            rest,
+        });
+        serve(endpoint, listener, crate::bot::shutdown_signal()).await?;
+        Ok(crate::cli::EXIT_OK)
+    })
+}
+
+async fn register(rest: &Http, config: &Config) -> anyhow::Result<()> {
+    let app = rest.get_current_application_info().await?;
+    rest.set_application_id(app.id);
+    crate::bot::register(rest, &crate::bot::commands::all(config), config).await?;
+    Ok(())
+}
+
+/// Serves until `shutdown` resolves, finishing requests in flight.
+pub async fn serve(
+    endpoint: Arc<Endpoint>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    crate::ops::record_engine(&endpoint.shared);
+    reloading::reload_on_sighup(&endpoint.shared);
+    let _watcher = if endpoint.shared.config.reload.watch {
+        Some(reloading::watch(&endpoint.shared).map_err(std::io::Error::other)?)
+    } else {
+        None
+    };
+    axum::serve(listener, router(endpoint))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+pub fn router(endpoint: Arc<Endpoint>) -> Router {
+    let limit = endpoint.shared.config.http.max_body_bytes;
+    Router::new()
+        .route("/interactions", post(interactions))
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(Arc::clone(&endpoint))
+        .merge(crate::ops::router(Arc::clone(&endpoint.shared)))
+}
+
+fn reject(status: StatusCode, reason: &'static str) -> Response {
+    metrics::counter!("careerbot_http_rejected_total", "reason" => reason).increment(1);
+    tracing::debug!(reason, "interaction request refused");
+    (status, reason).into_response()
+}
+
+/// Checks the signature over `timestamp + body`, and that the timestamp is recent (a
+/// captured request cannot be replayed later).
+fn verify(endpoint: &Endpoint, headers: &HeaderMap, body: &[u8]) -> Result<(), &'static str> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let (Some(signature), Some(timestamp)) = (
+        header("X-Signature-Ed25519"),
+        header("X-Signature-Timestamp"),
+    ) else {
+        return Err("missing signature headers");
+    };
+    let Ok(seconds) = timestamp.parse::<i64>() else {
+        return Err("invalid timestamp");
+    };
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    if now.abs_diff(seconds) > endpoint.shared.config.http.max_clock_skew_seconds {
+        return Err("stale timestamp");
+    }
+    if endpoint
+        .verifier
+        .verify(signature, timestamp, body)
+        .is_err()
+    {
+        return Err("invalid request signature");
+    }
+    Ok(())
+}
+
+async fn interactions(
+    State(endpoint): State<Arc<Endpoint>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(reason) = verify(&endpoint, &headers, &body) {
+        return reject(StatusCode::UNAUTHORIZED, reason);
+    }
+    let interaction: Interaction = match serde_json::from_slice(&body) {
+        Ok(i) => i,
+        Err(e) => {
+            tracing::debug!(error = %e, "malformed interaction");
+            return reject(StatusCode::BAD_REQUEST, "malformed interaction");
+        }
+    };
+    if let Some(app) = interaction_app(&interaction) {
+        // Deferred answers are edited through the webhook of this application.
+        if endpoint.rest.application_id().is_none() {
+            endpoint.rest.set_application_id(app);
+        }
+    }
+    match interaction {
+        // Exactly `{"type":1}`, as Discord's URL check expects (serenity's Pong adds a null).
+        Interaction::Ping(_) => Json(serde_json::json!({"type": 1})).into_response(),
+        Interaction::Command(c) if c.data.name == "reload" => reload(endpoint, c).await,
+        Interaction::Command(c) => command(endpoint, c).await,
+        Interaction::Autocomplete(c) => autocomplete(&endpoint, &c),
+        Interaction::Component(c) => page_turn(endpoint, c).await,
+        _ => respond(CreateInteractionResponse::Message(
+            Reply::text("This kind of interaction is not supported.").to_message(),
+        )),
+    }
+}
+
+fn interaction_app(i: &Interaction) -> Option<serenity::all::ApplicationId> {
+    match i {
+        Interaction::Command(c) | Interaction::Autocomplete(c) => Some(c.application_id),
+        Interaction::Component(c) => Some(c.application_id),
+        _ => None,
+    }
+}
+
+fn respond(response: CreateInteractionResponse) -> Response {
+    Json(response).into_response()
+}
+
+/// A command, answered in the response body — or, when the answer is slow, a deferral
+/// now and an edit over REST when it is ready (the 3-second rule holds either way).
+async fn command(endpoint: Arc<Endpoint>, interaction: CommandInteraction) -> Response {
+    let (command, private) = match core::command_from_interaction(&interaction) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            core::count("unknown", "user_error");
+            return respond(CreateInteractionResponse::Message(
+                Reply::user_error(&e).to_message(),
+            ));
+        }
+    };
+    let shared = Arc::clone(&endpoint.shared);
+    let user = interaction.user.id.get();
+    let (ephemeral, note) = shared.visibility(user, command.name(), private);
+    let request = crate::answer::Request::new(command);
+    let work = {
+        let shared = Arc::clone(&shared);
+        move || match shared.reply(user, &request, ephemeral, note) {
+            Ok(reply) => reply,
+            Err(crate::answer::AnswerError::User(e)) => Reply::user_error(&e),
+            Err(e) => {
+                tracing::error!(command = %request.command.name(), error = %e, "command failed");
+                Reply::apology()
+            }
+        }
+    };
+    let mut task = tokio::task::spawn_blocking(work);
+    let defer_after = shared.defer_after();
+    let finished = if defer_after.is_zero() {
+        None
+    } else {
+        tokio::time::timeout(defer_after, &mut task).await.ok()
+    };
+    match finished {
+        Some(Ok(reply)) => respond(CreateInteractionResponse::Message(reply.to_message())),
+        Some(Err(e)) => {
+            tracing::error!(error = %e, "answer task failed");
+            respond(CreateInteractionResponse::Message(
+                Reply::apology().to_message(),
+            ))
+        }
+        None => {
+            tokio::spawn(async move {
+                let reply = task.await.unwrap_or_else(|_| Reply::apology());
+                edit_later(&endpoint, &interaction, reply).await;
+            });
+            respond(CreateInteractionResponse::Defer(
+                CreateInteractionResponseMessage::new().ephemeral(ephemeral),
+            ))
+        }
+    }
+}
+
+/// Edits the deferred response. The edit can reach Discord before our HTTP response with
+/// the deferral has (a fast reload): Discord then does not know the webhook yet, so a 404
+/// is retried a few times.
+async fn edit_later(endpoint: &Endpoint, interaction: &CommandInteraction, reply: Reply) {
+    for attempt in 1..=4u32 {
+        match interaction
+            .edit_response(endpoint.rest.as_ref(), reply.to_edit())
+            .await
+        {
+            Ok(_) => return,
+            Err(serenity::Error::Http(serenity::all::HttpError::UnsuccessfulRequest(r)))
+                if r.status_code == StatusCode::NOT_FOUND && attempt < 4 =>
+            {
+                tokio::time::sleep(Duration::from_millis(150 * u64::from(attempt))).await;
+            }
+            Err(e) => {
+                tracing::error!(interaction = %interaction.id, error = %e, "could not deliver a deferred answer");
+                return;
+            }
+        }
+    }
+}
+
+fn autocomplete(endpoint: &Endpoint, interaction: &CommandInteraction) -> Response {
+    let choices = core::focused_option(interaction)
+        .map(|(option, typed)| {
+            endpoint
+                .shared
+                .choices(&interaction.data.name, &option, &typed)
+        })
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(label, value)| serenity::all::AutocompleteChoice::new(label, value))
+        .collect();
+    respond(CreateInteractionResponse::Autocomplete(
+        CreateAutocompleteResponse::new().set_choices(choices),
+    ))
+}
+
+async fn page_turn(endpoint: Arc<Endpoint>, press: ComponentInteraction) -> Response {
+    let shared = Arc::clone(&endpoint.shared);
+    let presser = press.user.id.get();
+    let custom_id = press.data.custom_id.clone();
+    let turn = tokio::task::spawn_blocking(move || shared.page_turn(presser, &custom_id)).await;
+    match turn {
+        Ok(PageTurn::Update(reply)) => {
+            respond(CreateInteractionResponse::UpdateMessage(reply.to_message()))
+        }
+        Ok(PageTurn::Refused(reply)) => {
+            respond(CreateInteractionResponse::Message(reply.to_message()))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "page turn failed");
+            respond(CreateInteractionResponse::Message(
+                Reply::apology().to_message(),
+            ))
+        }
+    }
+}
+
+/// `/reload` over HTTP: the same checks and core as the gateway; always deferred, since a
+/// rebuild can take longer than Discord waits.
+async fn reload(endpoint: Arc<Endpoint>, interaction: CommandInteraction) -> Response {
+    let shared = Arc::clone(&endpoint.shared);
+    if !may_reload(&shared.config, interaction.member.as_deref()) {
+        tracing::info!(
+            target: "careerbot::audit",
+            event = "reload_refused",
+            user_id = interaction.user.id.get(),
+            "reload refused: not a moderator"
+        );
+        return respond(CreateInteractionResponse::Message(
+            Reply::text(reloading::REFUSAL).to_message(),
+        ));
+    }
+    let dry_run = interaction.data.options().iter().any(|o| {
+        o.name == "dry_run" && matches!(o.value, serenity::all::ResolvedValue::Boolean(true))
+    });
+    let trigger = Trigger::Command {
+        user_id: interaction.user.id.get(),
+        user: interaction.user.name.clone(),
+        guild_id: interaction.guild_id.map(|g| g.get()),
+        channel_id: Some(interaction.channel_id.get()),
+    };
+    tokio::spawn(async move {
+        let outcome = shared.reload(trigger, dry_run).await;
+        edit_later(
+            &endpoint,
+            &interaction,
+            reload_reply(&outcome, &shared.config.data_dir),
+        )
+        .await;
+    });
+    respond(CreateInteractionResponse::Defer(
+        CreateInteractionResponseMessage::new().ephemeral(true),
+    ))
 }

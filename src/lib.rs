@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod content;
 pub mod http;
+pub mod ops;
 pub mod reload;
 pub mod render;
 pub mod search;

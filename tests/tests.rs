@@ -11,6 +11,7 @@ mod suite {
     mod content;
     mod discord;
     mod hostile;
+    mod http;
     mod index_cache;
     mod reload;
     mod snapshots;

@@ -4,13 +4,15 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use serenity::all::{
     ButtonStyle, CommandInteraction, CreateActionRow, CreateAllowedMentions, CreateAttachment,
-    CreateButton, CreateEmbed, CreateEmbedFooter, CreateInteractionResponseMessage, ResolvedValue,
+    CreateButton, CreateEmbed, CreateEmbedFooter, CreateInteractionResponseMessage,
+    EditInteractionResponse, ResolvedValue,
 };
 
 use crate::answer::{self, AnswerError, Command, Request, UserError};
@@ -31,6 +33,10 @@ pub struct Shared {
     pub(super) reload_lock: tokio::sync::Mutex<()>,
     /// The REST client, once connected: for the moderator log channel.
     pub http: OnceLock<Arc<serenity::all::Http>>,
+    /// The gateway's shards, in gateway mode: for `/healthz`.
+    pub shards: OnceLock<Arc<serenity::all::ShardManager>>,
+    /// Interactions that reached a handler (refused HTTP requests never do).
+    pub handled: AtomicU64,
 }
 
 impl Shared {
@@ -42,7 +48,24 @@ impl Shared {
             cooldowns: Mutex::new(HashMap::new()),
             reload_lock: tokio::sync::Mutex::new(()),
             http: OnceLock::new(),
+            shards: OnceLock::new(),
+            handled: AtomicU64::new(0),
         })
+    }
+
+    /// `(connected, expected)` shards in gateway mode; `None` elsewhere.
+    pub async fn shard_status(&self) -> Option<(usize, usize)> {
+        let manager = self.shards.get()?;
+        let runners = manager.runners.lock().await;
+        let connected = runners
+            .values()
+            .filter(|r| r.stage == serenity::all::ConnectionStage::Connected)
+            .count();
+        let expected = match self.config.discord.shards {
+            crate::config::ShardsConfig::Fixed { range, .. } => (range.1 - range.0) as usize,
+            crate::config::ShardsConfig::Auto => runners.len(),
+        };
+        Some((connected, expected))
     }
 
     /// The engine serving now. Callers keep their `Arc` for the whole request, so a reload
@@ -112,8 +135,46 @@ impl Shared {
         ephemeral: bool,
         note: Option<String>,
     ) -> Result<Reply, AnswerError> {
+        self.handled.fetch_add(1, Ordering::Relaxed);
+        self.answer_reply(user, request, ephemeral, note)
+    }
+
+    fn answer_reply(
+        &self,
+        user: u64,
+        request: &Request,
+        ephemeral: bool,
+        note: Option<String>,
+    ) -> Result<Reply, AnswerError> {
+        let started = Instant::now();
         let engine = self.engine();
-        let answer = answer::answer(&engine, &self.vocabulary, &self.config.answers, request)?;
+        let command = request.command.name();
+        let answer = match answer::answer(&engine, &self.vocabulary, &self.config.answers, request)
+        {
+            Ok(a) => a,
+            Err(e) => {
+                let outcome = match e {
+                    AnswerError::User(_) => "user_error",
+                    AnswerError::Search(_) => "internal_error",
+                };
+                count(command, outcome);
+                return Err(e);
+            }
+        };
+        let outcome = match answer.outcome {
+            answer::Outcome::Found => "found",
+            answer::Outcome::NoData => "no_data",
+            answer::Outcome::NotFound => "not_found",
+            answer::Outcome::Help => "help",
+        };
+        count(command, outcome);
+        if matches!(
+            answer.outcome,
+            answer::Outcome::NoData | answer::Outcome::NotFound
+        ) {
+            metrics::counter!("careerbot_zero_result_answers_total", "command" => command)
+                .increment(1);
+        }
         let mut view = discord::message(&answer);
         if let Some(note) = note {
             let description = if view.embed.description.is_empty() {
@@ -123,6 +184,8 @@ impl Shared {
             };
             view.embed.description = discord::trim(&description, discord::limits::DESCRIPTION);
         }
+        metrics::histogram!("careerbot_answer_seconds", "command" => command)
+            .record(started.elapsed().as_secs_f64());
         let pager = (!view.buttons.is_empty()).then(|| Pager {
             owner: user,
             command: request.command.clone(),
@@ -139,12 +202,14 @@ impl Shared {
     /// Handles a "More results" / "Previous" press: only the member who asked may turn the
     /// page; anyone else gets a private explanation.
     pub fn page_turn(&self, presser: u64, custom_id: &str) -> PageTurn {
+        self.handled.fetch_add(1, Ordering::Relaxed);
         let Some(id) = PageId::parse(custom_id) else {
             return PageTurn::Refused(Reply::text(
                 "This button is from an older version of the bot; run the command again.",
             ));
         };
         if id.owner != presser {
+            count("page", "refused");
             return PageTurn::Refused(Reply::text(
                 "Only the person who asked can page through these results. Run the command yourself to get your own copy.",
             ));
@@ -154,7 +219,7 @@ impl Shared {
             page: id.page,
         };
         // The message keeps its visibility; an update cannot change it.
-        match self.reply(presser, &request, false, None) {
+        match self.answer_reply(presser, &request, false, None) {
             Ok(reply) => PageTurn::Update(reply),
             Err(AnswerError::User(e)) => PageTurn::Refused(Reply::text(&e.to_string())),
             Err(AnswerError::Search(e)) => {
@@ -166,11 +231,18 @@ impl Shared {
 
     /// Autocomplete choices for one option: `(label, value)`, at most 25.
     pub fn choices(&self, command: &str, option: &str, partial: &str) -> Vec<(String, String)> {
+        self.handled.fetch_add(1, Ordering::Relaxed);
         let Some((facet, topic)) = option_facet(command, option) else {
             return Vec::new();
         };
         choices(&self.engine(), &self.vocabulary, facet, topic, partial)
     }
+}
+
+/// Counts an interaction by command and outcome, and as handled.
+pub fn count(command: &'static str, outcome: &'static str) {
+    metrics::counter!("careerbot_interactions_total", "command" => command, "outcome" => outcome)
+        .increment(1);
 }
 
 /// The facet an option's values come from, and the topic its command covers.
@@ -396,6 +468,21 @@ impl Reply {
             reply = reply.attachment(CreateAttachment::bytes(bytes.clone(), name.clone()));
         }
         reply
+    }
+
+    /// For editing a deferred response over REST (HTTP endpoint).
+    pub fn to_edit(&self) -> EditInteractionResponse {
+        let mut edit = EditInteractionResponse::new()
+            .allowed_mentions(no_mentions())
+            .embeds(self.embeds())
+            .components(self.components());
+        if let Some(content) = &self.content {
+            edit = edit.content(content);
+        }
+        for (name, bytes) in &self.files {
+            edit = edit.new_attachment(CreateAttachment::bytes(bytes.clone(), name.clone()));
+        }
+        edit
     }
 
     /// For an interaction response body (HTTP endpoint, button updates).

@@ -138,6 +138,15 @@ pub async fn run(
         .await?;
 
     let _ = shared.http.set(Arc::clone(&client.http));
+    let _ = shared.shards.set(Arc::clone(&client.shard_manager));
+    crate::ops::record_engine(&shared);
+    if let Some(addr) = shared.config.ops.listen {
+        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+            anyhow::anyhow!("cannot listen on {addr} for /healthz and /metrics: {e}")
+        })?;
+        tracing::info!(%addr, "serving /healthz and /metrics");
+        tokio::spawn(crate::ops::serve(Arc::clone(&shared), listener));
+    }
     reloading::reload_on_sighup(&shared);
     let _watcher = if shared.config.reload.watch {
         Some(reloading::watch(&shared)?)
@@ -175,7 +184,7 @@ fn framework(shared: Arc<Shared>) -> poise::Framework<Arc<Shared>, BotError> {
         .setup(move |ctx, ready, framework| {
             Box::pin(async move {
                 tracing::info!(user = %ready.user.name, guilds = ready.guilds.len(), "connected to Discord");
-                register(ctx, &framework.options().commands, &shared).await?;
+                register(&ctx.http, &framework.options().commands, &shared.config).await?;
                 Ok(shared)
             })
         })
@@ -183,18 +192,18 @@ fn framework(shared: Arc<Shared>) -> poise::Framework<Arc<Shared>, BotError> {
 }
 
 /// Registers the commands in the configured servers (instant) or globally.
-async fn register(
-    ctx: &serenity::Context,
+pub async fn register(
+    http: &serenity::Http,
     commands: &[poise::Command<Arc<Shared>, BotError>],
-    shared: &Shared,
+    config: &Config,
 ) -> Result<(), BotError> {
-    let guilds = &shared.config.discord.guild_ids;
+    let guilds = &config.discord.guild_ids;
     if guilds.is_empty() {
-        poise::builtins::register_globally(ctx, commands).await?;
+        poise::builtins::register_globally(http, commands).await?;
         tracing::info!(commands = commands.len(), "registered commands globally");
     } else {
         for &g in guilds {
-            poise::builtins::register_in_guild(ctx, commands, GuildId::new(g)).await?;
+            poise::builtins::register_in_guild(http, commands, GuildId::new(g)).await?;
         }
         tracing::info!(
             commands = commands.len(),

@@ -67,6 +67,7 @@ impl Shared {
         if let (false, Ok(applied)) = (dry_run, &outcome.result) {
             if let Some(engine) = &applied.engine {
                 let old = self.swap_engine(Arc::clone(engine));
+                crate::ops::record_engine(self);
                 // Queries in flight still hold the old engine; whoever drops it last pays
                 // for unmapping its files. Keep it a moment so that is this task, not a
                 // member's query.

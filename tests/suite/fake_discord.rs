@@ -109,6 +109,7 @@ struct Inner {
     gateway: Option<mpsc::UnboundedSender<GatewayCommand>>,
     /// Discord's 3 s, shortened by tests of the rule itself.
     window: Option<Duration>,
+    identify_payloads: Vec<Value>,
 }
 
 struct Shared {
@@ -380,6 +381,24 @@ impl FakeDiscord {
         );
     }
 
+    /// Marks an interaction answered, as Discord does when an HTTP endpoint responds: its
+    /// webhook (followups, edits) then works.
+    pub fn acknowledge(&self, id: u64, token: &str) {
+        self.shared.lock().interactions.insert(
+            id,
+            Interaction {
+                created: Instant::now(),
+                token: token.to_string(),
+                acknowledged: true,
+            },
+        );
+    }
+
+    /// IDENTIFY payloads received, in order.
+    pub fn identify_payloads(&self) -> Vec<Value> {
+        self.shared.lock().identify_payloads.clone()
+    }
+
     /// Shortens the callback window.
     pub fn set_window(&self, window: Duration) {
         self.shared.lock().window = Some(window);
@@ -585,6 +604,7 @@ async fn session(s: Arc<Shared>, mut socket: WebSocket) {
                     Some(1) => json!({"op": 11}),
                     Some(2) => {
                         s.identifies.fetch_add(1, Ordering::SeqCst);
+                        s.lock().identify_payloads.push(frame["d"].clone());
                         let seq = s.seq.fetch_add(1, Ordering::SeqCst) + 1;
                         json!({"op": 0, "t": "READY", "s": seq, "d": {
                             "v": 10,

@@ -1,0 +1,141 @@
+//! Operations endpoints, the same in both modes: `GET /healthz` (ready only when the index
+//! is loaded and, over the gateway, every shard is connected) and `GET /metrics`
+//! (Prometheus text, from the `metrics` facade).
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use serde_json::json;
+
+use crate::bot::core::Shared;
+
+/// Latency buckets for answers and interactions, in seconds (100 µs … 5 s).
+const LATENCY_BUCKETS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+
+/// The process-wide Prometheus recorder, installed on first use.
+pub fn metrics_handle() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let handle = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)
+            .expect("buckets are non-empty")
+            .install_recorder()
+            .expect("no other metrics recorder is installed");
+        describe();
+        // Histograms keep raw samples until upkeep folds them in.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let h = handle.clone();
+            runtime.spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(5));
+                loop {
+                    tick.tick().await;
+                    h.run_upkeep();
+                }
+            });
+        }
+        handle
+    })
+}
+
+fn describe() {
+    metrics::describe_counter!(
+        "careerbot_interactions_total",
+        "Interactions handled, by command and outcome"
+    );
+    metrics::describe_histogram!(
+        "careerbot_answer_seconds",
+        metrics::Unit::Seconds,
+        "Time to answer a command, search and rendering included"
+    );
+    metrics::describe_counter!(
+        "careerbot_zero_result_answers_total",
+        "Answers with no passage (no data or nothing found), by command"
+    );
+    metrics::describe_counter!("careerbot_reloads_total", "Content reloads, by result");
+    metrics::describe_gauge!(
+        "careerbot_passages_indexed",
+        "Passages in the serving index"
+    );
+    metrics::describe_gauge!(
+        "careerbot_content_info",
+        "Always 1; the label carries the serving content version"
+    );
+    metrics::describe_gauge!(
+        "careerbot_shards_connected",
+        "Gateway shards connected (gateway mode)"
+    );
+    metrics::describe_counter!(
+        "careerbot_http_rejected_total",
+        "HTTP interaction requests refused before any handler ran, by reason"
+    );
+}
+
+/// Publishes what the serving engine holds (after start-up and every reload).
+pub fn record_engine(shared: &Shared) {
+    let engine = shared.engine();
+    metrics::gauge!("careerbot_passages_indexed").set(engine.passage_count() as f64);
+    static LAST_VERSION: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+    let version = engine.manifest().content_version.clone();
+    let mut last = LAST_VERSION.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(old) = last.replace(version.clone()) {
+        if old != version {
+            metrics::gauge!("careerbot_content_info", "version" => old).set(0.0);
+        }
+    }
+    metrics::gauge!("careerbot_content_info", "version" => version).set(1.0);
+}
+
+/// `/healthz` and `/metrics`, to merge into a router or serve alone.
+pub fn router(shared: Arc<Shared>) -> Router {
+    metrics_handle();
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics_text))
+        .with_state(shared)
+}
+
+/// Serves [`router`] on `listener` until the task is dropped (gateway mode's `[ops] listen`).
+pub async fn serve(shared: Arc<Shared>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    axum::serve(listener, router(shared)).await
+}
+
+async fn healthz(State(shared): State<Arc<Shared>>) -> Response {
+    let engine = shared.engine();
+    let loaded = engine.passage_count() > 0;
+    let shards = shared.shard_status().await;
+    let connected = shards.is_none_or(|(up, total)| total > 0 && up == total);
+    let status = if loaded && connected {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = json!({
+        "status": if status == StatusCode::OK { "ok" } else { "unavailable" },
+        "passages": engine.passage_count(),
+        "content_version": engine.manifest().content_version,
+        "shards": shards.map(|(up, total)| json!({"connected": up, "total": total})),
+    });
+    (status, Json(body)).into_response()
+}
+
+async fn metrics_text(State(shared): State<Arc<Shared>>) -> Response {
+    if let Some((up, _)) = shared.shard_status().await {
+        metrics::gauge!("careerbot_shards_connected").set(up as f64);
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        metrics_handle().render(),
+    )
+        .into_response()
+}

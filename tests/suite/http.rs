@@ -1,0 +1,472 @@
+//! HTTP interactions mode: Ed25519-verified requests answered by the same core as the
+//! gateway; refusals that run no handler; `/healthz` and `/metrics`; sharding reaching
+//! serenity.
+
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use careerbot::bot::core::Shared;
+use careerbot::config::ShardsConfig;
+use careerbot::http::{self, Endpoint};
+use careerbot::{app, content, search::Engine};
+use ed25519_dalek::{Signer, SigningKey};
+use serde_json::{json, Value};
+
+use super::fake_discord::{FakeDiscord, MEMBER_PERMISSIONS, MODERATOR_PERMISSIONS};
+use super::harness::TestBot;
+use super::util::{config_with, root};
+
+/// A fresh key pair for this test run.
+fn key_pair() -> SigningKey {
+    let mut seed = [0u8; 32];
+    for chunk in seed.chunks_mut(8) {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(
+            SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos(),
+        );
+        chunk.copy_from_slice(&h.finish().to_le_bytes());
+    }
+    SigningKey::from_bytes(&seed)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn now() -> String {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .to_string()
+}
+
+struct Server {
+    base: String,
+    key: SigningKey,
+    shared: Arc<Shared>,
+    fake: FakeDiscord,
+    client: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    async fn start() -> Server {
+        super::harness::logs();
+        let fake = FakeDiscord::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = config_with(&root().join("data"), &dir.path().join("index"));
+        config.discord.cooldown_seconds = 0;
+        config.http.max_body_bytes = 16 * 1024;
+        let report = content::load_dir(&config.data_dir, &app::vocabulary(&config));
+        let engine = Engine::build(&config, &report.content).unwrap();
+        let shared = Shared::new(config, engine);
+        let key = key_pair();
+        let endpoint = Arc::new(Endpoint {
+            shared: Arc::clone(&shared),
+            verifier: http::verifier_from_hex(&hex(key.verifying_key().as_bytes())).unwrap(),
+            rest: Arc::new(careerbot::bot::http_client("", Some(&fake.base()))),
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(http::serve(endpoint, listener, std::future::pending()));
+        Server {
+            base,
+            key,
+            shared,
+            fake,
+            client: reqwest::Client::new(),
+            _dir: dir,
+        }
+    }
+
+    async fn post_raw(
+        &self,
+        body: Vec<u8>,
+        signature: Option<String>,
+        timestamp: Option<String>,
+    ) -> (u16, Vec<u8>) {
+        let mut req = self
+            .client
+            .post(format!("{}/interactions", self.base))
+            .body(body);
+        if let Some(s) = signature {
+            req = req.header("X-Signature-Ed25519", s);
+        }
+        if let Some(t) = timestamp {
+            req = req.header("X-Signature-Timestamp", t);
+        }
+        let r = req.send().await.unwrap();
+        (r.status().as_u16(), r.bytes().await.unwrap().to_vec())
+    }
+
+    fn sign(&self, key: &SigningKey, timestamp: &str, body: &[u8]) -> String {
+        let mut message = timestamp.as_bytes().to_vec();
+        message.extend_from_slice(body);
+        hex(&key.sign(&message).to_bytes())
+    }
+
+    /// A correctly signed request; returns the status and the JSON response.
+    async fn post(&self, payload: &Value) -> (u16, Value) {
+        let body = serde_json::to_vec(payload).unwrap();
+        let ts = now();
+        let sig = self.sign(&self.key, &ts, &body);
+        let (status, bytes) = self.post_raw(body, Some(sig), Some(ts)).await;
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    async fn get(&self, path: &str) -> (u16, String) {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+}
+
+fn opt(name: &str, value: &str) -> Value {
+    json!({"name": name, "type": 3, "value": value})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ping_gets_pong() {
+    let s = Server::start().await;
+    let (status, body) = s
+        .post(&json!({"id": "1", "application_id": "2", "type": 1, "token": "t", "version": 1}))
+        .await;
+    assert_eq!((status, body), (200, json!({"type": 1})));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn answers_match_the_gateway_mode() {
+    let s = Server::start().await;
+    let bot = TestBot::start(|_| {}).await;
+    for (name, options) in [
+        (
+            "salary",
+            json!([opt("level", "senior"), opt("region", "india")]),
+        ),
+        ("certs", json!([opt("provider", "gcp")])),
+        (
+            "ask",
+            json!([opt("question", "what mlops tools should I learn first")]),
+        ),
+        ("faq", json!([])),
+    ] {
+        let payload = s
+            .fake
+            .command(name, options.clone(), 42, MEMBER_PERMISSIONS);
+        let (status, over_http) = s.post(&payload).await;
+        assert_eq!(status, 200);
+        assert_eq!(over_http["type"], 4);
+
+        let id = bot
+            .fake
+            .dispatch(bot.fake.command(name, options, 42, MEMBER_PERMISSIONS));
+        let over_gateway = bot.fake.callback(id).await;
+        assert_eq!(
+            over_http["data"]["embeds"],
+            over_gateway.data()["embeds"],
+            "{name}"
+        );
+        assert_eq!(
+            over_http["data"]["components"],
+            over_gateway.data()["components"],
+            "{name}"
+        );
+        assert_eq!(over_http["data"]["allowed_mentions"]["parse"], json!([]));
+    }
+    let (_, salary) = s
+        .post(&s.fake.command(
+            "salary",
+            json!([opt("level", "senior"), opt("region", "india")]),
+            1,
+            MEMBER_PERMISSIONS,
+        ))
+        .await;
+    assert!(super::fake_discord::embed_text(&salary["data"]).contains("₹50–100 LPA"));
+    bot.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn autocomplete_and_buttons_work_over_http() {
+    let s = Server::start().await;
+    let (_, r) = s
+        .post(&s.fake.autocomplete("certs", "provider", "aw", 1))
+        .await;
+    assert_eq!(r["type"], 8);
+    assert_eq!(r["data"]["choices"][0]["value"], "aws");
+
+    let (_, first) = s
+        .post(&s.fake.command("faq", json!([]), 7, MEMBER_PERMISSIONS))
+        .await;
+    let custom_id = first["data"]["components"][0]["components"][0]["custom_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, turned) = s.post(&s.fake.button(&custom_id, 7)).await;
+    assert_eq!(turned["type"], 7);
+    assert!(super::fake_discord::embed_text(&turned["data"]).contains("Page 2 of 2"));
+    let (_, refused) = s.post(&s.fake.button(&custom_id, 8)).await;
+    assert_eq!(refused["type"], 4);
+    assert_eq!(refused["data"]["flags"], 64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bad_requests_are_refused_before_any_handler_runs() {
+    let s = Server::start().await;
+    let payload = serde_json::to_vec(&s.fake.command(
+        "certs",
+        json!([opt("provider", "gcp")]),
+        1,
+        MEMBER_PERMISSIONS,
+    ))
+    .unwrap();
+    let ts = now();
+    let good = s.sign(&s.key, &ts, &payload);
+    let handled = || s.shared.handled.load(Ordering::SeqCst);
+    let before = handled();
+
+    // Another key.
+    let other = key_pair();
+    assert_eq!(
+        s.post_raw(
+            payload.clone(),
+            Some(s.sign(&other, &ts, &payload)),
+            Some(ts.clone())
+        )
+        .await
+        .0,
+        401
+    );
+    // A body changed after signing.
+    let mut tampered = payload.clone();
+    let at = tampered.iter().position(|&b| b == b'g').unwrap();
+    tampered[at] = b'a';
+    assert_eq!(
+        s.post_raw(tampered, Some(good.clone()), Some(ts.clone()))
+            .await
+            .0,
+        401
+    );
+    // Missing headers.
+    assert_eq!(
+        s.post_raw(payload.clone(), None, Some(ts.clone())).await.0,
+        401
+    );
+    assert_eq!(
+        s.post_raw(payload.clone(), Some(good.clone()), None)
+            .await
+            .0,
+        401
+    );
+    // Stale (an hour old, correctly signed) and garbage timestamps.
+    let old = (ts.parse::<u64>().unwrap() - 3600).to_string();
+    assert_eq!(
+        s.post_raw(
+            payload.clone(),
+            Some(s.sign(&s.key, &old, &payload)),
+            Some(old)
+        )
+        .await
+        .0,
+        401
+    );
+    assert_eq!(
+        s.post_raw(
+            payload.clone(),
+            Some(s.sign(&s.key, "soon", &payload)),
+            Some("soon".into())
+        )
+        .await
+        .0,
+        401
+    );
+    // A signature that is not hex.
+    assert_eq!(
+        s.post_raw(payload.clone(), Some("zz".repeat(64)), Some(ts.clone()))
+            .await
+            .0,
+        401
+    );
+    assert_eq!(handled(), before, "no handler ran");
+
+    // Signed but malformed: 400.
+    let junk = b"{not json".to_vec();
+    assert_eq!(
+        s.post_raw(
+            junk.clone(),
+            Some(s.sign(&s.key, &ts, &junk)),
+            Some(ts.clone())
+        )
+        .await
+        .0,
+        400
+    );
+    let wrong_shape = br#"{"type": "banana"}"#.to_vec();
+    assert_eq!(
+        s.post_raw(
+            wrong_shape.clone(),
+            Some(s.sign(&s.key, &ts, &wrong_shape)),
+            Some(ts.clone())
+        )
+        .await
+        .0,
+        400
+    );
+    // Over the body limit: 413.
+    let huge = vec![b' '; 64 * 1024];
+    assert_eq!(
+        s.post_raw(
+            huge.clone(),
+            Some(s.sign(&s.key, &ts, &huge)),
+            Some(ts.clone())
+        )
+        .await
+        .0,
+        413
+    );
+    assert_eq!(handled(), before, "no handler ran");
+
+    // The good request still works.
+    assert_eq!(s.post_raw(payload, Some(good), Some(ts)).await.0, 200);
+    assert_eq!(handled(), before + 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn metrics_move_and_health_is_ready() {
+    let s = Server::start().await;
+    let (status, health) = s.get("/healthz").await;
+    assert_eq!(status, 200, "{health}");
+    let health: Value = serde_json::from_str(&health).unwrap();
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["passages"], 30);
+    assert_eq!(health["shards"], Value::Null, "no gateway in HTTP mode");
+
+    let count = |text: &str, series: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(series))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
+    };
+    let series = r#"careerbot_interactions_total{command="levels",outcome="found"}"#;
+    let before = count(&s.get("/metrics").await.1, series);
+    for _ in 0..3 {
+        s.post(&s.fake.command(
+            "levels",
+            json!([opt("level", "senior")]),
+            5,
+            MEMBER_PERMISSIONS,
+        ))
+        .await;
+    }
+    s.post(&s.fake.command(
+        "ask",
+        json!([opt("question", "quokka")]),
+        5,
+        MEMBER_PERMISSIONS,
+    ))
+    .await;
+    let (_, text) = s.get("/metrics").await;
+    assert!(count(&text, series) >= before + 3.0, "{text}");
+    assert!(
+        text.contains(r#"careerbot_zero_result_answers_total{command="ask"}"#),
+        "{text}"
+    );
+    assert!(text.contains("careerbot_answer_seconds_bucket"), "{text}");
+    assert!(text.contains("careerbot_passages_indexed"), "{text}");
+    assert!(text.contains("careerbot_content_info{version="), "{text}");
+    assert!(
+        text.contains("careerbot_http_rejected_total")
+            || s.post_raw(vec![], None, None).await.0 == 401
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reload_over_http_is_deferred_then_edited() {
+    let s = Server::start().await;
+    let refused = s
+        .post(&s.fake.command("reload", json!([]), 9, MEMBER_PERMISSIONS))
+        .await
+        .1;
+    assert_eq!(refused["type"], 4);
+    assert!(super::fake_discord::embed_text(&refused["data"]).contains("Only moderators"));
+
+    let payload = s.fake.command(
+        "reload",
+        json!([{"name": "dry_run", "type": 5, "value": true}]),
+        9,
+        MODERATOR_PERMISSIONS,
+    );
+    let id: u64 = payload["id"].as_str().unwrap().parse().unwrap();
+    let (status, deferred) = s.post(&payload).await;
+    assert_eq!((status, deferred["type"].as_u64()), (200, Some(5)));
+    assert_eq!(deferred["data"]["flags"], 64);
+    // Discord now knows the interaction was answered; the edit can land.
+    s.fake.acknowledge(id, payload["token"].as_str().unwrap());
+    let calls = s.fake.webhook_calls(id, 1).await;
+    let text = super::fake_discord::embed_text(&calls.last().unwrap().body);
+    assert!(text.contains("Dry run"), "{text}");
+    assert_eq!(calls.last().unwrap().method, "PATCH");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn gateway_health_follows_the_shards() {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = probe.local_addr().unwrap();
+    drop(probe);
+    let bot = TestBot::start(|c| c.ops.listen = Some(addr)).await;
+    let get = || async move {
+        let r = reqwest::get(format!("http://{addr}/healthz"))
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json::<Value>().await.unwrap())
+    };
+    let mut ready = get().await;
+    for _ in 0..50 {
+        if ready.0 == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        ready = get().await;
+    }
+    assert_eq!(ready.0, 200, "{:?}", ready.1);
+    assert_eq!(ready.1["shards"], json!({"connected": 1, "total": 1}));
+    bot.stop().await;
+    let (status, body) = get().await;
+    assert_eq!(status, 503, "no shard connected after shutdown: {body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn explicit_shards_reach_serenity() {
+    let bot = TestBot::start(|c| {
+        c.discord.shards = ShardsConfig::Fixed {
+            total: 4,
+            range: (2, 3),
+        }
+    })
+    .await;
+    let identify = bot.fake.identify_payloads();
+    assert_eq!(identify.len(), 1);
+    assert_eq!(identify[0]["shard"], json!([2, 4]), "{}", identify[0]);
+    bot.stop().await;
+
+    let bot = TestBot::start(|_| {}).await;
+    assert_eq!(
+        bot.fake.identify_payloads()[0]["shard"],
+        json!([0, 1]),
+        "autosharded from /gateway/bot"
+    );
+    bot.stop().await;
+}
