@@ -1,0 +1,155 @@
+//! Signed `/ask` interactions per second, and latency, against the HTTP endpoint on
+//! loopback — the load generator runs on the same machine (in this process).
+//!
+//! Run: `cargo bench --bench http` (add `-- SECONDS` to change the 5 s per run).
+
+#[path = "../tests/suite/fake_discord.rs"]
+mod fake_discord;
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use careerbot::bot::core::Shared;
+use careerbot::config::Config;
+use careerbot::http::{self, Endpoint};
+use careerbot::{app, content, search::Engine};
+use ed25519_dalek::{Signer, SigningKey};
+use serde_json::json;
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+const QUESTIONS: &[&str] = &[
+    "what mlops tools should I learn first",
+    "senior salary india",
+    "is llm experience required",
+    "do ml engineers need math",
+    "difference between ml engineer and data scientist",
+    "google cloud certification",
+    "model monitoring drift",
+    "kubernetes docker serving",
+];
+
+fn main() {
+    let seconds: u64 = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(5);
+    // The server gets its own runtime; the load generator another: both share the 2 cores.
+    let server = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tmp = tempfile::tempdir().unwrap();
+    let mut config = Config::from_file(&root.join("config.toml")).unwrap();
+    config.data_dir = root.join("data");
+    config.index_dir = tmp.path().join("index");
+    config.discord.cooldown_seconds = 0;
+    let report = content::load_dir(&config.data_dir, &app::vocabulary(&config));
+    let engine = Engine::build(&config, &report.content).unwrap();
+    let shared = Shared::new(config, engine);
+    let key = SigningKey::from_bytes(&[7u8; 32]);
+    let endpoint = Arc::new(Endpoint {
+        shared,
+        verifier: http::verifier_from_hex(&hex(key.verifying_key().as_bytes())).unwrap(),
+        rest: Arc::new(careerbot::bot::http_client("", Some("http://127.0.0.1:9"))),
+    });
+    let listener = server.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let url = format!("http://{}/interactions", listener.local_addr().unwrap());
+    server.spawn(http::serve(endpoint, listener, std::future::pending()));
+
+    // Pre-signed requests (signing is the client's cost in real life, not the server's).
+    let ts = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs().to_string();
+    let requests: Arc<Vec<(Vec<u8>, String)>> = Arc::new(
+        (0..512)
+            .map(|i| {
+                let body = serde_json::to_vec(&interaction(i, QUESTIONS[i % QUESTIONS.len()])).unwrap();
+                let mut msg = ts.as_bytes().to_vec();
+                msg.extend_from_slice(&body);
+                (body, hex(&key.sign(&msg).to_bytes()))
+            })
+            .collect(),
+    );
+
+    let client_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    println!("concurrency   requests   per second    p50 µs    p99 µs   (signed /ask on the shipped content, {seconds} s each)");
+    for concurrency in [1usize, 64] {
+        let (n, rate, p50, p99) = client_rt.block_on(load(&url, &ts, &requests, concurrency, Duration::from_secs(seconds)));
+        println!("{concurrency:>11}   {n:>8}   {rate:>10.0}   {p50:>7.0}   {p99:>7.0}");
+    }
+}
+
+fn interaction(i: usize, question: &str) -> serde_json::Value {
+    let user = 10_000 + i as u64;
+    json!({
+        "id": (1_000_000 + i).to_string(),
+        "application_id": fake_discord::APP_ID.to_string(),
+        "type": 2,
+        "data": {"id": "5003", "name": "ask", "type": 1, "options": [{"name": "question", "type": 3, "value": question}]},
+        "guild_id": fake_discord::GUILD_ID.to_string(),
+        "channel_id": fake_discord::CHANNEL_ID.to_string(),
+        "member": {"user": fake_discord::user_json(user), "roles": [], "deaf": false, "mute": false, "flags": 0,
+                   "permissions": fake_discord::MEMBER_PERMISSIONS, "joined_at": "2025-01-01T00:00:00.000000+00:00"},
+        "app_permissions": "1099511627775",
+        "token": format!("tok-{i}"),
+        "version": 1,
+        "locale": "en-US",
+        "entitlements": [],
+        "authorizing_integration_owners": {},
+        "attachment_size_limit": 8388608
+    })
+}
+
+async fn load(
+    url: &str,
+    ts: &str,
+    requests: &Arc<Vec<(Vec<u8>, String)>>,
+    concurrency: usize,
+    duration: Duration,
+) -> (usize, f64, f64, f64) {
+    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().unwrap();
+    // Warm-up: open the connections.
+    for (body, sig) in requests.iter().take(concurrency.max(32)) {
+        send(&client, url, ts, body, sig).await;
+    }
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for w in 0..concurrency {
+        let client = client.clone();
+        let url = url.to_string();
+        let ts = ts.to_string();
+        let requests = Arc::clone(requests);
+        workers.push(tokio::spawn(async move {
+            let mut samples = Vec::new();
+            let mut i = w;
+            while started.elapsed() < duration {
+                let (body, sig) = &requests[i % requests.len()];
+                let t = Instant::now();
+                send(&client, &url, &ts, body, sig).await;
+                samples.push(t.elapsed());
+                i += concurrency;
+            }
+            samples
+        }));
+    }
+    let mut all = Vec::new();
+    for w in workers {
+        all.extend(w.await.unwrap());
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let n = all.len();
+    let (p50, p99) = common::p50_p99(&mut all);
+    (n, n as f64 / elapsed, p50, p99)
+}
+
+async fn send(client: &reqwest::Client, url: &str, ts: &str, body: &[u8], sig: &str) {
+    let r = client
+        .post(url)
+        .header("X-Signature-Ed25519", sig)
+        .header("X-Signature-Timestamp", ts)
+        .header("Content-Type", "application/json")
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let bytes = r.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"{"), "not an interaction response");
+}
