@@ -3,9 +3,9 @@
 //!
 //! Run: `cargo bench --bench http` (add `-- SECONDS` to change the 5 s per run).
 
+mod common;
 #[path = "../tests/suite/fake_discord.rs"]
 mod fake_discord;
-mod common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -33,9 +33,16 @@ const QUESTIONS: &[&str] = &[
 ];
 
 fn main() {
-    let seconds: u64 = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(5);
+    let seconds: u64 = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(5);
     // The server gets its own runtime; the load generator another: both share the 2 cores.
-    let server = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let server = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let tmp = tempfile::tempdir().unwrap();
     let mut config = Config::from_file(&root.join("config.toml")).unwrap();
@@ -46,32 +53,51 @@ fn main() {
     let engine = Engine::build(&config, &report.content).unwrap();
     let shared = Shared::new(config, engine);
     let key = SigningKey::from_bytes(&[7u8; 32]);
-    let endpoint = Arc::new(Endpoint {
+    let endpoint = Arc::new(Endpoint::new(
         shared,
-        verifier: http::verifier_from_hex(&hex(key.verifying_key().as_bytes())).unwrap(),
-        rest: Arc::new(careerbot::bot::http_client("", Some("http://127.0.0.1:9"))),
-    });
-    let listener = server.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+        http::verifier_from_hex(&hex(key.verifying_key().as_bytes())).unwrap(),
+        Arc::new(careerbot::bot::http_client("", Some("http://127.0.0.1:9"))),
+    ));
+    let listener = server
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
     let url = format!("http://{}/interactions", listener.local_addr().unwrap());
     server.spawn(http::serve(endpoint, listener, std::future::pending()));
 
-    // Pre-signed requests (signing is the client's cost in real life, not the server's).
-    let ts = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs().to_string();
-    let requests: Arc<Vec<(Vec<u8>, String)>> = Arc::new(
-        (0..512)
-            .map(|i| {
-                let body = serde_json::to_vec(&interaction(i, QUESTIONS[i % QUESTIONS.len()])).unwrap();
-                let mut msg = ts.as_bytes().to_vec();
-                msg.extend_from_slice(&body);
-                (body, hex(&key.sign(&msg).to_bytes()))
-            })
-            .collect(),
-    );
+    // Pre-signed requests, each a distinct interaction (the endpoint refuses replays);
+    // signing is Discord's cost, not ours.
+    let ts = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .to_string();
+    let pool = (seconds as usize) * 40_000;
+    let requests: Vec<(Vec<u8>, String)> = (0..pool)
+        .map(|i| {
+            let body = serde_json::to_vec(&interaction(i, QUESTIONS[i % QUESTIONS.len()])).unwrap();
+            let mut msg = ts.as_bytes().to_vec();
+            msg.extend_from_slice(&body);
+            (body, hex(&key.sign(&msg).to_bytes()))
+        })
+        .collect();
 
-    let client_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let client_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     println!("concurrency   requests   per second    p50 µs    p99 µs   (signed /ask on the shipped content, {seconds} s each)");
+    let mut next = 0;
     for concurrency in [1usize, 64] {
-        let (n, rate, p50, p99) = client_rt.block_on(load(&url, &ts, &requests, concurrency, Duration::from_secs(seconds)));
+        let slice = Arc::new(requests[next..next + pool / 2].to_vec());
+        next += pool / 2;
+        let (n, rate, p50, p99) = client_rt.block_on(load(
+            &url,
+            &ts,
+            &slice,
+            concurrency,
+            Duration::from_secs(seconds),
+        ));
         println!("{concurrency:>11}   {n:>8}   {rate:>10.0}   {p50:>7.0}   {p99:>7.0}");
     }
 }
@@ -104,9 +130,13 @@ async fn load(
     concurrency: usize,
     duration: Duration,
 ) -> (usize, f64, f64, f64) {
-    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().unwrap();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()
+        .unwrap();
     // Warm-up: open the connections.
-    for (body, sig) in requests.iter().take(concurrency.max(32)) {
+    let warmup = concurrency.max(32);
+    for (body, sig) in requests.iter().take(warmup) {
         send(&client, url, ts, body, sig).await;
     }
     let started = Instant::now();
@@ -117,10 +147,11 @@ async fn load(
         let ts = ts.to_string();
         let requests = Arc::clone(requests);
         workers.push(tokio::spawn(async move {
+            let warmup = warmup;
             let mut samples = Vec::new();
-            let mut i = w;
-            while started.elapsed() < duration {
-                let (body, sig) = &requests[i % requests.len()];
+            let mut i = w + warmup;
+            while started.elapsed() < duration && i < requests.len() {
+                let (body, sig) = &requests[i];
                 let t = Instant::now();
                 send(&client, &url, &ts, body, sig).await;
                 samples.push(t.elapsed());

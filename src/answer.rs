@@ -95,8 +95,6 @@ pub enum UserError {
     },
     #[error("ask me a question, for example `/ask which MLOps tools should I learn first`")]
     EmptyQuestion,
-    #[error("this answer has changed since it was shown; run the command again")]
-    StalePage,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -361,6 +359,7 @@ pub fn answer(
                 text: question,
                 filter: Filter::default(),
                 boost,
+                require_text: false,
                 offset,
                 limit: per_page,
             })?;
@@ -401,6 +400,9 @@ pub fn answer(
                 text: &text,
                 filter: filter.clone(),
                 boost: Filter::default(),
+                // A topic we do not file answers under is searched as words: only FAQ
+                // answers that have them count, so "no answer" can be said.
+                require_text: !text.is_empty(),
                 offset,
                 limit: per_page,
             })?;
@@ -516,6 +518,7 @@ fn faceted(
             text: &text,
             filter: filter.clone(),
             boost: Filter::default(),
+            require_text: false,
             offset,
             limit: per_page,
         })?;

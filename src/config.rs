@@ -324,6 +324,12 @@ impl Config {
                 ));
             }
         }
+        if self.discord.defer_after_ms > 2500 {
+            return Err(
+                "discord.defer_after_ms must be at most 2500: Discord drops interactions not answered within 3 s"
+                    .into(),
+            );
+        }
         if serenity::all::Permissions::from_name(&self.reload.permission).is_none() {
             return Err(format!(
                 "reload.permission: unknown Discord permission {:?} (use names such as MANAGE_GUILD)",

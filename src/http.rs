@@ -19,9 +19,8 @@ use serenity::all::{
 use serenity::interactions_endpoint::Verifier;
 
 use crate::bot::core::{self, PageTurn, Reply, Shared};
-use crate::bot::reloading::{self, may_reload, reload_reply};
+use crate::bot::reloading::{self, authorize_reload, reload_reply};
 use crate::config::Config;
-use crate::reload::Trigger;
 
 /// What the endpoint needs besides the shared core.
 pub struct Endpoint {
@@ -29,6 +28,38 @@ pub struct Endpoint {
     pub verifier: Verifier,
     /// REST client for work that finishes after the response (deferred answers, reloads).
     pub rest: Arc<Http>,
+    /// Interaction ids seen within the timestamp window, with when: a signed request sent
+    /// again (a replay) is refused. Per replica; Discord never sends an interaction twice.
+    seen: std::sync::Mutex<std::collections::HashMap<u64, u64>>,
+}
+
+impl Endpoint {
+    pub fn new(shared: Arc<Shared>, verifier: Verifier, rest: Arc<Http>) -> Endpoint {
+        Endpoint {
+            shared,
+            verifier,
+            rest,
+            seen: std::sync::Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+
+    /// Records an interaction id; `false` if it was already seen inside the window.
+    fn first_sighting(&self, id: u64) -> bool {
+        let now = unix_now();
+        let window = self.shared.config.http.max_clock_skew_seconds;
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.len() > 100_000 {
+            seen.retain(|_, t| now.saturating_sub(*t) <= 2 * window);
+        }
+        seen.insert(id, now)
+            .is_none_or(|t| now.saturating_sub(t) > 2 * window)
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// Reads `DISCORD_PUBLIC_KEY` (64 hex digits, from the developer portal).
@@ -70,19 +101,21 @@ pub fn run_blocking(config: Config, listen: Option<SocketAddr>) -> anyhow::Resul
             crate::bot::api_base(&shared.config).as_deref(),
         ));
         match &token {
-            // Interaction callbacks need no token; registering commands does.
-            Some(_) => register(&rest, &shared.config).await?,
-            None => tracing::info!("DISCORD_TOKEN not set: commands are not registered from here"),
+            // Interaction callbacks need no token; registering commands and posting to the
+            // moderator log channel do.
+            Some(_) => {
+                register(&rest, &shared.config).await?;
+                let _ = shared.http.set(Arc::clone(&rest));
+            }
+            None => tracing::info!(
+                "DISCORD_TOKEN not set: commands are not registered and reloads are not posted to reload.log_channel"
+            ),
         }
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
         tracing::info!(%addr, "serving the interactions endpoint at /interactions");
-        let endpoint = Arc::new(Endpoint {
-            shared,
-            verifier,
-            rest,
-        });
+        let endpoint = Arc::new(Endpoint::new(shared, verifier, rest));
         serve(endpoint, listener, crate::bot::shutdown_signal()).await?;
         Ok(crate::cli::EXIT_OK)
     })
@@ -128,8 +161,9 @@ fn reject(status: StatusCode, reason: &'static str) -> Response {
     (status, reason).into_response()
 }
 
-/// Checks the signature over `timestamp + body`, and that the timestamp is recent (a
-/// captured request cannot be replayed later).
+/// Checks the signature over `timestamp + body`, and that the timestamp is recent: a
+/// captured request cannot be replayed after the window (and, per replica, not within it
+/// either: see [`Endpoint::first_sighting`]).
 fn verify(endpoint: &Endpoint, headers: &HeaderMap, body: &[u8]) -> Result<(), &'static str> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let (Some(signature), Some(timestamp)) = (
@@ -141,9 +175,7 @@ fn verify(endpoint: &Endpoint, headers: &HeaderMap, body: &[u8]) -> Result<(), &
     let Ok(seconds) = timestamp.parse::<i64>() else {
         return Err("invalid timestamp");
     };
-    let now = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
+    let now = unix_now() as i64;
     if now.abs_diff(seconds) > endpoint.shared.config.http.max_clock_skew_seconds {
         return Err("stale timestamp");
     }
@@ -172,6 +204,11 @@ async fn interactions(
             return reject(StatusCode::BAD_REQUEST, "malformed interaction");
         }
     };
+    if !matches!(interaction, Interaction::Ping(_))
+        && !endpoint.first_sighting(interaction.id().get())
+    {
+        return reject(StatusCode::UNAUTHORIZED, "replayed request");
+    }
     if let Some(app) = interaction_app(&interaction) {
         // Deferred answers are edited through the webhook of this application.
         if endpoint.rest.application_id().is_none() {
@@ -300,19 +337,47 @@ async fn page_turn(endpoint: Arc<Endpoint>, press: ComponentInteraction) -> Resp
     let shared = Arc::clone(&endpoint.shared);
     let presser = press.user.id.get();
     let custom_id = press.data.custom_id.clone();
-    let turn = tokio::task::spawn_blocking(move || shared.page_turn(presser, &custom_id)).await;
-    match turn {
-        Ok(PageTurn::Update(reply)) => {
-            respond(CreateInteractionResponse::UpdateMessage(reply.to_message()))
-        }
-        Ok(PageTurn::Refused(reply)) => {
-            respond(CreateInteractionResponse::Message(reply.to_message()))
-        }
-        Err(e) => {
+    let defer_after = shared.defer_after();
+    let mut task = tokio::task::spawn_blocking(move || shared.page_turn(presser, &custom_id));
+    let finished = if defer_after.is_zero() {
+        None
+    } else {
+        tokio::time::timeout(defer_after, &mut task).await.ok()
+    };
+    let turn_response = |turn| match turn {
+        PageTurn::Update(reply) => CreateInteractionResponse::UpdateMessage(reply.to_message()),
+        PageTurn::Refused(reply) => CreateInteractionResponse::Message(reply.to_message()),
+    };
+    match finished {
+        Some(Ok(turn)) => respond(turn_response(turn)),
+        Some(Err(e)) => {
             tracing::error!(error = %e, "page turn failed");
             respond(CreateInteractionResponse::Message(
                 Reply::apology().to_message(),
             ))
+        }
+        None => {
+            // Slow: acknowledge now ("deferred update"), edit the message when ready.
+            tokio::spawn(async move {
+                let result = match task.await {
+                    Ok(PageTurn::Update(reply)) => press
+                        .edit_response(endpoint.rest.as_ref(), reply.to_edit())
+                        .await
+                        .map(drop),
+                    Ok(PageTurn::Refused(reply)) => press
+                        .create_followup(endpoint.rest.as_ref(), reply.to_followup())
+                        .await
+                        .map(drop),
+                    Err(_) => press
+                        .create_followup(endpoint.rest.as_ref(), Reply::apology().to_followup())
+                        .await
+                        .map(drop),
+                };
+                if let Err(e) = result {
+                    tracing::error!(interaction = %press.id, error = %e, "could not deliver a deferred page");
+                }
+            });
+            respond(CreateInteractionResponse::Acknowledge)
         }
     }
 }
@@ -321,26 +386,14 @@ async fn page_turn(endpoint: Arc<Endpoint>, press: ComponentInteraction) -> Resp
 /// rebuild can take longer than Discord waits.
 async fn reload(endpoint: Arc<Endpoint>, interaction: CommandInteraction) -> Response {
     let shared = Arc::clone(&endpoint.shared);
-    if !may_reload(&shared.config, interaction.member.as_deref()) {
-        tracing::info!(
-            target: "careerbot::audit",
-            event = "reload_refused",
-            user_id = interaction.user.id.get(),
-            "reload refused: not a moderator"
-        );
+    let Some(trigger) = authorize_reload(&shared.config, &interaction) else {
         return respond(CreateInteractionResponse::Message(
-            Reply::text(reloading::REFUSAL).to_message(),
+            reloading::refusal().to_message(),
         ));
-    }
+    };
     let dry_run = interaction.data.options().iter().any(|o| {
         o.name == "dry_run" && matches!(o.value, serenity::all::ResolvedValue::Boolean(true))
     });
-    let trigger = Trigger::Command {
-        user_id: interaction.user.id.get(),
-        user: interaction.user.name.clone(),
-        guild_id: interaction.guild_id.map(|g| g.get()),
-        channel_id: Some(interaction.channel_id.get()),
-    };
     tokio::spawn(async move {
         let outcome = shared.reload(trigger, dry_run).await;
         edit_later(

@@ -6,11 +6,10 @@ use std::sync::Arc;
 use poise::serenity_prelude as serenity;
 
 use super::core::{with_deadline, Reply, Shared};
-use super::reloading::{may_reload, reload_reply, REFUSAL};
+use super::reloading::{authorize_reload, refusal, reload_reply};
 use super::{BotError, Context};
 use crate::answer::{Command, Request};
 use crate::config::Config;
-use crate::reload::Trigger;
 
 /// Salary figures from the guide, by career level and region.
 #[poise::command(slash_command, rename = "salary")]
@@ -100,26 +99,12 @@ pub async fn reload(
         return Ok(());
     };
     let shared = Arc::clone(ctx.data());
-    let interaction = app.interaction;
-    if !may_reload(&shared.config, interaction.member.as_deref()) {
-        tracing::info!(
-            target: "careerbot::audit",
-            event = "reload_refused",
-            user_id = interaction.user.id.get(),
-            guild_id = interaction.guild_id.map(|g| g.get()),
-            "reload refused: not a moderator"
-        );
-        ctx.send(Reply::text(REFUSAL).to_poise()).await?;
+    let Some(trigger) = authorize_reload(&shared.config, app.interaction) else {
+        ctx.send(refusal().to_poise()).await?;
         return Ok(());
-    }
+    };
     // Rebuilding can take seconds: acknowledge first, privately.
     ctx.defer_ephemeral().await?;
-    let trigger = Trigger::Command {
-        user_id: interaction.user.id.get(),
-        user: interaction.user.name.clone(),
-        guild_id: interaction.guild_id.map(|g| g.get()),
-        channel_id: Some(interaction.channel_id.get()),
-    };
     let outcome = shared.reload(trigger, dry_run.unwrap_or(false)).await;
     ctx.send(reload_reply(&outcome, &shared.config.data_dir).to_poise())
         .await?;

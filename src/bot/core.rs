@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwap;
 use serenity::all::{
     ButtonStyle, CommandInteraction, CreateActionRow, CreateAllowedMentions, CreateAttachment,
-    CreateButton, CreateEmbed, CreateEmbedFooter, CreateInteractionResponseMessage,
-    EditInteractionResponse, ResolvedValue,
+    CreateButton, CreateEmbed, CreateEmbedFooter, CreateInteractionResponseFollowup,
+    CreateInteractionResponseMessage, EditInteractionResponse, ResolvedValue,
 };
 
 use crate::answer::{self, AnswerError, Command, Request, UserError};
@@ -175,21 +175,35 @@ impl Shared {
             metrics::counter!("careerbot_zero_result_answers_total", "command" => command)
                 .increment(1);
         }
-        let mut view = discord::message(&answer);
-        if let Some(note) = note {
-            let description = if view.embed.description.is_empty() {
-                format!("*{note}*")
-            } else {
-                format!("*{note}*\n{}", view.embed.description)
-            };
-            view.embed.description = discord::trim(&description, discord::limits::DESCRIPTION);
-        }
+        let mut view = discord::message(&answer, note.as_deref());
         metrics::histogram!("careerbot_answer_seconds", "command" => command)
             .record(started.elapsed().as_secs_f64());
-        let pager = (!view.buttons.is_empty()).then(|| Pager {
+        let mut pager = (!view.buttons.is_empty()).then(|| Pager {
             owner: user,
             command: request.command.clone(),
         });
+        // A button must carry its whole request; one that cannot is not offered, rather
+        // than one that would page through a different question.
+        let fits = pager.as_ref().is_none_or(|p| {
+            PageId {
+                owner: p.owner,
+                page: 0,
+                command: p.command.clone(),
+            }
+            .encode()
+            .is_some()
+        });
+        if !fits {
+            pager = None;
+            view.buttons.clear();
+            view.embed.footer = discord::trim(
+                &format!(
+                    "{} · ask a shorter question to page through more",
+                    view.embed.footer
+                ),
+                discord::limits::FOOTER,
+            );
+        }
         Ok(Reply {
             content: None,
             view: Some(view),
@@ -309,6 +323,8 @@ pub fn choices(
     scored.sort();
     scored
         .into_iter()
+        // A value must be sent back whole, and Discord caps values at 100 characters.
+        .filter(|(_, _, _, v)| v.chars().count() <= 100)
         .take(MAX_CHOICES)
         .map(|(_, _, _, v)| {
             let label = vocabulary.label(facet, v);
@@ -432,17 +448,18 @@ impl Reply {
         let buttons: Vec<CreateButton> = view
             .buttons
             .iter()
-            .map(|b| {
+            .filter_map(|b| {
                 let id = PageId {
                     owner: pager.owner,
                     page: b.page,
                     command: pager.command.clone(),
-                };
+                }
+                .encode()?;
                 let style = match b.turn {
                     discord::Turn::Next => ButtonStyle::Primary,
                     discord::Turn::Previous => ButtonStyle::Secondary,
                 };
-                CreateButton::new(id.encode()).label(b.label).style(style)
+                Some(CreateButton::new(id).label(b.label).style(style))
             })
             .collect();
         if buttons.is_empty() {
@@ -468,6 +485,22 @@ impl Reply {
             reply = reply.attachment(CreateAttachment::bytes(bytes.clone(), name.clone()));
         }
         reply
+    }
+
+    /// As a followup message (a private refusal after a deferred update).
+    pub fn to_followup(&self) -> CreateInteractionResponseFollowup {
+        let mut followup = CreateInteractionResponseFollowup::new()
+            .ephemeral(self.ephemeral)
+            .allowed_mentions(no_mentions())
+            .embeds(self.embeds())
+            .components(self.components());
+        if let Some(content) = &self.content {
+            followup = followup.content(content);
+        }
+        for (name, bytes) in &self.files {
+            followup = followup.add_file(CreateAttachment::bytes(bytes.clone(), name.clone()));
+        }
+        followup
     }
 
     /// For editing a deferred response over REST (HTTP endpoint).
@@ -545,8 +578,12 @@ pub struct PageId {
 const PAGE_PREFIX: &str = "p1";
 const CUSTOM_ID_MAX: usize = 100;
 
+/// Pages beyond this are refused: nobody pages that far, and it keeps arithmetic small.
+const MAX_PAGE: usize = 1_000;
+
 impl PageId {
-    pub fn encode(&self) -> String {
+    /// The custom id, or `None` when the request does not fit Discord's 100 characters.
+    pub fn encode(&self) -> Option<String> {
         let head = format!(
             "{PAGE_PREFIX}|{}|{}|{}",
             self.owner,
@@ -559,14 +596,16 @@ impl PageId {
             .into_iter()
             .map(|a| a.map(escape).unwrap_or_default())
             .collect();
-        let fixed = head.len() + args.len();
-        let room = CUSTOM_ID_MAX.saturating_sub(fixed);
-        let used: usize = args.iter().map(String::len).sum();
-        if used > room {
-            // Only a long /ask question can overflow; its stop words and punctuation do not
-            // change the results, so keep the words that matter, as many as fit.
-            if let Command::Ask { question } = &self.command {
-                args = vec![fit_words(question, room)];
+        let room = CUSTOM_ID_MAX.saturating_sub(head.len() + args.len());
+        if args.iter().map(String::len).sum::<usize>() > room {
+            // A question's stop words and punctuation do not change its results (the index
+            // splits words the same way), so its meaningful words are the same request.
+            let Command::Ask { question } = &self.command else {
+                return None;
+            };
+            args = vec![meaningful_words(question)];
+            if args[0].len() > room {
+                return None;
             }
         }
         let mut id = head;
@@ -574,7 +613,7 @@ impl PageId {
             id.push('|');
             id.push_str(&a);
         }
-        id
+        Some(id)
     }
 
     pub fn parse(id: &str) -> Option<PageId> {
@@ -583,7 +622,7 @@ impl PageId {
             return None;
         }
         let owner = parts.next()?.parse().ok()?;
-        let page = parts.next()?.parse().ok()?;
+        let page = parts.next()?.parse().ok().filter(|&p| p <= MAX_PAGE)?;
         let name = parts.next()?;
         let spec = answer::COMMANDS.iter().find(|c| c.name == name)?;
         let values: Vec<String> = parts.map(unescape).collect();
@@ -610,29 +649,15 @@ fn unescape(s: &str) -> String {
     s.replace("%7C", "|").replace("%25", "%")
 }
 
-/// The question's meaningful words, escaped, cut to `room` bytes at a word boundary.
-fn fit_words(question: &str, room: usize) -> String {
-    let mut out = String::new();
-    for word in question
+/// A question's words without stop words or punctuation, lower case: what search uses.
+fn meaningful_words(question: &str) -> String {
+    question
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .map(str::to_lowercase)
         .filter(|w| !crate::search::query::is_stop_word(w))
-    {
-        let extra = if out.is_empty() {
-            word.len()
-        } else {
-            word.len() + 1
-        };
-        if out.len() + extra > room {
-            break;
-        }
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(&word);
-    }
-    out
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Reads a command interaction's options by name, as the HTTP endpoint receives them
@@ -684,7 +709,7 @@ mod tests {
                 region: None,
             },
         };
-        assert_eq!(PageId::parse(&id.encode()), Some(id));
+        assert_eq!(PageId::parse(&id.encode().unwrap()), Some(id));
 
         let tricky = PageId {
             owner: 1,
@@ -693,23 +718,41 @@ mod tests {
                 provider: Some("a|b%7C".into()),
             },
         };
-        assert_eq!(PageId::parse(&tricky.encode()), Some(tricky));
+        assert_eq!(PageId::parse(&tricky.encode().unwrap()), Some(tricky));
 
-        let long = PageId {
+        // A long question keeps its meaningful words, which search the same.
+        let wordy = PageId {
             owner: u64::MAX,
             page: 99,
             command: Command::Ask {
-                question: format!("what are the {} best mlops tools", "really ".repeat(40)),
+                question: "What are the MLOps tools, if any, that I should learn first for my job?"
+                    .into(),
             },
         };
-        let encoded = long.encode();
+        let encoded = wordy.encode().unwrap();
         assert!(encoded.len() <= CUSTOM_ID_MAX, "{} chars", encoded.len());
-        let parsed = PageId::parse(&encoded).unwrap();
-        let Command::Ask { question } = parsed.command else {
+        let Command::Ask { question } = PageId::parse(&encoded).unwrap().command else {
             panic!()
         };
-        assert!(question.starts_with("really really"), "{question}");
-        assert!(!question.contains(" the "));
+        assert_eq!(question, "mlops tools learn first job");
+
+        // What cannot fit whole gets no button at all.
+        let long = PageId {
+            owner: 1,
+            page: 0,
+            command: Command::Ask {
+                question: "kubernetes ".repeat(12),
+            },
+        };
+        assert_eq!(long.encode(), None);
+        let long_topic = PageId {
+            owner: 1,
+            page: 0,
+            command: Command::Faq {
+                topic: Some("x|".repeat(40)),
+            },
+        };
+        assert_eq!(long_topic.encode(), None);
     }
 
     #[test]

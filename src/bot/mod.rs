@@ -227,16 +227,46 @@ async fn on_event(
             let shared = Arc::clone(shared);
             let presser = press.user.id.get();
             let custom_id = press.data.custom_id.clone();
-            let turn = tokio::task::spawn_blocking(move || shared.page_turn(presser, &custom_id))
-                .await
-                .map_err(anyhow::Error::from)?;
-            let response = match turn {
-                PageTurn::Update(reply) => {
-                    CreateInteractionResponse::UpdateMessage(reply.to_message())
+            let defer_after = shared.defer_after();
+            let deferred = std::sync::atomic::AtomicBool::new(false);
+            // A slow page acknowledges first ("deferred update"), then edits the message.
+            let defer = async {
+                match press.defer(&ctx.http).await {
+                    Ok(()) => deferred.store(true, std::sync::atomic::Ordering::SeqCst),
+                    Err(e) => {
+                        tracing::warn!(interaction = %press.id, error = %e, "could not defer a page turn")
+                    }
                 }
-                PageTurn::Refused(reply) => CreateInteractionResponse::Message(reply.to_message()),
             };
-            if let Err(e) = press.create_response(&ctx.http, response).await {
+            let turn = core::with_deadline(
+                move || shared.page_turn(presser, &custom_id),
+                defer_after,
+                defer,
+            )
+            .await?;
+            let sent = if deferred.load(std::sync::atomic::Ordering::SeqCst) {
+                match turn {
+                    PageTurn::Update(reply) => press
+                        .edit_response(&ctx.http, reply.to_edit())
+                        .await
+                        .map(drop),
+                    PageTurn::Refused(reply) => press
+                        .create_followup(&ctx.http, reply.to_followup())
+                        .await
+                        .map(drop),
+                }
+            } else {
+                let response = match turn {
+                    PageTurn::Update(reply) => {
+                        CreateInteractionResponse::UpdateMessage(reply.to_message())
+                    }
+                    PageTurn::Refused(reply) => {
+                        CreateInteractionResponse::Message(reply.to_message())
+                    }
+                };
+                press.create_response(&ctx.http, response).await
+            };
+            if let Err(e) = sent {
                 tracing::error!(interaction = %press.id, user = presser, error = %e, "could not answer a button press");
             }
         }

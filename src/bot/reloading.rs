@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serenity::all::{ChannelId, CreateMessage, Member, Permissions};
+use serenity::all::{ChannelId, CommandInteraction, CreateMessage, Member, Permissions};
 
 use super::core::{no_mentions, Reply, Shared};
 use crate::config::Config;
@@ -30,8 +30,36 @@ pub fn may_reload(config: &Config, member: Option<&Member>) -> bool {
     by_permission || by_role
 }
 
+/// The private reply to a member who may not reload.
+pub fn refusal() -> Reply {
+    Reply::text(REFUSAL)
+}
+
 pub const REFUSAL: &str =
     "Only moderators can reload the content. Ask a moderator, or run `careerbot check` on your copy of the guides.";
+
+/// The one gate for `/reload`, on the gateway and over HTTP: the trigger to audit when the
+/// member may reload; `None` (audited) when they may not — answer with [`refusal`].
+pub fn authorize_reload(config: &Config, interaction: &CommandInteraction) -> Option<Trigger> {
+    let guild_id = interaction.guild_id.map(|g| g.get());
+    if !may_reload(config, interaction.member.as_deref()) {
+        tracing::info!(
+            target: "careerbot::audit",
+            event = "reload_refused",
+            user_id = interaction.user.id.get(),
+            guild_id,
+            channel_id = interaction.channel_id.get(),
+            "reload refused: not a moderator"
+        );
+        return None;
+    }
+    Some(Trigger::Command {
+        user_id: interaction.user.id.get(),
+        user: interaction.user.name.clone(),
+        guild_id,
+        channel_id: Some(interaction.channel_id.get()),
+    })
+}
 
 impl Shared {
     /// Rebuilds beside the serving index and swaps it in whole; one reload at a time. On

@@ -61,12 +61,11 @@ pub fn split(text: &str) -> Result<Split<'_>, UnclosedFence> {
     Err(UnclosedFence { fence })
 }
 
+/// The first line is exactly the fence, trailing spaces allowed (as for the closing one).
 fn starts_with_fence(text: &str, fence: &str) -> bool {
-    text.strip_prefix(fence).is_some_and(|rest| {
-        rest.starts_with('\n')
-            || rest.starts_with("\r\n")
-            || rest.trim().is_empty() && !rest.is_empty()
-    })
+    text.lines()
+        .next()
+        .is_some_and(|first| first.trim_end() == fence && text.len() > first.len())
 }
 
 /// A string or a list of strings; front matter writes both.
@@ -364,7 +363,7 @@ mod tests {
         let s = split("+++\ntitle = \"A\"\n+++\n# Body\n").unwrap();
         assert_eq!(s.front_matter, Some((Format::Toml, "title = \"A\"\n")));
         assert_eq!(s.body, "# Body\n");
-        let s = split("---\ntitle: A\n---\r\nBody").unwrap();
+        let s = split("---  \ntitle: A\n---\r\nBody").unwrap();
         assert_eq!(s.front_matter, Some((Format::Yaml, "title: A\n")));
         assert_eq!(s.body, "Body");
         let s = split("# Just markdown\n---\n").unwrap();

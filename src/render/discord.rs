@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{breadcrumb, escape_markdown, snippet, source_line, Emphasis};
+use super::{breadcrumb, capitalize, escape_markdown, snippet, source_line, usage, Emphasis};
 use crate::answer::{Answer, Outcome, COMMANDS};
 use crate::search::cut_at_word;
 
@@ -99,9 +99,12 @@ pub fn trim(s: &str, max: usize) -> String {
     format!("{}…", cut.trim_end())
 }
 
-/// The reply for an answer.
-pub fn message(answer: &Answer) -> MessageView {
+/// The reply for an answer, with an optional note for the member (in italics, first).
+pub fn message(answer: &Answer, note: Option<&str>) -> MessageView {
     let mut description = Vec::new();
+    if let Some(note) = note {
+        description.push(format!("*{}*", escape_markdown(note)));
+    }
     for note in &answer.notes {
         description.push(escape_markdown(note));
     }
@@ -114,22 +117,14 @@ pub fn message(answer: &Answer) -> MessageView {
     match answer.outcome {
         Outcome::Help => {
             for c in COMMANDS {
-                let usage = std::iter::once(format!("/{}", c.name))
-                    .chain(c.options.iter().map(|o| format!("[{o}]")))
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                description.push(format!("`{usage}` — {}", c.summary));
+                description.push(format!("`{}` — {}", usage(c), c.summary));
             }
             if let Some(help) = &answer.help {
                 for (facet, values) in &help.facets {
                     if !values.is_empty() {
                         fields.push(FieldView {
-                            name: format!(
-                                "{}{}",
-                                facet.key()[..1].to_uppercase(),
-                                &facet.key()[1..]
-                            ),
-                            value: escape_markdown(&values.join(", ")),
+                            name: capitalize(facet.key()),
+                            value: trim(&escape_markdown(&values.join(", ")), limits::FIELD_VALUE),
                         });
                     }
                 }
@@ -155,7 +150,7 @@ pub fn message(answer: &Answer) -> MessageView {
         }
         Outcome::Found => {}
     }
-    let first = answer.page * answer.per_page;
+    let first = answer.page.saturating_mul(answer.per_page);
     for (i, hit) in answer.results.iter().enumerate() {
         let crumb = escape_markdown(&breadcrumb(&hit.breadcrumb));
         let source = format!("Source: {}", escape_markdown(&source_line(hit)));
@@ -164,7 +159,11 @@ pub fn message(answer: &Answer) -> MessageView {
         let body = trim(&snippet(&hit.snippet, Emphasis::Markdown), room.max(40));
         fields.push(FieldView {
             name: trim(
-                &format!("{}. {}", first + i + 1, hit.title),
+                &format!(
+                    "{}. {}",
+                    first.saturating_add(i + 1),
+                    escape_markdown(&hit.title)
+                ),
                 limits::FIELD_NAME,
             ),
             value: trim(&format!("*{crumb}*\n{body}\n{source}"), limits::FIELD_VALUE),
@@ -175,8 +174,8 @@ pub fn message(answer: &Answer) -> MessageView {
     let mut footer = Vec::new();
     if answer.is_paged() {
         footer.push(match answer.pages() {
-            Some(pages) => format!("Page {} of {pages}", answer.page + 1),
-            None => format!("Page {}", answer.page + 1),
+            Some(pages) => format!("Page {} of {pages}", answer.page.saturating_add(1)),
+            None => format!("Page {}", answer.page.saturating_add(1)),
         });
     }
     if let Some(total @ 1..) = answer.total {
@@ -209,7 +208,7 @@ pub fn message(answer: &Answer) -> MessageView {
             buttons.push(ButtonView {
                 turn: Turn::Next,
                 label: "More results",
-                page: answer.page + 1,
+                page: answer.page.saturating_add(1),
             });
         }
     }

@@ -138,10 +138,14 @@ pub fn text(answer: &Answer, emphasis: Emphasis) -> String {
         }
         Outcome::Found => {}
     }
-    let first = answer.page * answer.per_page;
+    let first = answer.page.saturating_mul(answer.per_page);
     for (i, hit) in answer.results.iter().enumerate() {
         out.push('\n');
-        out.push_str(&format!("{}. {}\n", first + i + 1, bold(&hit.title)));
+        out.push_str(&format!(
+            "{}. {}\n",
+            first.saturating_add(i + 1),
+            bold(&hit.title)
+        ));
         out.push_str(&format!("   {}\n", plain(&breadcrumb(&hit.breadcrumb))));
         for line in snippet(&hit.snippet, emphasis).lines() {
             out.push_str("   ");
@@ -151,15 +155,18 @@ pub fn text(answer: &Answer, emphasis: Emphasis) -> String {
         out.push_str(&format!("   Source: {}\n", plain(&source_line(hit))));
     }
     if answer.outcome == Outcome::Found && answer.is_paged() {
-        let last = first + answer.results.len();
+        let last = first.saturating_add(answer.results.len());
         match answer.total {
-            Some(total) => out.push_str(&format!("\nShowing {}–{last} of {total}.", first + 1)),
-            None => out.push_str(&format!("\nShowing {}–{last}.", first + 1)),
+            Some(total) => out.push_str(&format!(
+                "\nShowing {}–{last} of {total}.",
+                first.saturating_add(1)
+            )),
+            None => out.push_str(&format!("\nShowing {}–{last}.", first.saturating_add(1))),
         }
         if answer.has_more {
             out.push_str(&format!(
                 " Next: careerbot ask --page {} {}",
-                answer.page + 2,
+                answer.page.saturating_add(2),
                 plain(&answer.command.display())
             ));
         }
@@ -180,11 +187,7 @@ pub fn source_line(hit: &Hit) -> String {
 fn help_text(answer: &Answer, out: &mut String) {
     out.push('\n');
     for c in COMMANDS {
-        let usage = std::iter::once(format!("/{}", c.name))
-            .chain(c.options.iter().map(|o| format!("[{o}]")))
-            .collect::<Vec<_>>()
-            .join(" ");
-        out.push_str(&format!("  {usage:<28} {}\n", c.summary));
+        out.push_str(&format!("  {:<28} {}\n", usage(c), c.summary));
     }
     if let Some(help) = &answer.help {
         out.push('\n');
@@ -204,7 +207,15 @@ fn help_text(answer: &Answer, out: &mut String) {
     }
 }
 
-fn capitalize(s: &str) -> String {
+/// `/salary [level] [region]`.
+pub fn usage(command: &crate::answer::CommandSpec) -> String {
+    std::iter::once(format!("/{}", command.name))
+        .chain(command.options.iter().map(|o| format!("[{o}]")))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+pub fn capitalize(s: &str) -> String {
     let mut c = s.chars();
     c.next()
         .map(|f| f.to_uppercase().chain(c).collect())

@@ -111,6 +111,8 @@ pub struct SearchRequest<'a> {
     pub filter: Filter,
     /// Facet values that raise a passage's rank without being required.
     pub boost: Filter,
+    /// With a filter, passages must also match the words (not just rank by them).
+    pub require_text: bool,
     pub offset: usize,
     pub limit: usize,
 }
@@ -497,6 +499,7 @@ impl Engine {
         };
         let (addresses, total, has_more) = match (text_query, filter_query) {
             (None, None) => (Vec::new(), Some(0), false),
+            (None, Some(_)) if request.require_text => (Vec::new(), Some(0), false),
             (None, Some(filter)) => {
                 let collector = TopDocs::with_limit(limit)
                     .and_offset(offset)

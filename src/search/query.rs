@@ -53,8 +53,6 @@ pub struct Analysis {
     pub corrections: Vec<(String, String)>,
     /// Words that match nothing and have no close spelling in the index.
     pub unknown: Vec<String>,
-    /// The words kept, before expansion (what a follow-up page needs to repeat the query).
-    pub key_words: Vec<String>,
 }
 
 impl Analysis {
@@ -182,7 +180,6 @@ pub fn analyze(
                 .collect();
             let key: Vec<String> = alternatives.iter().flat_map(|a| a.stems.clone()).collect();
             if seen.insert(key) {
-                analysis.key_words.push(written.clone());
                 analysis.concepts.push(Concept {
                     written,
                     alternatives,
@@ -202,7 +199,6 @@ pub fn analyze(
         }
         if lexicon.has_word(&word) || stem.iter().all(|s| lexicon.has_stem(s)) {
             if seen.insert(stem.clone()) {
-                analysis.key_words.push(word.clone());
                 analysis.concepts.push(Concept {
                     written: word.clone(),
                     alternatives: vec![Alternative {
@@ -239,7 +235,6 @@ pub fn analyze(
         let key: Vec<String> = alternatives.iter().flat_map(|a| a.stems.clone()).collect();
         analysis.corrections.push((word.clone(), near[0].clone()));
         if seen.insert(key) {
-            analysis.key_words.push(near[0].clone());
             analysis.concepts.push(Concept {
                 written: near[0].clone(),
                 alternatives,

@@ -15,7 +15,10 @@ pub const MANIFEST: &str = "careerbot.json";
 const GENERATION_PREFIX: &str = "gen-";
 const TMP_PREFIX: &str = ".tmp-";
 /// Generations kept besides the current one, for processes still reading them.
-const KEEP_OLD: usize = 1;
+const KEEP_OLD: usize = 2;
+/// Younger generations are never removed: another process sharing `index/` may have just
+/// published one and be about to open it.
+const MIN_AGE: Duration = Duration::from_secs(600);
 /// Unfinished builds older than this are leftovers of a crash, not another process's work.
 const STALE_TMP: Duration = Duration::from_secs(3600);
 
@@ -116,7 +119,14 @@ pub fn publish(index_dir: &Path, tmp: &Path, manifest: &Manifest) -> std::io::Re
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
-    let tmp = path.with_extension("tmp");
+    // A name of our own: processes sharing `index/` may publish at the same moment.
+    let tmp = path.with_extension(format!(
+        "tmp-{}-{}",
+        std::process::id(),
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    ));
     let mut f = std::fs::File::create(&tmp)?;
     f.write_all(bytes)?;
     f.sync_all()?;
@@ -160,8 +170,13 @@ fn clean(index_dir: &Path, current: &str) {
     }
     generations.sort();
     let excess = generations.len().saturating_sub(KEEP_OLD);
-    for (_, path) in generations.into_iter().take(excess) {
-        remove(&path);
+    for (modified, path) in generations.into_iter().take(excess) {
+        let old_enough = modified
+            .and_then(|m| m.elapsed().ok())
+            .is_some_and(|age| age >= MIN_AGE);
+        if old_enough {
+            remove(&path);
+        }
     }
 }
 
@@ -181,20 +196,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn publish_switches_current_and_keeps_one_old_generation() {
+    fn publish_switches_current_and_keeps_recent_generations() {
         let dir = tempfile::tempdir().unwrap();
         let mut names = Vec::new();
-        for v in ["a", "b", "c"] {
+        for v in ["a", "b", "c", "d"] {
             let tmp = create_tmp(dir.path()).unwrap();
             let dest = publish(dir.path(), &tmp, &Manifest::new(v, 1)).unwrap();
             names.push(dest);
-            std::thread::sleep(Duration::from_millis(10));
         }
         let (cur, manifest) = current(dir.path()).unwrap();
-        assert_eq!(cur, names[2]);
-        assert_eq!(manifest.content_version, "c");
-        assert!(!names[0].exists());
-        assert!(names[1].exists());
+        assert_eq!(cur, names[3]);
+        assert_eq!(manifest.content_version, "d");
+        // All young: another process may still be opening any of them.
+        assert!(names.iter().all(|n| n.exists()));
+        // Aged beyond MIN_AGE, all but the newest KEEP_OLD old ones go.
+        let old = SystemTime::now() - MIN_AGE - Duration::from_secs(60);
+        for (i, n) in names.iter().enumerate() {
+            let f = std::fs::File::open(n).unwrap();
+            f.set_modified(old + Duration::from_secs(i as u64)).unwrap();
+        }
+        let tmp = create_tmp(dir.path()).unwrap();
+        let newest = publish(dir.path(), &tmp, &Manifest::new("e", 1)).unwrap();
+        assert!(!names[0].exists() && !names[1].exists());
+        assert!(names[2].exists() && names[3].exists() && newest.exists());
+        // No temporary files are left behind.
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains("tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
     }
 
     #[test]

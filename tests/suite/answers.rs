@@ -343,9 +343,18 @@ fn faq_by_topic_and_by_words() {
     assert_eq!(ids(&a), vec!["ml-engineer/faq#mlops-tools"]);
     let a = ask("/faq salary");
     assert_eq!(ids(&a), vec!["ml-engineer/faq#senior-salary-india"]);
-    // Not a topic: searched as words within the FAQ.
+    // Not a topic: searched as words within the FAQ, and only answers with them count.
     let a = ask("/faq statistics");
     assert_eq!(a.results[0].id, "ml-engineer/faq#math");
+    assert_eq!(a.total, Some(1));
+    let a = ask("/faq quokkas");
+    assert_eq!(a.outcome, Outcome::NoData);
+    assert_eq!(a.notes, vec!["We have no FAQ answer about quokkas."]);
+    assert!(
+        a.available.contains(&"Tools".to_string()),
+        "{:?}",
+        a.available
+    );
 }
 
 #[test]

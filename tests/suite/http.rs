@@ -67,11 +67,11 @@ impl Server {
         let engine = Engine::build(&config, &report.content).unwrap();
         let shared = Shared::new(config, engine);
         let key = key_pair();
-        let endpoint = Arc::new(Endpoint {
-            shared: Arc::clone(&shared),
-            verifier: http::verifier_from_hex(&hex(key.verifying_key().as_bytes())).unwrap(),
-            rest: Arc::new(careerbot::bot::http_client("", Some(&fake.base()))),
-        });
+        let endpoint = Arc::new(Endpoint::new(
+            Arc::clone(&shared),
+            http::verifier_from_hex(&hex(key.verifying_key().as_bytes())).unwrap(),
+            Arc::new(careerbot::bot::http_client("", Some(&fake.base()))),
+        ));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(http::serve(endpoint, listener, std::future::pending()));
@@ -338,8 +338,15 @@ async fn bad_requests_are_refused_before_any_handler_runs() {
     );
     assert_eq!(handled(), before, "no handler ran");
 
-    // The good request still works.
-    assert_eq!(s.post_raw(payload, Some(good), Some(ts)).await.0, 200);
+    // The good request still works, once: sent again, it is a replay.
+    assert_eq!(
+        s.post_raw(payload.clone(), Some(good.clone()), Some(ts.clone()))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(handled(), before + 1);
+    assert_eq!(s.post_raw(payload, Some(good), Some(ts)).await.0, 401);
     assert_eq!(handled(), before + 1);
 }
 

@@ -38,7 +38,7 @@ fn terminal_text() {
 fn discord_embeds() {
     for (name, line) in CASES {
         let a = ask(line);
-        let view = discord::message(&a);
+        let view = discord::message(&a, None);
         assert!(view.embed.total_chars() <= discord::limits::TOTAL);
         let json = serde_json::to_string_pretty(&view).unwrap();
         insta::assert_snapshot!(format!("discord_{name}"), stable(json, &a.content_version));
