@@ -141,6 +141,12 @@ pub async fn serve(
     } else {
         None
     };
+    // Interaction responses are small and latency-bound: send them without Nagle's delay.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, router(endpoint))
         .with_graceful_shutdown(shutdown)
         .await

@@ -173,6 +173,10 @@ impl FakeDiscord {
             )
             .fallback(unknown)
             .with_state(Arc::clone(&shared));
+        // Small request/response exchanges: never let Nagle hold a segment back.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
