@@ -80,6 +80,7 @@ fn describe() {
 
 /// Publishes what the serving engine holds (after start-up and every reload).
 pub fn record_engine(shared: &Shared) {
+    metrics_handle();
     let engine = shared.engine();
     metrics::gauge!("careerbot_passages_indexed").set(engine.passage_count() as f64);
     static LAST_VERSION: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);

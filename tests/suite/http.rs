@@ -394,9 +394,11 @@ async fn metrics_move_and_health_is_ready() {
     assert!(text.contains("careerbot_answer_seconds_bucket"), "{text}");
     assert!(text.contains("careerbot_passages_indexed"), "{text}");
     assert!(text.contains("careerbot_content_info{version="), "{text}");
+    assert_eq!(s.post_raw(b"{}".to_vec(), None, None).await.0, 401);
+    let (_, text) = s.get("/metrics").await;
     assert!(
-        text.contains("careerbot_http_rejected_total")
-            || s.post_raw(vec![], None, None).await.0 == 401
+        text.contains(r#"careerbot_http_rejected_total{reason="missing signature headers"}"#),
+        "{text}"
     );
 }
 
