@@ -10,9 +10,7 @@ mod fake_discord;
 use std::sync::Arc;
 use std::time::Duration;
 
-use careerbot::bot::{self, core::Shared};
-use careerbot::config::Config;
-use careerbot::{app, content, search::Engine};
+use careerbot::bot;
 use serde_json::json;
 
 use fake_discord::{FakeDiscord, MEMBER_PERMISSIONS};
@@ -45,17 +43,11 @@ fn commands() -> Vec<(&'static str, serde_json::Value)> {
 }
 
 async fn run() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let fake = Arc::new(FakeDiscord::start().await);
     let tmp = tempfile::tempdir().unwrap();
-    let mut config = Config::from_file(&root.join("config.toml")).unwrap();
-    config.index_dir = tmp.path().join("index");
-    config.data_dir = root.join("data");
+    let mut config = common::config(common::shipped_data(), tmp.path().join("index"));
     config.discord.api_base = Some(fake.base());
-    config.discord.cooldown_seconds = 0;
-    let report = content::load_dir(&config.data_dir, &app::vocabulary(&config));
-    let engine = Engine::build(&config, &report.content).unwrap();
-    let shared = Shared::new(config, engine);
+    let shared = common::serving(config);
     tokio::spawn(bot::run(
         Arc::clone(&shared),
         "ZmFrZQ.fake.token",

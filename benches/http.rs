@@ -10,10 +10,7 @@ mod fake_discord;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use careerbot::bot::core::Shared;
-use careerbot::config::Config;
 use careerbot::http::{self, Endpoint};
-use careerbot::{app, content, search::Engine};
 use ed25519_dalek::{Signer, SigningKey};
 use serde_json::json;
 
@@ -43,15 +40,11 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let tmp = tempfile::tempdir().unwrap();
-    let mut config = Config::from_file(&root.join("config.toml")).unwrap();
-    config.data_dir = root.join("data");
-    config.index_dir = tmp.path().join("index");
-    config.discord.cooldown_seconds = 0;
-    let report = content::load_dir(&config.data_dir, &app::vocabulary(&config));
-    let engine = Engine::build(&config, &report.content).unwrap();
-    let shared = Shared::new(config, engine);
+    let shared = common::serving(common::config(
+        common::shipped_data(),
+        tmp.path().join("index"),
+    ));
     let key = SigningKey::from_bytes(&[7u8; 32]);
     let endpoint = Arc::new(Endpoint::new(
         shared,

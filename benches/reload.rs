@@ -12,9 +12,7 @@ use std::time::{Duration, Instant};
 
 use careerbot::answer::{Command, Request};
 use careerbot::bot::core::Shared;
-use careerbot::config::Config;
 use careerbot::reload::Trigger;
-use careerbot::{app, content, search::Engine};
 
 use common::{p50_p99, question, Rng};
 
@@ -41,21 +39,16 @@ fn main() {
 }
 
 async fn bench(n: usize) {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let tmp = tempfile::tempdir().unwrap();
-    let mut config = Config::from_file(&root.join("config.toml")).unwrap();
-    config.index_dir = tmp.path().join("index");
-    config.data_dir = if n == 0 {
-        root.join("data")
+    let data = if n == 0 {
+        common::shipped_data()
     } else {
         let d = tmp.path().join("data");
         common::write_corpus(&d, n, 42);
         d
     };
-    let report = content::load_dir(&config.data_dir, &app::vocabulary(&config));
-    let engine = Engine::build(&config, &report.content).unwrap();
-    let passages = engine.passage_count();
-    let shared = Shared::new(config, engine);
+    let shared = common::serving(common::config(data, tmp.path().join("index")));
+    let passages = shared.engine().passage_count();
 
     let words = common::vocabulary();
     let mut rng = Rng::new(5);

@@ -9,7 +9,6 @@ use std::time::Instant;
 
 use careerbot::answer::{self, Command, Request};
 use careerbot::app;
-use careerbot::config::Config;
 use careerbot::content;
 use careerbot::search::Engine;
 use tantivy::collector::TopDocs;
@@ -29,15 +28,12 @@ fn main() {
     } else {
         sizes
     };
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     println!("size      step                                p50 µs     p99 µs");
     for n in sizes {
         let tmp = tempfile::tempdir().unwrap();
         let data = tmp.path().join("data");
         common::write_corpus(&data, n, 42);
-        let mut config = Config::from_file(&root.join("config.toml")).unwrap();
-        config.data_dir = data;
-        config.index_dir = tmp.path().join("index");
+        let config = common::config(data, tmp.path().join("index"));
 
         let t = Instant::now();
         let report = content::load_dir(&config.data_dir, &app::vocabulary(&config));

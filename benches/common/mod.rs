@@ -2,8 +2,35 @@
 //! percentile helpers. Not part of the product.
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use careerbot::config::Config;
+
+/// The shipped config, reading `data` and keeping its index in `index`; cooldowns off, as
+/// benchmarks send many questions from few users.
+pub fn config(data: PathBuf, index: PathBuf) -> Config {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut config = Config::from_file(&root.join("config.toml")).unwrap();
+    config.data_dir = data;
+    config.index_dir = index;
+    config.discord.cooldown_seconds = 0;
+    config
+}
+
+/// Loads `config.data_dir`, builds its index and wraps it for serving.
+pub fn serving(config: Config) -> std::sync::Arc<careerbot::bot::core::Shared> {
+    let report =
+        careerbot::content::load_dir(&config.data_dir, &careerbot::app::vocabulary(&config));
+    assert!(!report.has_errors(), "{:?}", report.diagnostics.first());
+    let engine = careerbot::search::Engine::build(&config, &report.content).unwrap();
+    careerbot::bot::core::Shared::new(config, engine)
+}
+
+/// The shipped content folder.
+pub fn shipped_data() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data")
+}
 
 /// xorshift64*: deterministic, dependency-free, good enough to pick words.
 pub struct Rng(u64);

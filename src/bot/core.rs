@@ -375,6 +375,25 @@ fn match_rank(typed: &str, value: &str, vocabulary: &Vocabulary, facet: Facet) -
     best
 }
 
+/// Fills one of serenity's message builders from a [`Reply`]: they share method names but
+/// no trait, and attachments are added by a differently named method (`$attach`).
+macro_rules! fill {
+    ($reply:expr, $builder:expr, $attach:ident) => {{
+        let reply: &Reply = $reply;
+        let mut builder = $builder
+            .allowed_mentions(no_mentions())
+            .embeds(reply.embeds())
+            .components(reply.components());
+        if let Some(content) = &reply.content {
+            builder = builder.content(content);
+        }
+        for (name, bytes) in &reply.files {
+            builder = builder.$attach(CreateAttachment::bytes(bytes.clone(), name.clone()));
+        }
+        builder
+    }};
+}
+
 /// A reply, before it is shaped for the gateway or the HTTP endpoint.
 #[derive(Debug, Clone)]
 pub struct Reply {
@@ -489,49 +508,26 @@ impl Reply {
 
     /// As a followup message (a private refusal after a deferred update).
     pub fn to_followup(&self) -> CreateInteractionResponseFollowup {
-        let mut followup = CreateInteractionResponseFollowup::new()
-            .ephemeral(self.ephemeral)
-            .allowed_mentions(no_mentions())
-            .embeds(self.embeds())
-            .components(self.components());
-        if let Some(content) = &self.content {
-            followup = followup.content(content);
-        }
-        for (name, bytes) in &self.files {
-            followup = followup.add_file(CreateAttachment::bytes(bytes.clone(), name.clone()));
-        }
-        followup
+        fill!(
+            self,
+            CreateInteractionResponseFollowup::new().ephemeral(self.ephemeral),
+            add_file
+        )
     }
 
-    /// For editing a deferred response over REST (HTTP endpoint).
+    /// For editing a deferred response over REST (HTTP endpoint); the deferral already
+    /// decided who sees it.
     pub fn to_edit(&self) -> EditInteractionResponse {
-        let mut edit = EditInteractionResponse::new()
-            .allowed_mentions(no_mentions())
-            .embeds(self.embeds())
-            .components(self.components());
-        if let Some(content) = &self.content {
-            edit = edit.content(content);
-        }
-        for (name, bytes) in &self.files {
-            edit = edit.new_attachment(CreateAttachment::bytes(bytes.clone(), name.clone()));
-        }
-        edit
+        fill!(self, EditInteractionResponse::new(), new_attachment)
     }
 
     /// For an interaction response body (HTTP endpoint, button updates).
     pub fn to_message(&self) -> CreateInteractionResponseMessage {
-        let mut message = CreateInteractionResponseMessage::new()
-            .ephemeral(self.ephemeral)
-            .allowed_mentions(no_mentions())
-            .embeds(self.embeds())
-            .components(self.components());
-        if let Some(content) = &self.content {
-            message = message.content(content);
-        }
-        for (name, bytes) in &self.files {
-            message = message.add_file(CreateAttachment::bytes(bytes.clone(), name.clone()));
-        }
-        message
+        fill!(
+            self,
+            CreateInteractionResponseMessage::new().ephemeral(self.ephemeral),
+            add_file
+        )
     }
 }
 
