@@ -52,3 +52,15 @@ pub fn load(config: &Config) -> Result<Loaded, StartError> {
         stale: false,
     })
 }
+
+/// [`load`] for the long-running modes: content errors with no index to fall back on are
+/// reported in full (every `path:line:col`), as `check` would.
+pub fn load_for_service(config: &Config) -> anyhow::Result<Loaded> {
+    load(config).map_err(|e| match e {
+        StartError::Content(ref report) => {
+            let lines: Vec<String> = report.errors().map(|d| d.to_string()).collect();
+            anyhow::anyhow!("{}\n{e}", lines.join("\n"))
+        }
+        e => anyhow::Error::new(e),
+    })
+}

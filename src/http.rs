@@ -90,7 +90,7 @@ pub fn run_blocking(config: Config, listen: Option<SocketAddr>) -> anyhow::Resul
     let verifier = verifier_from_env()?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
-        let loaded = crate::app::load(&config)?;
+        let loaded = crate::app::load_for_service(&config)?;
         let addr = listen.unwrap_or(config.http.listen);
         let token = std::env::var("DISCORD_TOKEN")
             .ok()

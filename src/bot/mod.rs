@@ -81,17 +81,7 @@ pub fn run_blocking(config: Config) -> anyhow::Result<u8> {
     let token = token_from_env()?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
-        let loaded = crate::app::load(&config).map_err(|e| match e {
-            crate::app::StartError::Content(ref report) => anyhow::anyhow!(
-                "{}\n{e}",
-                report
-                    .errors()
-                    .map(|d| d.to_string())
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            ),
-            e => anyhow::Error::new(e),
-        })?;
+        let loaded = crate::app::load_for_service(&config)?;
         let shared = Shared::new(config, loaded.engine);
         run(shared, &token, shutdown_signal()).await?;
         Ok(crate::cli::EXIT_OK)
