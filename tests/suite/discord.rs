@@ -399,6 +399,29 @@ async fn slow_answers_defer_first_then_edit() {
     let text = fake_discord::embed_text(&calls[0].body);
     assert!(text.contains("Google Professional ML Engineer"), "{text}");
     assert_eq!(calls[0].body["allowed_mentions"]["parse"], json!([]));
+
+    // Page turns take the same path: a deferred update, then an edit of the message.
+    let id = bot.fake.dispatch(
+        bot.fake
+            .command("faq", json!([]), ALICE, MEMBER_PERMISSIONS),
+    );
+    bot.fake.callback(id).await;
+    let first = bot.fake.webhook_calls(id, 1).await;
+    let custom_id = first[0].body["components"][0]["components"][0]["custom_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let press = bot.fake.dispatch(bot.fake.button(&custom_id, ALICE));
+    let cb = bot.fake.callback(press).await;
+    assert_eq!(
+        (cb.status, cb.kind()),
+        (204, 6),
+        "deferred update: {:#?}",
+        cb.body
+    );
+    let edits = bot.fake.webhook_calls(press, 1).await;
+    assert_eq!(edits[0].method, "PATCH");
+    assert!(fake_discord::embed_text(&edits[0].body).contains("Page 2 of 2"));
     bot.stop().await;
 }
 
