@@ -19,15 +19,7 @@ use common::{p50_p99, question, Rng};
 const RELOADS: usize = 5;
 
 fn main() {
-    let sizes: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
-    let sizes = if sizes.is_empty() {
-        vec![0, 10_000, 100_000]
-    } else {
-        sizes
-    };
+    let sizes = common::sizes(&[0, 10_000, 100_000]);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

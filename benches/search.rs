@@ -19,15 +19,7 @@ const QUERIES: usize = 3000;
 const WARMUP: usize = 300;
 
 fn main() {
-    let sizes: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
-    let sizes = if sizes.is_empty() {
-        vec![10_000, 100_000]
-    } else {
-        sizes
-    };
+    let sizes = common::sizes(&[10_000, 100_000]);
     println!("size      step                                p50 µs     p99 µs");
     for n in sizes {
         let tmp = tempfile::tempdir().unwrap();

@@ -27,6 +27,19 @@ pub fn serving(config: Config) -> std::sync::Arc<careerbot::bot::core::Shared> {
     careerbot::bot::core::Shared::new(config, engine)
 }
 
+/// Corpus sizes from the command line (`cargo bench --bench x -- 10000`), else `default`.
+pub fn sizes(default: &[usize]) -> Vec<usize> {
+    let given: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    if given.is_empty() {
+        default.to_vec()
+    } else {
+        given
+    }
+}
+
 /// The shipped content folder.
 pub fn shipped_data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("data")

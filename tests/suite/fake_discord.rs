@@ -3,7 +3,7 @@
 //! message and embed limits) so the tests catch what real Discord would reject.
 #![allow(dead_code)]
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -197,10 +197,6 @@ impl FakeDiscord {
         .expect("the bot never registered its commands")
     }
 
-    pub fn registrations(&self) -> Vec<Call> {
-        self.shared.lock().registered.clone()
-    }
-
     /// A fresh snowflake.
     pub fn id(&self) -> u64 {
         self.shared.next_id.fetch_add(1, Ordering::SeqCst)
@@ -359,10 +355,6 @@ impl FakeDiscord {
         })
         .await
         .unwrap_or_else(|| panic!("fewer than {n} webhook calls for interaction {id}"))
-    }
-
-    pub fn channel_messages(&self) -> Vec<Call> {
-        self.shared.lock().channel_messages.clone()
     }
 
     pub async fn channel_message(&self, n: usize) -> Vec<Call> {
@@ -904,15 +896,4 @@ async fn unknown(State(s): State<Arc<Shared>>, req: axum::extract::Request) -> R
         .unknown_routes
         .push(format!("{} {}", req.method(), req.uri()));
     discord_error(StatusCode::NOT_FOUND, 0, "404: Not Found")
-}
-
-/// Interaction ids the fake has seen acknowledged.
-pub fn acknowledged(fake: &FakeDiscord) -> HashSet<u64> {
-    fake.shared
-        .lock()
-        .interactions
-        .iter()
-        .filter(|(_, i)| i.acknowledged)
-        .map(|(id, _)| *id)
-        .collect()
 }
