@@ -51,8 +51,9 @@ pub enum Cmd {
         /// Page of results (from 1).
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
         page: u32,
-        /// The command and its options; a bare question is read as `/ask`.
-        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        /// The command and its options; a bare question is read as `/ask`. Flags may come
+        /// anywhere; `--` ends them (`ask -- /ask what is -x`).
+        #[arg(required = true, num_args = 1..)]
         words: Vec<String>,
     },
     /// Check the content and report every problem; exits 1 when there is an error.

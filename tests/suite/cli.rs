@@ -96,6 +96,28 @@ fn ask_json_has_the_documented_fields() {
 }
 
 #[test]
+fn ask_options_may_come_anywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = temp_config(dir.path());
+    // After the question, as in every clap program: not part of the question.
+    let o = run(&config, &["ask", "/certs", "gcp", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["heading"], "Certifications · Google Cloud");
+    let o = run(&config, &["ask", "/faq", "--page", "2", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["page"], 2, "{v}");
+    // `--` ends the options: what follows is words, dashes and all.
+    let o = run(
+        &config,
+        &["ask", "--json", "--", "/ask", "--page", "mlflow"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["heading"], "--page mlflow");
+}
+
+#[test]
 fn exit_codes_tell_found_from_not_found_from_errors() {
     let dir = tempfile::tempdir().unwrap();
     let config = temp_config(dir.path());
