@@ -65,6 +65,74 @@ pub struct SearchConfig {
     pub one_typo_from: usize,
     /// Words at least this long may have two typos.
     pub two_typos_from: usize,
+    /// How much each kind of match counts.
+    pub weights: RankingWeights,
+}
+
+/// How much each kind of match counts (`[search.weights]`). The defaults were chosen on the
+/// public development corpora of `quality/` (README, "Search quality"): change them with
+/// that report in hand, not by feel.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RankingWeights {
+    /// The passage's own heading has the word exactly as typed.
+    pub heading_exact: f32,
+    /// The passage's own heading has a form of the word.
+    pub heading: f32,
+    /// The enclosing headings, the document's title or an alias have it.
+    pub context: f32,
+    /// The passage's text has it.
+    pub body: f32,
+    /// Two neighbouring words of the question stand near each other in the passage.
+    pub phrase: f32,
+    /// The heading, as written, has one of the question's stop words ("who", "how"):
+    /// what makes a question heading ("Who's this for?") match the question.
+    pub heading_stop_words: f32,
+    /// A synonym or an abbreviation's expansion, against the word as typed (1.0).
+    pub synonym: f32,
+    /// A typo correction, against the word as typed (1.0).
+    pub correction: f32,
+}
+
+impl Default for RankingWeights {
+    fn default() -> Self {
+        RankingWeights {
+            heading_exact: 0.5,
+            heading: 0.5,
+            context: 0.6,
+            body: 1.0,
+            phrase: 0.5,
+            heading_stop_words: 1.0,
+            synonym: 0.8,
+            correction: 0.9,
+        }
+    }
+}
+
+impl RankingWeights {
+    fn validate(&self) -> Result<(), String> {
+        let w = self;
+        for (key, value) in [
+            ("heading_exact", w.heading_exact),
+            ("heading", w.heading),
+            ("context", w.context),
+            ("body", w.body),
+            ("phrase", w.phrase),
+            ("heading_stop_words", w.heading_stop_words),
+            ("synonym", w.synonym),
+            ("correction", w.correction),
+        ] {
+            if !(0.0..=100.0).contains(&value) {
+                return Err(format!(
+                    "search.weights.{key} must be between 0 and 100, not {value}"
+                ));
+            }
+        }
+        if w.body + w.heading + w.heading_exact + w.context == 0.0 {
+            return Err("search.weights: at least one field weight must be above 0".into());
+        }
+        Ok(())
+    }
 }
 
 /// One known facet value.
@@ -216,6 +284,7 @@ impl Default for SearchConfig {
             abbreviations: BTreeMap::new(),
             one_typo_from: 5,
             two_typos_from: 9,
+            weights: RankingWeights::default(),
         }
     }
 }
@@ -317,6 +386,7 @@ impl Config {
                     .into(),
             );
         }
+        self.search.weights.validate()?;
         for group in &self.search.synonyms {
             if group.len() < 2 {
                 return Err(format!(

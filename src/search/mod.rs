@@ -6,6 +6,7 @@
 
 pub mod query;
 pub mod schema;
+pub mod spelling;
 pub mod store;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -35,17 +36,14 @@ use store::Manifest;
 const WRITER_MEMORY: usize = 64 * 1024 * 1024;
 /// One indexing thread: a reload then leaves the other cores to the queries being served.
 const WRITER_THREADS: usize = 1;
-/// Boosts: a word in a heading or alias says more about a passage than one in its body.
-/// A heading with the very word asked for says most about a passage; aliases and enclosing
-/// headings say more than the body. The body field also holds the title, stemmed, so a
-/// heading that only shares a word's stem counts as body text (Snowball stems "experiment"
-/// and "experience" alike).
-const TITLE_EXACT_BOOST: f32 = 1.5;
-const EXTRA_BOOST: f32 = 1.0;
 /// Weight of a question naming a facet value its passages carry (`google cloud` → provider
 /// gcp): a level, region or provider is a deliberate signal; a topic word a weaker one.
 const FACET_MENTION_BOOST: f32 = 2.0;
 const TOPIC_MENTION_BOOST: f32 = 0.7;
+/// How far apart two neighbouring question words may stand and still count as a phrase.
+const PHRASE_SLOP: u32 = 2;
+/// Index words looked at when telling apart the words that share a stem.
+const MAX_FAMILY_SCAN: usize = 256;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
@@ -411,6 +409,7 @@ impl Engine {
             .try_into()?;
         let plain = schema::plain_analyzer();
         let catalog = read_catalog(&reader.searcher(), &fields)?;
+        spelling::warm_up();
         Ok(Engine {
             thesaurus: Thesaurus::new(&config.search, &plain),
             plain,
@@ -453,11 +452,17 @@ impl Engine {
     pub fn raw_parser(&self, all_fields: bool) -> tantivy::query::QueryParser {
         let f = &self.fields;
         let fields = if all_fields {
-            vec![f.title_exact, f.extra, f.body]
+            vec![f.title_exact, f.heading, f.extra, f.body]
         } else {
             vec![f.body]
         };
         tantivy::query::QueryParser::for_index(self.reader.searcher().index(), fields)
+    }
+
+    /// Replaces the ranking weights: the quality report tries many on one index.
+    #[doc(hidden)]
+    pub fn set_weights(&mut self, weights: crate::config::RankingWeights) {
+        self.search_config.weights = weights;
     }
 
     #[doc(hidden)]
@@ -471,6 +476,7 @@ impl Engine {
         let lexicon = IndexLexicon {
             searcher: &searcher,
             fields: &self.fields,
+            stemmed: &self.stemmed,
         };
         query::analyze(
             text,
@@ -508,13 +514,19 @@ impl Engine {
                 counted(docs.into_iter().map(|(_, a)| (0.0, a)).collect(), total)
             }
             (Some(text), Some(filter)) => {
-                // The filter decides membership; only the words decide rank.
+                // The filter decides membership (with the words too, if they are required);
+                // only the words decide rank.
+                let words = if request.require_text {
+                    Occur::Must
+                } else {
+                    Occur::Should
+                };
                 let query = BooleanQuery::new(vec![
                     (
                         Occur::Must,
                         Box::new(ConstScoreQuery::new(filter, 0.0)) as Box<dyn Query>,
                     ),
-                    (Occur::Should, text),
+                    (words, text),
                 ]);
                 let collector = TopDocs::with_limit(limit)
                     .and_offset(offset)
@@ -549,12 +561,31 @@ impl Engine {
         })
     }
 
+    /// Whether the guide uses `word` (lower case) anywhere, as written.
+    pub fn has_word(&self, word: &str) -> bool {
+        let searcher = self.reader.searcher();
+        IndexLexicon {
+            searcher: &searcher,
+            fields: &self.fields,
+            stemmed: &self.stemmed,
+        }
+        .has_word(word)
+    }
+
+    /// Whether `word` may be read as a misspelling of something else: the guide does not
+    /// use it and it is no English word.
+    pub fn is_correctable(&self, word: &str) -> bool {
+        let word = word.to_lowercase();
+        !self.has_word(&word) && !spelling::is_english_word(&word)
+    }
+
     /// Close spellings, from the index's own words, for words that matched nothing.
     pub fn suggestions(&self, words: &[String]) -> Vec<String> {
         let searcher = self.reader.searcher();
         let lexicon = IndexLexicon {
             searcher: &searcher,
             fields: &self.fields,
+            stemmed: &self.stemmed,
         };
         let mut out = Vec::new();
         for w in words {
@@ -589,25 +620,60 @@ impl Engine {
                 Box::new(BoostQuery::new(Box::new(q), weight)),
             )
         };
+        let w = &self.search_config.weights;
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for alt in analysis.concepts.iter().flat_map(|c| &c.alternatives) {
-            // Only the word as typed earns the exact-title weight, not its synonyms.
+            // One word's matches in the passage's fields.
+            let mut fields: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+            // Only the word as typed earns the exact-heading weight, not its synonyms.
             if let ([word], true) = (alt.words.as_slice(), alt.weight >= 1.0) {
-                clauses.push(term(f.title_exact, word, TITLE_EXACT_BOOST));
+                if w.heading_exact > 0.0 {
+                    fields.push(term(f.title_exact, word, w.heading_exact));
+                }
             }
-            for (field, weight) in [(f.extra, EXTRA_BOOST), (f.body, 1.0)] {
-                match alt.stems.as_slice() {
-                    [stem] => clauses.push(term(field, stem, weight * alt.weight)),
-                    stems => {
-                        let phrase = PhraseQuery::new(
-                            stems
-                                .iter()
-                                .map(|s| Term::from_field_text(field, s))
-                                .collect(),
-                        );
-                        clauses.push((
-                            Occur::Should,
-                            Box::new(BoostQuery::new(Box::new(phrase), weight * alt.weight)),
+            if !alt.forms.is_empty() {
+                // The stem also stands for other words: match this word's own forms.
+                for form in &alt.forms {
+                    fields.push(term(f.words, form, w.body * alt.weight));
+                }
+            } else {
+                let per_field = [
+                    (f.heading, w.heading),
+                    (f.extra, w.context),
+                    (f.body, w.body),
+                ];
+                for (field, weight) in per_field {
+                    if weight <= 0.0 {
+                        continue;
+                    }
+                    match alt.stems.as_slice() {
+                        [stem] => fields.push(term(field, stem, weight * alt.weight)),
+                        stems => fields.push(phrase(field, stems, 0, weight * alt.weight)),
+                    }
+                }
+            }
+            // A flat union of terms: what tantivy prunes with block-WAND.
+            clauses.extend(fields);
+        }
+        if w.heading_stop_words > 0.0 {
+            for word in &analysis.stop_words {
+                clauses.push(term(f.title_exact, word, w.heading_stop_words));
+            }
+        }
+        // Neighbouring words of the question that stand near each other in the passage.
+        if w.phrase > 0.0 {
+            for pair in analysis.concepts.windows(2) {
+                let stem = |c: &query::Concept| match c.alternatives.first() {
+                    Some(a) if a.forms.is_empty() && a.stems.len() == 1 => Some(a.stems[0].clone()),
+                    _ => None,
+                };
+                if let (Some(a), Some(b)) = (stem(&pair[0]), stem(&pair[1])) {
+                    for field in [f.heading, f.body] {
+                        clauses.push(phrase(
+                            field,
+                            &[a.clone(), b.clone()],
+                            PHRASE_SLOP,
+                            w.phrase,
                         ));
                     }
                 }
@@ -703,6 +769,26 @@ impl Engine {
 
 const BREADCRUMB_SEP: char = '\u{1f}';
 
+/// Words in order, at most `slop` positions apart, as one weighted clause.
+fn phrase(
+    field: tantivy::schema::Field,
+    stems: &[String],
+    slop: u32,
+    weight: f32,
+) -> (Occur, Box<dyn Query>) {
+    let mut q = PhraseQuery::new(
+        stems
+            .iter()
+            .map(|s| Term::from_field_text(field, s))
+            .collect(),
+    );
+    q.set_slop(slop);
+    (
+        Occur::Should,
+        Box::new(BoostQuery::new(Box::new(q), weight)),
+    )
+}
+
 fn str_field(doc: &TantivyDocument, field: tantivy::schema::Field) -> String {
     doc.get_first(field)
         .and_then(|v| v.as_str())
@@ -787,6 +873,7 @@ pub fn cut_at_word(text: &str, max_chars: usize) -> &str {
 struct IndexLexicon<'a> {
     searcher: &'a Searcher,
     fields: &'a Fields,
+    stemmed: &'a TextAnalyzer,
 }
 
 impl Lexicon for IndexLexicon<'_> {
@@ -802,6 +889,39 @@ impl Lexicon for IndexLexicon<'_> {
                 .doc_freq(&Term::from_field_text(f, stem))
                 .is_ok_and(|n| n > 0)
         })
+    }
+
+    fn forms(&self, word: &str, stem: &str) -> Option<Vec<String>> {
+        // Words with this stem start with it, but for Snowball's `y` → `i` ("compani").
+        let prefix = stem.strip_suffix('i').unwrap_or(stem);
+        if prefix.chars().count() < 3 {
+            return None;
+        }
+        let mut family: Vec<String> = Vec::new();
+        for segment in self.searcher.segment_readers() {
+            let inverted = segment.inverted_index(self.fields.words).ok()?;
+            let mut stream = inverted.terms().range().ge(prefix).into_stream().ok()?;
+            // A bounded look: a stem shared by hundreds of words is not worth the time.
+            let mut scanned = 0;
+            while stream.advance() && scanned < MAX_FAMILY_SCAN {
+                if !stream.key().starts_with(prefix.as_bytes()) {
+                    break;
+                }
+                scanned += 1;
+                let Ok(w) = std::str::from_utf8(stream.key()) else {
+                    continue;
+                };
+                if !family.iter().any(|f| f == w) && query::stems(self.stemmed, w) == [stem] {
+                    family.push(w.to_string());
+                }
+            }
+        }
+        let same: Vec<String> = family
+            .iter()
+            .filter(|w| query::same_word(word, w))
+            .cloned()
+            .collect();
+        (same.len() < family.len()).then_some(same)
     }
 
     fn near_words(&self, word: &str, distance: u8) -> Vec<String> {
@@ -856,7 +976,7 @@ fn write_documents(index: &Index, content: &Content) -> Result<(), SearchError> 
         }
         // The text first: display reads the first value.
         doc.add_text(fields.body, &p.text);
-        doc.add_text(fields.body, &p.title);
+        doc.add_text(fields.heading, &p.title);
         doc.add_text(fields.words, &p.title);
         doc.add_text(fields.words, context.join(" "));
         doc.add_text(fields.words, p.aliases.join(" "));

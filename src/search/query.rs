@@ -23,6 +23,9 @@ const STOP_WORDS: &[&str] = &[
     "many", "get", "between",
 ];
 
+/// Weight of a stop word kept because the question has little else.
+const STOP_WORD_WEIGHT: f32 = 0.3;
+
 pub fn is_stop_word(word: &str) -> bool {
     STOP_WORDS.contains(&word)
 }
@@ -43,6 +46,10 @@ pub struct Alternative {
     pub words: Vec<String>,
     /// Synonyms and corrections count a little less than the word as written.
     pub weight: f32,
+    /// When the stem is shared by different words ("experiment", "experience"), the forms
+    /// of this word the guide uses: they are matched as written instead of by the stem.
+    /// Empty when the stem is safe to match.
+    pub forms: Vec<String>,
 }
 
 /// The analysed query.
@@ -51,8 +58,13 @@ pub struct Analysis {
     pub concepts: Vec<Concept>,
     /// `(typed, used instead)`, for a "showing results for" note.
     pub corrections: Vec<(String, String)>,
-    /// Words that match nothing and have no close spelling in the index.
+    /// Misspelt-looking words that match nothing and have no close spelling in the index.
     pub unknown: Vec<String>,
+    /// Correctly spelt English words the guide does not use: never corrected into another
+    /// word, and never offered a "did you mean".
+    pub absent: Vec<String>,
+    /// Stop words left out of the concepts; they still match question headings.
+    pub stop_words: Vec<String>,
 }
 
 impl Analysis {
@@ -93,6 +105,43 @@ pub trait Lexicon {
     fn has_stem(&self, stem: &str) -> bool;
     /// Index words within `distance` edits of `word`, closest and most frequent first.
     fn near_words(&self, word: &str, distance: u8) -> Vec<String>;
+    /// When the index's words with this stem are not all forms of one word, the ones that
+    /// are forms of `word` (possibly none); `None` when the stem merges nothing wrongly.
+    fn forms(&self, _word: &str, _stem: &str) -> Option<Vec<String>> {
+        None
+    }
+}
+
+/// A crude inflection-stripper: what is left once plural, past, gerund and a final `e`
+/// are gone ("experiences" → "experienc", "negotiating" → "negotiat").
+fn light_stem(word: &str) -> &str {
+    let n = word.len();
+    let w = if word.ends_with("ies") && n > 4 {
+        &word[..n - 2] // "companies" → "compani", beside "company" → "compan"+"y"
+    } else if word.ends_with("ing") && n > 5 {
+        &word[..n - 3]
+    } else if word.ends_with("ed") && n > 4 {
+        &word[..n - 2]
+    } else if word.ends_with('s') && !word.ends_with("ss") && n > 3 {
+        &word[..n - 1]
+    } else {
+        word
+    };
+    let w = w.strip_suffix('e').filter(|s| s.len() > 2).unwrap_or(w);
+    w.strip_suffix('i')
+        .or_else(|| w.strip_suffix('y'))
+        .filter(|s| s.len() > 2)
+        .unwrap_or(w)
+}
+
+/// Whether two words that share a Snowball stem are forms of one word. Snowball strips
+/// derivational endings too, and so merges "experiment" with "experience" and "university"
+/// with "universe"; once inflections are gone, forms of one word still extend each other
+/// ("negotiat" / "negotiation", "manag" / "management"), different words do not
+/// ("experiment" / "experienc").
+pub fn same_word(a: &str, b: &str) -> bool {
+    let (a, b) = (light_stem(a), light_stem(b));
+    a.starts_with(b) || b.starts_with(a)
 }
 
 /// Synonym groups and abbreviations from config, in the analysed form.
@@ -157,6 +206,10 @@ pub fn analyze(
 
     let mut analysis = Analysis::default();
     let mut seen: HashSet<Vec<String>> = HashSet::new();
+    // Stop words go only where the rest of the question still carries it: "what should I
+    // say when …" is not a question about "say" alone. Kept, they count little.
+    let content_words = ws.iter().filter(|w| !is_stop_word(w)).count();
+    let keep_stop_words = content_words == 1;
     let mut i = 0;
     while i < ws.len() && analysis.concepts.len() < MAX_WORDS {
         // Longest synonym phrase starting here.
@@ -173,11 +226,23 @@ pub fn analyze(
                     weight: if entry.as_slice() == &ws[i..i + n] {
                         1.0
                     } else {
-                        0.8
+                        config.weights.synonym
                     },
+                    forms: Vec::new(),
                 })
                 .filter(|a| !a.stems.is_empty())
                 .collect();
+            // Entries that stem alike ("certification", "certifications") are one
+            // alternative, at its best weight: a synonym group must not count a word thrice.
+            let mut alternatives: Vec<Alternative> = alternatives;
+            alternatives.sort_by(|a, b| b.weight.total_cmp(&a.weight));
+            let mut unique: Vec<Alternative> = Vec::new();
+            for a in alternatives {
+                if !unique.iter().any(|u| u.stems == a.stems) {
+                    unique.push(a);
+                }
+            }
+            let alternatives = unique;
             let key: Vec<String> = alternatives.iter().flat_map(|a| a.stems.clone()).collect();
             if seen.insert(key) {
                 analysis.concepts.push(Concept {
@@ -190,24 +255,44 @@ pub fn analyze(
         }
         let word = ws[i].clone();
         i += 1;
-        if is_stop_word(&word) {
+        let weight = if !is_stop_word(&word) {
+            1.0
+        } else if keep_stop_words && lexicon.has_word(&word) {
+            STOP_WORD_WEIGHT
+        } else {
+            if !analysis.stop_words.contains(&word) {
+                analysis.stop_words.push(word);
+            }
             continue;
-        }
+        };
         let stem = stems(stemmed, &word);
         if stem.is_empty() {
             continue;
         }
         if lexicon.has_word(&word) || stem.iter().all(|s| lexicon.has_stem(s)) {
-            if seen.insert(stem.clone()) {
-                analysis.concepts.push(Concept {
-                    written: word.clone(),
-                    alternatives: vec![Alternative {
-                        stems: stem,
-                        words: vec![word.clone()],
-                        weight: 1.0,
-                    }],
-                });
+            let forms = match stem.as_slice() {
+                [s] => lexicon.forms(&word, s),
+                _ => None,
+            };
+            // Only other words share the stem: the guide does not have this one after all.
+            let shared_only = forms.as_ref().is_some_and(Vec::is_empty);
+            if !shared_only {
+                if seen.insert(stem.clone()) {
+                    analysis.concepts.push(Concept {
+                        written: word.clone(),
+                        alternatives: vec![Alternative {
+                            stems: stem,
+                            words: vec![word.clone()],
+                            weight,
+                            forms: forms.unwrap_or_default(),
+                        }],
+                    });
+                }
+                continue;
             }
+        }
+        if super::spelling::is_english_word(&word) {
+            analysis.absent.push(word);
             continue;
         }
         let budget = config.typo_budget(word.chars().count());
@@ -225,10 +310,18 @@ pub fn analyze(
             .iter()
             .take(2)
             .enumerate()
-            .map(|(rank, w)| Alternative {
-                stems: stems(stemmed, w),
-                words: vec![w.clone()],
-                weight: if rank == 0 { 0.9 } else { 0.6 },
+            .map(|(rank, w)| {
+                let stems = stems(stemmed, w);
+                let forms = match stems.as_slice() {
+                    [s] => lexicon.forms(w, s).unwrap_or_default(),
+                    _ => Vec::new(),
+                };
+                Alternative {
+                    stems,
+                    words: vec![w.clone()],
+                    weight: config.weights.correction * if rank == 0 { 1.0 } else { 0.66 },
+                    forms,
+                }
             })
             .filter(|a| !a.stems.is_empty())
             .collect();
@@ -292,7 +385,9 @@ mod tests {
             a.corrections,
             vec![("kubernets".into(), "kubernetes".into())]
         );
-        assert_eq!(a.unknown, vec!["learn", "first"]);
+        // Real words the guide lacks are not typos of anything.
+        assert_eq!(a.absent, vec!["learn", "first"]);
+        assert!(a.unknown.is_empty());
     }
 
     #[test]
@@ -307,11 +402,30 @@ mod tests {
             .collect();
         assert_eq!(
             alts,
+            // The words as typed first, then their synonyms.
             vec![
-                vec!["gcp".to_string()],
-                vec!["googl".into(), "cloud".into()]
+                vec!["googl".to_string(), "cloud".into()],
+                vec!["gcp".into()]
             ]
         );
+    }
+
+    #[test]
+    fn words_sharing_a_stem_are_told_apart() {
+        assert!(!same_word("experiment", "experience"));
+        assert!(!same_word("experiments", "experienced"));
+        for (a, b) in [
+            ("experiment", "experiments"),
+            ("experiment", "experimental"),
+            ("experience", "experienced"),
+            ("negotiate", "negotiation"),
+            ("negotiating", "negotiation"),
+            ("manage", "management"),
+            ("company", "companies"),
+            ("interview", "interviewing"),
+        ] {
+            assert!(same_word(a, b), "{a} / {b}");
+        }
     }
 
     #[test]

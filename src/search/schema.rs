@@ -13,7 +13,7 @@ use tantivy::Index;
 use crate::content::Facet;
 
 /// Bump when the schema or an analyzer changes: every cached index is then rebuilt.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// English: lower case, accents folded, stemmed. Used for every searchable text field.
 pub const STEMMED: &str = "careerbot_en";
@@ -51,11 +51,14 @@ pub struct Fields {
     /// The title unstemmed: a heading that has the very word asked for outranks one that
     /// only shares its stem (Snowball stems "experiment" and "experience" alike).
     pub title_exact: Field,
+    /// The passage's own heading, stemmed.
+    pub heading: Field,
     /// Aliases and enclosing headings: what the passage is about beyond its own words.
     pub extra: Field,
     pub body: Field,
-    /// Every word of title, context, aliases and body, unstemmed: only its term dictionary
-    /// is read (typo corrections, suggestions), never its postings.
+    /// Every word of title, context, aliases and body, unstemmed: its term dictionary
+    /// serves typo corrections and suggestions; its postings match the words whose stem
+    /// other words share ("experiment" without "experience").
     pub words: Field,
     pub breadcrumb: Field,
     pub source: Field,
@@ -94,6 +97,7 @@ impl Fields {
             id: f("id")?,
             title: f("title")?,
             title_exact: f("title_exact")?,
+            heading: f("heading")?,
             extra: f("extra")?,
             body: f("body")?,
             words: f("words")?,
@@ -126,7 +130,7 @@ pub fn schema() -> Schema {
         }
     };
     b.add_text_field("id", STRING | STORED);
-    // Stored for display; searched through `title_exact` and, stemmed, through `body`.
+    // Stored for display; searched through `title_exact` and, stemmed, through `heading`.
     b.add_text_field("title", STORED);
     b.add_text_field(
         "title_exact",
@@ -136,6 +140,7 @@ pub fn schema() -> Schema {
                 .set_index_option(IndexRecordOption::WithFreqs),
         ),
     );
+    b.add_text_field("heading", text(false));
     b.add_text_field("extra", text(false));
     b.add_text_field("body", text(true));
     b.add_text_field(
@@ -143,7 +148,7 @@ pub fn schema() -> Schema {
         TextOptions::default().set_indexing_options(
             TextFieldIndexing::default()
                 .set_tokenizer(PLAIN)
-                .set_index_option(IndexRecordOption::Basic),
+                .set_index_option(IndexRecordOption::WithFreqs),
         ),
     );
     b.add_text_field("breadcrumb", STORED);
