@@ -366,8 +366,11 @@ pub fn answer(
             note_corrections(&mut answer.notes, &results.analysis.corrections);
             if results.hits.is_empty() && request.page == 0 {
                 answer.outcome = Outcome::NotFound;
-                answer.suggestions = engine.suggestions(&results.analysis.unknown);
-                if results.analysis.is_empty() && results.analysis.unknown.is_empty() {
+                answer.suggestions = note_absent(engine, &mut answer.notes, &results.analysis);
+                if results.analysis.is_empty()
+                    && results.analysis.unknown.is_empty()
+                    && results.analysis.absent.is_empty()
+                {
                     answer
                         .notes
                         .push("Ask with a few keywords, for example `/ask mlops tools`.".into());
@@ -377,60 +380,10 @@ pub fn answer(
             answer.has_more = results.has_more;
             answer.results = results.hits;
         }
-        Command::Faq { topic } => {
-            answer.heading = "FAQ".into();
-            let mut filter = Filter {
-                facets: vec![(Facet::Topic, vec!["faq".into()])],
-            };
-            let mut text = String::new();
-            if let Some(topic) = topic {
-                match vocabulary.resolve(Facet::Topic, topic) {
-                    Resolved::Known(id) if vocabulary.is_closed(Facet::Topic) => {
-                        answer.heading = format!("FAQ · {}", vocabulary.label(Facet::Topic, &id));
-                        filter.facets.push((Facet::Topic, vec![id]));
-                    }
-                    // Not a topic we file answers under: search the FAQ for the words instead.
-                    _ => {
-                        answer.heading = format!("FAQ · {topic}");
-                        text = topic.clone();
-                    }
-                }
-            }
-            let results = engine.search(&SearchRequest {
-                text: &text,
-                filter: filter.clone(),
-                boost: Filter::default(),
-                // A topic we do not file answers under is searched as words: only FAQ
-                // answers that have them count, so "no answer" can be said.
-                require_text: !text.is_empty(),
-                offset,
-                limit: per_page,
-            })?;
-            note_corrections(&mut answer.notes, &results.analysis.corrections);
-            answer.total = results.total;
-            answer.has_more = results.has_more;
-            answer.results = results.hits;
-            if answer.total == Some(0) {
-                answer.outcome = Outcome::NoData;
-                answer.notes.push(format!(
-                    "We have no FAQ answer about {}.",
-                    topic.as_deref().unwrap_or("that")
-                ));
-                answer.available = engine
-                    .catalog()
-                    .values(
-                        Facet::Topic,
-                        &Filter {
-                            facets: vec![(Facet::Topic, vec!["faq".into()])],
-                        },
-                    )
-                    .into_iter()
-                    .filter(|(v, _)| v != "faq")
-                    .map(|(v, _)| vocabulary.label(Facet::Topic, &v).to_string())
-                    .collect();
-            }
-        }
-        Command::Salary { .. } | Command::Certs { .. } | Command::Levels { .. } => {
+        Command::Faq { .. }
+        | Command::Salary { .. }
+        | Command::Certs { .. }
+        | Command::Levels { .. } => {
             faceted(engine, vocabulary, request, offset, per_page, &mut answer)?;
         }
     }
@@ -447,8 +400,8 @@ struct FacetCommand {
     facets: &'static [Facet],
 }
 
-fn facet_command(command: &Command) -> FacetCommand {
-    match command {
+fn facet_command(command: &Command) -> Option<FacetCommand> {
+    Some(match command {
         Command::Salary { .. } => FacetCommand {
             topic: "salary",
             title: "Salary",
@@ -461,15 +414,25 @@ fn facet_command(command: &Command) -> FacetCommand {
             what: "certification advice",
             facets: &[Facet::Providers],
         },
-        _ => FacetCommand {
+        Command::Levels { .. } => FacetCommand {
             topic: "levels",
             title: "Career levels",
-            what: "a level description",
+            what: "level description",
             facets: &[Facet::Levels],
         },
-    }
+        Command::Faq { .. } => FacetCommand {
+            topic: "faq",
+            title: "FAQ",
+            what: "FAQ answer",
+            facets: &[Facet::Topic],
+        },
+        Command::Ask { .. } | Command::Help => return None,
+    })
 }
 
+/// A facet command: option words that name facet values filter; other words are searched,
+/// first within the command's topic and those values, then in the whole guide. "No data"
+/// is said only of known values no passage carries.
 fn faceted(
     engine: &Engine,
     vocabulary: &Vocabulary,
@@ -478,7 +441,9 @@ fn faceted(
     per_page: usize,
     answer: &mut Answer,
 ) -> Result<(), AnswerError> {
-    let spec = facet_command(&request.command);
+    let Some(spec) = facet_command(&request.command) else {
+        unreachable!("only facet commands are answered here")
+    };
     let args: Vec<(Facet, &str)> = spec
         .facets
         .iter()
@@ -486,57 +451,110 @@ fn faceted(
         .zip(request.command.args())
         .filter_map(|(f, a)| a.map(|a| (f, a)))
         .collect();
-    let resolved = resolve_args(vocabulary, spec.facets, &args, &mut answer.notes);
+    let (values, words) = resolve_args(engine, vocabulary, spec.facets, &args, &mut answer.notes);
 
-    let mut filter = Filter {
+    let topic_only = Filter {
         facets: vec![(Facet::Topic, vec![spec.topic.to_string()])],
     };
-    let mut labels = Vec::new();
-    let mut unknown = Vec::new();
-    for item in &resolved {
-        match item {
-            Arg::Value(facet, id) => {
-                labels.push(vocabulary.label(*facet, id).to_string());
-                match filter.facets.iter_mut().find(|(f, _)| f == facet) {
-                    Some((_, values)) => values.push(id.clone()),
-                    None => filter.facets.push((*facet, vec![id.clone()])),
-                }
-            }
-            Arg::Unknown(word) => unknown.push(word.clone()),
+    // The command's own topic stays a separate clause: `/faq tools` is FAQ *and* tools.
+    let mut chosen: Vec<(Facet, Vec<String>)> = Vec::new();
+    for (facet, id) in &values {
+        match chosen.iter_mut().find(|(f, _)| f == facet) {
+            Some((_, ids)) => ids.push(id.clone()),
+            None => chosen.push((*facet, vec![id.clone()])),
         }
     }
+    let filter = Filter {
+        facets: topic_only.facets.iter().cloned().chain(chosen).collect(),
+    };
+    let labels: Vec<String> = values
+        .iter()
+        .map(|(f, id)| vocabulary.label(*f, id).to_string())
+        .collect();
     answer.heading = std::iter::once(spec.title.to_string())
         .chain(labels.iter().cloned())
-        .chain(unknown.iter().cloned())
+        .chain(words.iter().cloned())
         .collect::<Vec<_>>()
         .join(" · ");
-
-    if unknown.is_empty() {
-        // The labels double as words to rank by: "Senior" and "India" in the text count.
-        let text = labels.join(" ");
-        let results = engine.search(&SearchRequest {
-            text: &text,
+    let words = words.join(" ");
+    let search = |text: &str, filter: &Filter, require_text: bool| {
+        engine.search(&SearchRequest {
+            text,
             filter: filter.clone(),
             boost: Filter::default(),
-            require_text: false,
+            require_text,
             offset,
             limit: per_page,
-        })?;
-        answer.total = results.total;
-        answer.has_more = results.has_more;
-        answer.results = results.hits;
-        if answer.total != Some(0) || offset > 0 {
+        })
+    };
+
+    if words.is_empty() {
+        // The labels double as words to rank by: "Senior" and "India" in the text count.
+        let results = search(&labels.join(" "), &filter, false)?;
+        if results.total != Some(0) || offset > 0 {
+            take(answer, results);
             return Ok(());
         }
+        no_data(engine, vocabulary, &spec, &labels, answer);
+        return Ok(());
     }
 
-    // Nothing for what was asked: say so, and say what we do have.
+    let values_have_data = values.is_empty()
+        || engine
+            .catalog()
+            .passages
+            .iter()
+            .any(|p| filter.matches(&p.facets));
+    if values_have_data {
+        let results = search(&words, &filter, true)?;
+        if results.total != Some(0) {
+            note_corrections(&mut answer.notes, &results.analysis.corrections);
+            take(answer, results);
+            return Ok(());
+        }
+    } else {
+        no_data(engine, vocabulary, &spec, &labels, answer);
+    }
+
+    // Nothing under the command's topic has the words: look in the whole guide.
+    let results = search(&words, &Filter::default(), false)?;
+    note_corrections(&mut answer.notes, &results.analysis.corrections);
+    if results.hits.is_empty() && offset == 0 {
+        answer.outcome = Outcome::NotFound;
+        answer.suggestions = note_absent(engine, &mut answer.notes, &results.analysis);
+        return Ok(());
+    }
+    let scope = match labels.is_empty() {
+        true => spec.title.to_string(),
+        false => format!("{} for {}", spec.title, labels.join(" in ")),
+    };
+    answer.notes.push(format!(
+        "Nothing in {scope} mentions `{words}`; showing matches from the whole guide."
+    ));
+    answer.outcome = Outcome::Found;
+    take(answer, results);
+    Ok(())
+}
+
+fn take(answer: &mut Answer, results: crate::search::SearchResults) {
+    answer.total = results.total;
+    answer.has_more = results.has_more;
+    answer.results = results.hits;
+}
+
+/// "We have no salary data for Junior in United States", and what we do have.
+fn no_data(
+    engine: &Engine,
+    vocabulary: &Vocabulary,
+    spec: &FacetCommand,
+    labels: &[String],
+    answer: &mut Answer,
+) {
     answer.outcome = Outcome::NoData;
-    let asked: Vec<String> = labels.iter().chain(unknown.iter()).cloned().collect();
-    answer.notes.push(if asked.is_empty() {
+    answer.notes.push(if labels.is_empty() {
         format!("We have no {} yet.", spec.what)
     } else {
-        format!("We have no {} for {}.", spec.what, asked.join(" in "))
+        format!("We have no {} for {}.", spec.what, labels.join(" in "))
     });
     let topic_only = Filter {
         facets: vec![(Facet::Topic, vec![spec.topic.to_string()])],
@@ -545,74 +563,134 @@ fn faceted(
         .catalog()
         .combinations(spec.facets, &topic_only)
         .into_iter()
-        .map(|combo| {
-            combo
+        .filter_map(|combo| {
+            let parts: Vec<String> = combo
                 .iter()
+                // `/faq` lists the topics its answers cover, not "FAQ" itself.
+                .filter(|(f, v)| !(*f == Facet::Topic && v == spec.topic))
                 .map(|(f, v)| vocabulary.label(*f, v).to_string())
-                .collect::<Vec<_>>()
-                .join(" · ")
+                .collect();
+            (!parts.is_empty()).then(|| parts.join(" · "))
         })
-        .collect();
-    Ok(())
+        .fold(Vec::new(), |mut out, s| {
+            if !out.contains(&s) {
+                out.push(s);
+            }
+            out
+        });
 }
 
-/// An option value, resolved.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Arg {
-    Value(Facet, String),
-    /// Matches no known value of any facet the command takes.
-    Unknown(String),
-}
-
-/// Resolves option values against the vocabulary: by the option's own facet, then by the
-/// command's other facets (`/salary india` means the region), then word by word, then by
-/// a close spelling. Each reinterpretation is noted so the user sees how they were read.
+/// Splits option values into facet values and free words. Each value is read by its
+/// option's facet, then by the command's other facets (`/salary india` means the region);
+/// a multi-word value word by word (longest known phrase first: `google cloud`); a word
+/// that is no value, no word of the guide and no English word by a close spelling of a
+/// value (noted, so the user sees how it was read). Everything else is a word to search.
 fn resolve_args(
+    engine: &Engine,
     vocabulary: &Vocabulary,
     facets: &[Facet],
     args: &[(Facet, &str)],
     notes: &mut Vec<String>,
-) -> Vec<Arg> {
-    let mut out = Vec::new();
+) -> (Vec<(Facet, String)>, Vec<String>) {
+    // An open facet (no vocabulary) takes any value, but only values some passage carries
+    // count as one: any other word is a word to search for.
     let exact = |facet: Facet, text: &str| match vocabulary.resolve(facet, text) {
-        Resolved::Known(id) => Some(id),
-        Resolved::Unknown { .. } => None,
+        Resolved::Known(id)
+            if vocabulary.is_closed(facet)
+                || engine
+                    .catalog()
+                    .present(facet, None)
+                    .iter()
+                    .any(|(v, _)| *v == id) =>
+        {
+            Some(id)
+        }
+        _ => None,
     };
     let others =
         |own: Facet| std::iter::once(own).chain(facets.iter().copied().filter(move |f| *f != own));
+    let mut values = Vec::new();
+    let mut words = Vec::new();
     for &(own, text) in args {
-        if let Some((f, id)) = others(own).find_map(|f| exact(f, text).map(|id| (f, id))) {
-            out.push(Arg::Value(f, id));
+        if let Some(found) = others(own).find_map(|f| exact(f, text).map(|id| (f, id))) {
+            values.push(found);
             continue;
         }
-        let words: Vec<&str> = text.split_whitespace().collect();
-        if words.len() > 1 {
-            let parts: Vec<Option<(Facet, String)>> = words
-                .iter()
-                .map(|w| others(own).find_map(|f| exact(f, w).map(|id| (f, id))))
-                .collect();
-            if parts.iter().all(Option::is_some) {
-                out.extend(parts.into_iter().flatten().map(|(f, id)| Arg::Value(f, id)));
+        // Quotes, emoji and direction marks around a word are not part of it.
+        let ws: Vec<&str> = text
+            .split_whitespace()
+            .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
+            .filter(|w| !w.is_empty())
+            .collect();
+        let mut i = 0;
+        while i < ws.len() {
+            let phrase = (1..=3.min(ws.len() - i)).rev().find_map(|n| {
+                let phrase = ws[i..i + n].join(" ");
+                others(own)
+                    .find_map(|f| exact(f, &phrase).map(|id| (f, id)))
+                    .map(|v| (n, v))
+            });
+            if let Some((n, value)) = phrase {
+                values.push(value);
+                i += n;
                 continue;
             }
-        }
-        let close = others(own).find_map(|f| match vocabulary.resolve(f, text) {
-            Resolved::Unknown { closest: Some(c) } => Some((f, c)),
-            _ => None,
-        });
-        match close {
-            Some((f, id)) => {
-                notes.push(format!(
-                    "Showing {} for `{}`.",
-                    vocabulary.label(f, &id),
-                    text
-                ));
-                out.push(Arg::Value(f, id));
+            let word = ws[i];
+            i += 1;
+            let close = if engine.is_correctable(word) {
+                others(own).find_map(|f| match vocabulary.resolve(f, word) {
+                    Resolved::Unknown { closest: Some(c) } => Some((f, c)),
+                    _ => None,
+                })
+            } else {
+                None
+            };
+            match close {
+                Some((f, id)) => {
+                    notes.push(format!(
+                        "Showing {} for `{}`.",
+                        vocabulary.label(f, &id),
+                        word
+                    ));
+                    values.push((f, id));
+                }
+                None => words.push(word.to_string()),
             }
-            None => out.push(Arg::Unknown(text.to_string())),
         }
     }
-    out
+    (values, words)
+}
+
+/// Names the words the guide does not have and that no "did you mean" will explain: real
+/// words, and misspellings with no close spelling in the guide. Returns the suggestions.
+fn note_absent(
+    engine: &Engine,
+    notes: &mut Vec<String>,
+    analysis: &crate::search::query::Analysis,
+) -> Vec<String> {
+    let mut suggestions = Vec::new();
+    let mut missing: Vec<&String> = Vec::new();
+    for word in &analysis.unknown {
+        let near = engine.suggestions(std::slice::from_ref(word));
+        if near.is_empty() {
+            missing.push(word);
+        }
+        for s in near {
+            if !suggestions.contains(&s) {
+                suggestions.push(s);
+            }
+        }
+    }
+    missing.extend(&analysis.absent);
+    if !missing.is_empty() {
+        let list = missing
+            .iter()
+            .map(|w| format!("`{w}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        notes.push(format!("The guide does not mention {list}."));
+    }
+    suggestions
 }
 
 fn note_corrections(notes: &mut Vec<String>, corrections: &[(String, String)]) {

@@ -91,10 +91,130 @@ fn salary_without_data_says_so_and_lists_what_we_have() {
     assert_eq!(a.outcome, Outcome::NoData);
     assert!(a.notes[0].contains("Senior in Canada"), "{:?}", a.notes);
 
-    // A value that is no level or region at all is not guessed either.
+    // A word that is no level or region is searched, not guessed into one; the guide does
+    // not have it, and says so.
     let a = ask("/salary wizard");
-    assert_eq!(a.outcome, Outcome::NoData);
-    assert!(a.notes[0].contains("wizard"), "{:?}", a.notes);
+    assert_eq!(a.outcome, Outcome::NotFound);
+    assert!(a.results.is_empty());
+    assert_eq!(a.notes, vec!["The guide does not mention `wizard`."]);
+    assert!(a.suggestions.is_empty(), "{:?}", a.suggestions);
+}
+
+#[test]
+fn facet_commands_search_words_that_are_not_facet_values() {
+    // A topic word, a tool and a course author's name find their certification.
+    for (line, id) in [
+        ("/certs pipelines", "ml-engineer/certifications#google-pmle"),
+        ("/certs vertex ai", "ml-engineer/certifications#google-pmle"),
+        (
+            "/certs andrew ng",
+            "ml-engineer/certifications#deep-learning-specialization",
+        ),
+        ("/levels infrastructure", "ml-engineer/levels#senior"),
+        ("/levels mentors", "ml-engineer/levels#senior"),
+        ("/salary multinationals", "ml-engineer/salary#senior-india"),
+        ("/salary mnc", "ml-engineer/salary#senior-india"),
+        ("/faq mlflow", "ml-engineer/faq#mlops-tools"),
+    ] {
+        let a = ask(line);
+        assert_eq!(a.outcome, Outcome::Found, "{line}: {:?}", a.notes);
+        assert_eq!(a.results[0].id, id, "{line}");
+        // Found within the command's own topic: nothing to explain.
+        assert!(a.notes.is_empty(), "{line}: {:?}", a.notes);
+        for hit in &a.results {
+            assert!(
+                hit.facets
+                    .topic
+                    .iter()
+                    .any(|t| t == "certs" || t == "levels" || t == "salary" || t == "faq"),
+                "{line}: {}",
+                hit.id
+            );
+        }
+    }
+    assert_eq!(
+        ask("/certs pipelines").heading,
+        "Certifications · pipelines"
+    );
+
+    // A known value and a free word together: the value filters, the word ranks.
+    let a = ask("/certs gcp pipelines");
+    assert_eq!(ids(&a), vec!["ml-engineer/certifications#google-pmle"]);
+
+    // Words no passage of the topic has are looked for in the whole guide, and the answer
+    // says so.
+    let a = ask("/certs kubernetes");
+    assert_eq!(a.outcome, Outcome::Found);
+    assert_eq!(
+        a.notes,
+        vec!["Nothing in Certifications mentions `kubernetes`; showing matches from the whole guide."]
+    );
+    assert!(a.results[0].text.contains("Kubernetes"), "{:?}", ids(&a));
+
+    // "No data" keeps its meaning: a known value with no passage, said even when the words
+    // then come from elsewhere.
+    let a = ask("/certs azure pipelines");
+    assert_eq!(
+        a.notes[0],
+        "We have no certification advice for Microsoft Azure."
+    );
+    assert_eq!(a.outcome, Outcome::Found);
+
+    // A word the guide lacks is said to be missing; the grammar reads right.
+    let a = ask("/levels architecture");
+    assert_eq!(a.outcome, Outcome::NotFound);
+    assert_eq!(a.notes, vec!["The guide does not mention `architecture`."]);
+    let a = ask("/levels principal");
+    assert_eq!(a.outcome, Outcome::Found);
+}
+
+#[test]
+fn real_words_are_never_corrected_into_other_words() {
+    // "employment" is two edits from the guide's "deployment", and a real word: it is not
+    // rewritten, and no "did you mean" is offered for it.
+    let a = ask("/ask employment");
+    assert_eq!(a.outcome, Outcome::NotFound);
+    assert!(a.suggestions.is_empty(), "{:?}", a.suggestions);
+    assert_eq!(a.notes, vec!["The guide does not mention `employment`."]);
+    // A misspelling is still corrected, and said to be.
+    let a = ask("/ask deploymnet");
+    assert_eq!(a.outcome, Outcome::Found);
+    assert!(
+        a.notes
+            .iter()
+            .any(|n| n.contains("deployment (for `deploymnet`)")),
+        "{:?}",
+        a.notes
+    );
+}
+
+#[test]
+fn words_sharing_a_stem_are_not_merged() {
+    // Snowball stems "experiments" and "experience" alike; an experiment question must not
+    // be answered with the experience passages, and the other way round.
+    for hit in ask("/ask experiments").results {
+        assert!(
+            hit.text.to_lowercase().contains("experiment"),
+            "{}: {}",
+            hit.id,
+            hit.text
+        );
+    }
+    for hit in ask("/ask experience").results {
+        assert!(
+            hit.text.to_lowercase().contains("experience"),
+            "{}: {}",
+            hit.id,
+            hit.text
+        );
+    }
+    // Forms of one word still find each other.
+    let a = ask("/ask experimenting");
+    assert!(
+        a.results.iter().any(|h| h.text.contains("experiments")),
+        "{:?}",
+        ids(&a)
+    );
 }
 
 #[test]
@@ -348,8 +468,12 @@ fn faq_by_topic_and_by_words() {
     assert_eq!(a.results[0].id, "ml-engineer/faq#math");
     assert_eq!(a.total, Some(1));
     let a = ask("/faq quokkas");
+    assert_eq!(a.outcome, Outcome::NotFound);
+    assert_eq!(a.notes, vec!["The guide does not mention `quokkas`."]);
+    // A topic with no FAQ answer is "no data", with the topics the FAQ does cover.
+    let a = ask("/faq mistakes");
     assert_eq!(a.outcome, Outcome::NoData);
-    assert_eq!(a.notes, vec!["We have no FAQ answer about quokkas."]);
+    assert_eq!(a.notes, vec!["We have no FAQ answer for Common mistakes."]);
     assert!(
         a.available.contains(&"Tools".to_string()),
         "{:?}",
