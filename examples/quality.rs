@@ -1,0 +1,433 @@
+//! Search-quality report: careerbot's `/ask` against a plain BM25 baseline on the public
+//! corpora of `quality/corpora.toml`, with the questions of `quality/questions/`.
+//!
+//! `cargo run --release --example quality [-- --misses] [--weights=k=v,…] [--grid=k=v/v;…] [NAME…]`
+//!
+//! The corpora are fetched (pinned, checksummed) by `quality/fetch.sh` into
+//! `$CAREERBOT_QUALITY_DIR` (default `~/.cache/careerbot/quality`) on first use. A result
+//! is right when its breadcrumb and text contain every one of the question's `terms`
+//! (case-insensitive). Questions marked `held` are never tuned on; they are reported apart.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command as Process;
+
+use serde::Deserialize;
+use tantivy::collector::TopDocs;
+use tantivy::query::QueryParser;
+use tantivy::schema::{Schema, Value, STORED, TEXT};
+use tantivy::{Index, TantivyDocument};
+
+use careerbot::answer::{self, Command, Request};
+use careerbot::config::{Config, RankingWeights};
+use careerbot::content::{self, Passage, Vocabulary};
+use careerbot::search::Engine;
+
+/// Results looked at per question: MRR counts ranks up to here.
+const DEPTH: usize = 10;
+
+#[derive(Deserialize)]
+struct Corpora {
+    corpus: Vec<CorpusDef>,
+}
+
+#[derive(Deserialize)]
+struct CorpusDef {
+    name: String,
+    kind: String,
+    package: String,
+    version: String,
+    licence: String,
+}
+
+#[derive(Deserialize)]
+struct Questions {
+    question: Vec<Question>,
+}
+
+#[derive(Deserialize, Clone)]
+struct Question {
+    q: String,
+    terms: Vec<String>,
+    passage: String,
+    kind: String,
+    split: String,
+}
+
+/// Rank (1-based) of the first right result, per question.
+type Ranks = Vec<Option<usize>>;
+
+#[derive(Default, Clone, Copy)]
+struct Scores {
+    n: usize,
+    hit1: usize,
+    hit3: usize,
+    rr: f64,
+}
+
+impl Scores {
+    fn of(ranks: &[Option<usize>]) -> Scores {
+        let mut s = Scores {
+            n: ranks.len(),
+            ..Scores::default()
+        };
+        for r in ranks.iter().flatten() {
+            s.hit1 += usize::from(*r == 1);
+            s.hit3 += usize::from(*r <= 3);
+            s.rr += 1.0 / *r as f64;
+        }
+        s
+    }
+
+    fn cells(&self) -> String {
+        let pct = |k: usize| 100.0 * k as f64 / self.n.max(1) as f64;
+        format!(
+            "{:>2}/{:<2} {:5.1}% | {:>2}/{:<2} {:5.1}% | {:.3}",
+            self.hit1,
+            self.n,
+            pct(self.hit1),
+            self.hit3,
+            self.n,
+            pct(self.hit3),
+            self.rr / self.n.max(1) as f64
+        )
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let show_misses = args.iter().any(|a| a == "--misses");
+    let only: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
+
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let quality = root.join("quality");
+    let corpora: Corpora = toml::from_str(&std::fs::read_to_string(quality.join("corpora.toml"))?)?;
+    let cache = corpus_dir();
+    if corpora.corpus.iter().any(|c| !cache.join(&c.name).is_dir()) {
+        eprintln!("fetching the corpora into {} …", cache.display());
+        let status = Process::new("bash")
+            .arg(quality.join("fetch.sh"))
+            .status()?;
+        anyhow::ensure!(status.success(), "quality/fetch.sh failed");
+    }
+
+    let mut loaded = Vec::new();
+    for def in &corpora.corpus {
+        if !only.is_empty() && !only.iter().any(|n| **n == def.name) {
+            continue;
+        }
+        loaded.push(Loaded::new(def, &quality, &cache)?);
+    }
+    let mut weights = RankingWeights::default();
+    if let Some(spec) = args.iter().find_map(|a| a.strip_prefix("--weights=")) {
+        weights = parse_weights(spec)?;
+        for l in &mut loaded {
+            l.engine.set_weights(weights);
+        }
+        eprintln!("weights: {weights:?}");
+    }
+    if let Some(spec) = args.iter().find_map(|a| a.strip_prefix("--grid=")) {
+        return grid(&mut loaded, weights, spec);
+    }
+
+    println!("| corpus | split | engine | hit@1 | hit@3 | MRR@{DEPTH} |");
+    println!("|---|---|---|---|---|---|");
+    let mut misses = String::new();
+    for l in &loaded {
+        let ours = l.ranks(Some(&mut misses).filter(|_| show_misses))?;
+        let base = &l.base;
+        for split in ["dev", "held"] {
+            for (engine, ranks) in [("careerbot", &ours), ("plain BM25", base)] {
+                println!(
+                    "| {} | {split} | {engine} | {} |",
+                    l.name,
+                    Scores::of(&l.pick(ranks, split)).cells()
+                );
+            }
+        }
+        let by_kind = per_kind(&l.questions, &ours, base);
+        eprintln!("  {}: hit@1 by kind (careerbot / BM25): {by_kind}", l.name);
+    }
+    if show_misses {
+        println!("\n## careerbot misses at rank 1\n\n{misses}");
+    }
+    Ok(())
+}
+
+/// One corpus, loaded and indexed both ways, with its questions and the baseline's ranks.
+struct Loaded {
+    name: String,
+    questions: Vec<Question>,
+    config: Config,
+    engine: Engine,
+    base: Ranks,
+}
+
+impl Loaded {
+    fn new(def: &CorpusDef, quality: &Path, cache: &Path) -> anyhow::Result<Loaded> {
+        let questions: Questions = toml::from_str(&std::fs::read_to_string(
+            quality.join("questions").join(format!("{}.toml", def.name)),
+        )?)?;
+        let data = cache.join(&def.name);
+        let mut config = Config::default_in(&data);
+        config.data_dir = data.clone();
+        config.answers.results = DEPTH;
+        let report = content::load_dir(&data, &Vocabulary::default());
+        let passages: Vec<Passage> = report.content.passages().cloned().collect();
+        eprintln!(
+            "{}: {} ({} {}, {}): {} files, {} passages, {} errors, {} warnings",
+            def.name,
+            def.kind,
+            def.package,
+            def.version,
+            def.licence,
+            report.files,
+            passages.len(),
+            report.errors().count(),
+            report.diagnostics.len() - report.errors().count()
+        );
+        let engine = Engine::build_in_memory(&config, &report.content)?;
+        let baseline = Baseline::new(&passages)?;
+        let base = questions
+            .question
+            .iter()
+            .map(|q| Ok(first_right(&baseline.search(&q.q)?, &q.terms)))
+            .collect::<anyhow::Result<Ranks>>()?;
+        Ok(Loaded {
+            name: def.name.clone(),
+            questions: questions.question,
+            config,
+            engine,
+            base,
+        })
+    }
+
+    /// careerbot's rank of the right answer for every question, as `/ask` answers it.
+    fn ranks(&self, mut misses: Option<&mut String>) -> anyhow::Result<Ranks> {
+        let vocabulary = Vocabulary::default();
+        let mut ranks = Vec::new();
+        for q in &self.questions {
+            let request = Request::new(Command::Ask {
+                question: q.q.clone(),
+            });
+            let answer = answer::answer(&self.engine, &vocabulary, &self.config.answers, &request)?;
+            let found: Vec<(String, String)> = answer
+                .results
+                .iter()
+                .map(|h| (h.breadcrumb.join(" › "), h.text.clone()))
+                .collect();
+            let rank = first_right(&found, &q.terms);
+            ranks.push(rank);
+            if let (Some(out), false) = (misses.as_deref_mut(), rank == Some(1)) {
+                let base = self.base[ranks.len() - 1];
+                out.push_str(&format!(
+                    "{} [{}/{}] {:?} (BM25: {})\n  want: {}\n  got:  {}{}\n",
+                    self.name,
+                    q.split,
+                    q.kind,
+                    q.q,
+                    base.map_or("-".to_string(), |r| r.to_string()),
+                    q.passage,
+                    found
+                        .first()
+                        .map_or("(nothing)", |(crumb, _)| crumb.as_str()),
+                    rank.map(|r| format!("  (right answer at {r})"))
+                        .unwrap_or_default()
+                ));
+            }
+        }
+        Ok(ranks)
+    }
+
+    fn pick(&self, ranks: &Ranks, split: &str) -> Ranks {
+        ranks
+            .iter()
+            .zip(&self.questions)
+            .filter(|(_, q)| q.split == split)
+            .map(|(r, _)| *r)
+            .collect()
+    }
+}
+
+fn parse_weights(spec: &str) -> anyhow::Result<RankingWeights> {
+    let mut w = RankingWeights::default();
+    for pair in spec.split(',').filter(|p| !p.is_empty()) {
+        let (k, v) = pair
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("--weights: `{pair}` is not key=value"))?;
+        w = with_weight(w, k, v.parse()?)?;
+    }
+    Ok(w)
+}
+
+fn with_weight(mut w: RankingWeights, key: &str, v: f32) -> anyhow::Result<RankingWeights> {
+    match key {
+        "heading_exact" => w.heading_exact = v,
+        "heading" => w.heading = v,
+        "context" => w.context = v,
+        "body" => w.body = v,
+        "phrase" => w.phrase = v,
+        "heading_stop_words" => w.heading_stop_words = v,
+        "synonym" => w.synonym = v,
+        "correction" => w.correction = v,
+        _ => anyhow::bail!("unknown weight `{key}`"),
+    }
+    Ok(w)
+}
+
+/// Tries a grid of weights on the **dev** questions only and prints the best: ranked by the
+/// smallest hit@1 margin over plain BM25 on any corpus, then by total hit@1 and MRR.
+/// `spec`: `key=v1/v2/v3;key=…`, on top of `base`.
+fn grid(loaded: &mut [Loaded], base: RankingWeights, spec: &str) -> anyhow::Result<()> {
+    let mut combos = vec![base];
+    for axis in spec.split(';').filter(|a| !a.is_empty()) {
+        let (key, values) = axis
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("--grid: `{axis}` is not key=v1/v2"))?;
+        let mut next = Vec::new();
+        for c in &combos {
+            for v in values.split('/') {
+                next.push(with_weight(*c, key, v.parse()?)?);
+            }
+        }
+        combos = next;
+    }
+    let mut rows = Vec::new();
+    for w in combos {
+        let mut margins = Vec::new();
+        let (mut hits, mut rr) = (0, 0.0);
+        for l in loaded.iter_mut() {
+            l.engine.set_weights(w);
+            let ours = Scores::of(&l.pick(&l.ranks(None)?, "dev"));
+            let base = Scores::of(&l.pick(&l.base, "dev"));
+            margins.push(100.0 * (ours.hit1 as f64 - base.hit1 as f64) / ours.n.max(1) as f64);
+            hits += ours.hit1;
+            rr += ours.rr / ours.n.max(1) as f64;
+        }
+        let min = margins.iter().copied().fold(f64::INFINITY, f64::min);
+        rows.push((min, hits, rr, w, margins));
+    }
+    rows.sort_by(|a, b| {
+        (b.0, b.1, b.2)
+            .partial_cmp(&(a.0, a.1, a.2))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    println!("min margin | dev hit@1 | mean MRR | margins | weights");
+    for (min, hits, rr, w, margins) in rows.iter().take(25) {
+        let margins: Vec<String> = margins.iter().map(|m| format!("{m:+.1}")).collect();
+        println!(
+            "{min:+6.1} | {hits:3} | {:.3} | {} | {w:?}",
+            rr / loaded.len() as f64,
+            margins.join(" "),
+        );
+    }
+    Ok(())
+}
+
+fn corpus_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CAREERBOT_QUALITY_DIR") {
+        return PathBuf::from(dir);
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| PathBuf::from(".cache"));
+    cache.join("careerbot").join("quality")
+}
+
+/// Lower case, one space between words: how terms and passages are compared.
+fn normal(s: &str) -> String {
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+fn first_right(found: &[(String, String)], terms: &[String]) -> Option<usize> {
+    let terms: Vec<String> = terms.iter().map(|t| normal(t)).collect();
+    found
+        .iter()
+        .take(DEPTH)
+        .position(|(crumb, text)| {
+            let hay = normal(&format!("{crumb}\n{text}"));
+            terms.iter().all(|t| hay.contains(t.as_str()))
+        })
+        .map(|i| i + 1)
+}
+
+fn per_kind(questions: &[Question], ours: &Ranks, base: &Ranks) -> String {
+    let mut kinds: BTreeMap<&str, (usize, usize, usize)> = BTreeMap::new();
+    for ((q, o), b) in questions.iter().zip(ours).zip(base) {
+        let e = kinds.entry(q.kind.as_str()).or_default();
+        e.0 += 1;
+        e.1 += usize::from(*o == Some(1));
+        e.2 += usize::from(*b == Some(1));
+    }
+    kinds
+        .iter()
+        .map(|(k, (n, o, b))| format!("{k} {o}/{b} of {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The yardstick: tantivy's default tokenizer over each passage's title and text, the
+/// question's words OR-ed, BM25, no boosts, no stemming, no synonyms, no typo tolerance.
+struct Baseline {
+    index: Index,
+    parser: QueryParser,
+    crumb: tantivy::schema::Field,
+    text: tantivy::schema::Field,
+}
+
+impl Baseline {
+    fn new(passages: &[Passage]) -> anyhow::Result<Baseline> {
+        let mut b = Schema::builder();
+        let title = b.add_text_field("title", TEXT);
+        let body = b.add_text_field("body", TEXT);
+        let crumb = b.add_text_field("crumb", STORED);
+        let text = b.add_text_field("text", STORED);
+        let index = Index::create_in_ram(b.build());
+        let mut writer: tantivy::IndexWriter = index.writer_with_num_threads(1, 32 << 20)?;
+        for p in passages {
+            let mut doc = TantivyDocument::default();
+            doc.add_text(title, &p.title);
+            doc.add_text(body, &p.text);
+            doc.add_text(crumb, p.breadcrumb.join(" › "));
+            doc.add_text(text, &p.text);
+            writer.add_document(doc)?;
+        }
+        writer.commit()?;
+        let parser = QueryParser::for_index(&index, vec![title, body]);
+        Ok(Baseline {
+            index,
+            parser,
+            crumb,
+            text,
+        })
+    }
+
+    fn search(&self, question: &str) -> anyhow::Result<Vec<(String, String)>> {
+        // Words only: the baseline is plain BM25, not tantivy's query language.
+        let words: String = question
+            .chars()
+            .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+            .collect::<String>()
+            // Lower case, or AND / OR / NOT would be read as operators.
+            .to_lowercase();
+        let query = self.parser.parse_query_lenient(&words).0;
+        let searcher = self.index.reader()?.searcher();
+        let top = searcher.search(&query, &TopDocs::with_limit(DEPTH).order_by_score())?;
+        top.into_iter()
+            .map(|(_, address)| {
+                let doc: TantivyDocument = searcher.doc(address)?;
+                let get = |f| {
+                    doc.get_first(f)
+                        .and_then(|v| v.as_str())
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                Ok((get(self.crumb), get(self.text)))
+            })
+            .collect()
+    }
+}
