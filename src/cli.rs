@@ -56,13 +56,17 @@ pub enum Cmd {
         #[arg(required = true, num_args = 1..)]
         words: Vec<String>,
     },
-    /// Check the content and report every problem; exits 1 when there is an error.
+    /// Check the content and report every problem; exits 1 when there is an error (or, with
+    /// --strict, a warning).
     Check {
         /// Content folder (default: `data_dir` from the config).
         dir: Option<PathBuf>,
         /// Print the diagnostics as JSON.
         #[arg(long)]
         json: bool,
+        /// Fail on warnings too, for content CI that keeps the guides spotless.
+        #[arg(long)]
+        strict: bool,
     },
     /// Build the index in `index_dir` when the content changed (or always, with --force).
     Index {
@@ -92,7 +96,8 @@ pub enum CliError {
     Other(#[from] anyhow::Error),
 }
 
-/// Exit codes, grep-style: 0 answered, 1 nothing found or content errors, 2 failure.
+/// Exit codes, grep-style: 0 answered, 1 nothing found or content errors (or warnings, for
+/// `check --strict`), 2 failure.
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_NO_ANSWER: u8 = 1;
 pub const EXIT_ERROR: u8 = 2;
@@ -143,7 +148,13 @@ pub fn ask(config: &Config, words: &[String], page: u32, json: bool) -> Result<u
     })
 }
 
-pub fn check(config: &Config, dir: Option<&Path>, json: bool) -> Result<u8, CliError> {
+/// Exit 1 on errors, which keep content from being indexed; with `strict`, on warnings too.
+pub fn check(
+    config: &Config,
+    dir: Option<&Path>,
+    json: bool,
+    strict: bool,
+) -> Result<u8, CliError> {
     let dir = dir.unwrap_or(&config.data_dir);
     let report = content::load_dir(dir, &app::vocabulary(config));
     let errors = report.errors().count();
@@ -176,7 +187,11 @@ pub fn check(config: &Config, dir: Option<&Path>, json: bool) -> Result<u8, CliE
         out
     };
     write_stdout(&out)?;
-    Ok(if errors > 0 { EXIT_NO_ANSWER } else { EXIT_OK })
+    Ok(if errors > 0 || (strict && warnings > 0) {
+        EXIT_NO_ANSWER
+    } else {
+        EXIT_OK
+    })
 }
 
 pub fn index(config: &Config, force: bool) -> Result<u8, CliError> {

@@ -22,7 +22,7 @@ fn main() -> ExitCode {
         .map_err(CliError::from)
         .and_then(|config| match &args.command {
             Cmd::Ask { json, page, words } => cli::ask(&config, words, *page, *json),
-            Cmd::Check { dir, json } => cli::check(&config, dir.as_deref(), *json),
+            Cmd::Check { dir, json, strict } => cli::check(&config, dir.as_deref(), *json, *strict),
             Cmd::Index { force } => cli::index(&config, *force),
             Cmd::Serve => careerbot::bot::run_blocking(config).map_err(CliError::from),
             Cmd::Http { listen } => {

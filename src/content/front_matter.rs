@@ -92,6 +92,8 @@ pub struct RawFrontMatter {
     pub title: Option<String>,
     pub id: Option<String>,
     pub description: Option<String>,
+    /// Docusaurus's name for the page in its sidebar: the title when there is no `title`.
+    pub sidebar_label: Option<String>,
     pub topic: Option<OneOrMany>,
     pub levels: Option<OneOrMany>,
     pub regions: Option<OneOrMany>,
@@ -110,6 +112,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "title",
     "id",
     "description",
+    "sidebar_label",
     "topic",
     "levels",
     "regions",
@@ -141,7 +144,6 @@ const FOREIGN_KEYS: &[&str] = &[
     "extra",
     "taxonomies",
     "sidebar_position",
-    "sidebar_label",
     "sidebar_class_name",
     "hide_title",
     "hide_table_of_contents",
@@ -278,7 +280,7 @@ pub fn parse(
             let line = key_line(text, key).map_or(first_line, |l| first_line + l - 1);
             let expected = match key.as_str() {
                 "draft" => "true or false",
-                "title" | "id" | "description" | "source" => "a string",
+                "title" | "id" | "description" | "sidebar_label" | "source" => "a string",
                 _ => "a string or a list of strings",
             };
             // serde's own words are too technical for moderators; keep them for debug logs.

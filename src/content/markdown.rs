@@ -70,7 +70,7 @@ pub fn sections(body: &str) -> Vec<Section> {
             }
             Event::End(TagEnd::Heading(_)) => {
                 if let Some(mut section) = heading.take() {
-                    section.title = collapse_spaces(&heading_text);
+                    section.title = strip_section_number(&collapse_spaces(&heading_text)).into();
                     out.push(section);
                 }
             }
@@ -129,6 +129,30 @@ pub fn sections(body: &str) -> Vec<Section> {
     }
     out.last_mut().expect("sections start non-empty").text = text.finish();
     out
+}
+
+/// `3.2.1 Base pay`, `1. Introduction`, `2) Setup` → the title without its number, which
+/// only restates the heading's place and changes whenever sections move. Plain leading
+/// numbers are words of the title (`2024 salaries`, `10x engineers`) and stay.
+pub fn strip_section_number(title: &str) -> &str {
+    let Some((number, rest)) = title.split_once(char::is_whitespace) else {
+        return title;
+    };
+    let (digits, marked) = match number.strip_suffix(['.', ')']) {
+        Some(digits) => (digits, true),
+        None => (number, false),
+    };
+    let groups: Vec<&str> = digits.split('.').collect();
+    let numbered = groups
+        .iter()
+        .all(|g| !g.is_empty() && g.chars().all(|c| c.is_ascii_digit()))
+        && (marked || groups.len() > 1);
+    let rest = rest.trim_start();
+    if numbered && !rest.is_empty() {
+        rest
+    } else {
+        title
+    }
 }
 
 fn heading_level(level: HeadingLevel) -> u8 {
@@ -215,7 +239,7 @@ fn strip_tags(html: &str) -> String {
 /// markers, Hugo shortcodes, Liquid tags and MDX comments. Fenced code is left alone.
 pub fn strip_foreign_syntax(body: &str) -> String {
     let mut out = String::with_capacity(body.len());
-    let mut fence: Option<String> = None;
+    let mut fences = Fences::default();
     let mut mkdocs_indent = false;
     for line in body.split_inclusive('\n') {
         let (content, newline) = match line.strip_suffix('\n') {
@@ -223,22 +247,7 @@ pub fn strip_foreign_syntax(body: &str) -> String {
             None => (line, ""),
         };
         let trimmed = content.trim_start();
-        if let Some(open) = &fence {
-            if trimmed.starts_with(open.as_str())
-                && trimmed.trim_end().chars().all(|c| open.starts_with(c))
-            {
-                fence = None;
-            }
-            out.push_str(content);
-            out.push_str(newline);
-            continue;
-        }
-        if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
-            let marker: String = trimmed
-                .chars()
-                .take_while(|&c| c == '`' || c == '~')
-                .collect();
-            fence = Some(marker);
+        if fences.is_code(trimmed) {
             out.push_str(content);
             out.push_str(newline);
             continue;
@@ -266,6 +275,36 @@ pub fn strip_foreign_syntax(body: &str) -> String {
         out.push_str(newline);
     }
     out
+}
+
+/// Follows fenced code blocks line by line, so other tools' syntax inside code is left alone.
+#[derive(Debug, Default)]
+pub struct Fences {
+    open: Option<String>,
+}
+
+impl Fences {
+    /// Feeds the next line, leading spaces trimmed; true when it is a fence or code in one.
+    pub fn is_code(&mut self, trimmed: &str) -> bool {
+        if let Some(open) = &self.open {
+            if trimmed.starts_with(open.as_str())
+                && trimmed.trim_end().chars().all(|c| open.starts_with(c))
+            {
+                self.open = None;
+            }
+            return true;
+        }
+        if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
+            self.open = Some(
+                trimmed
+                    .chars()
+                    .take_while(|&c| c == '`' || c == '~')
+                    .collect(),
+            );
+            return true;
+        }
+        false
+    }
 }
 
 fn is_mdx_module_line(line: &str) -> bool {
@@ -339,6 +378,29 @@ mod tests {
         assert_eq!(
             text,
             "Keep this.\nInside tab.\nCaption\nhtml text\nAlert body."
+        );
+    }
+
+    #[test]
+    fn section_numbers_are_stripped_but_numbers_in_titles_stay() {
+        for (heading, title) in [
+            ("3.2.1 Base pay", "Base pay"),
+            ("1. Introduction", "Introduction"),
+            ("2) Setup", "Setup"),
+            ("4.1. Offers", "Offers"),
+            ("2024 salaries", "2024 salaries"),
+            ("10x engineers", "10x engineers"),
+            ("1.5x faster", "1.5x faster"),
+            ("1.", "1."),
+            ("v1.2 release", "v1.2 release"),
+            ("🚀 Getting started", "🚀 Getting started"),
+        ] {
+            assert_eq!(strip_section_number(heading), title, "{heading}");
+        }
+        let s = sections("## 3.2 Base pay {#pay}\n\nText.\n");
+        assert_eq!(
+            (s[1].title.as_str(), s[1].id.as_deref()),
+            ("Base pay", Some("pay"))
         );
     }
 

@@ -5,6 +5,9 @@ pub mod diagnostic;
 pub mod facets;
 pub mod front_matter;
 pub mod markdown;
+pub mod partials;
+pub mod sources;
+pub mod walk;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -15,15 +18,12 @@ use sha2::{Digest, Sha256};
 pub use diagnostic::{Diagnostic, Severity};
 pub use facets::{Facet, Facets, Resolved, Vocabulary};
 
+pub use sources::MAX_FILE_BYTES;
+
 use front_matter::RawFrontMatter;
 use markdown::Section;
-
-/// Files larger than this are refused: a guide this big is a mistake (or not a guide).
-pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
-/// Extensions read as Markdown.
-const EXTENSIONS: &[&str] = &["md", "markdown", "mdx"];
-/// Folder nesting deeper than this is not followed (guards against symlink loops).
-const MAX_DEPTH: usize = 32;
+use sources::Sources;
+use walk::Role;
 
 /// One guide or FAQ file, validated.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -89,7 +89,8 @@ impl Passage {
 #[derive(Debug, Clone, Default)]
 pub struct Content {
     pub documents: Vec<Document>,
-    /// Short hash of every Markdown file's path and bytes: changes whenever `data/` does.
+    /// Short hash of the path and bytes of every Markdown file read (documents, partials,
+    /// drafts): changes whenever one of them does.
     pub version: String,
 }
 
@@ -128,18 +129,42 @@ pub struct RawDocument<'a> {
     pub front_matter_text: &'a str,
     pub front_matter_line: usize,
     pub sections: Vec<Section>,
-    /// Line in the file of the body's first line.
-    pub body_line: usize,
+    /// For each line of the body the sections were read from (partials inlined), its line
+    /// in the file.
+    pub body_lines: Vec<usize>,
     pub vocabulary: &'a Vocabulary,
 }
 
-impl TryFrom<RawDocument<'_>> for Document {
+impl RawDocument<'_> {
+    /// The file line of a 1-based body line.
+    fn file_line(&self, body_line: usize) -> usize {
+        match self.body_lines.get(body_line.wrapping_sub(1)) {
+            Some(&line) => line,
+            None => {
+                self.body_lines
+                    .last()
+                    .copied()
+                    .unwrap_or(self.front_matter_line)
+                    + body_line.saturating_sub(self.body_lines.len())
+            }
+        }
+    }
+}
+
+/// A document that passed validation, and the warnings met on the way.
+#[derive(Debug)]
+pub struct Validated {
+    pub document: Document,
+    pub warnings: Vec<Diagnostic>,
+}
+
+impl TryFrom<RawDocument<'_>> for Validated {
+    /// Every problem found, at least one of them an error.
     type Error = Vec<Diagnostic>;
 
-    fn try_from(raw: RawDocument<'_>) -> Result<Document, Vec<Diagnostic>> {
-        let mut errors = Vec::new();
+    fn try_from(raw: RawDocument<'_>) -> Result<Validated, Vec<Diagnostic>> {
+        let mut diags = Vec::new();
         let path = raw.display_path.clone();
-        let fm = raw.front_matter;
         let fm_line = |key: &str, value: Option<&str>| {
             let line = match value {
                 Some(v) => front_matter::value_line(raw.front_matter_text, key, v),
@@ -147,15 +172,16 @@ impl TryFrom<RawDocument<'_>> for Document {
             };
             line.map_or(1, |l| raw.front_matter_line + l - 1)
         };
+        let fm = &raw.front_matter;
 
-        let id = match fm.id {
-            Some(id) if is_valid_id(&id) => id,
+        let id = match &fm.id {
+            Some(id) if is_valid_id(id) => id.clone(),
             Some(id) => {
-                errors.push(
+                diags.push(
                     Diagnostic::error(&path, fm_line("id", None), 1, format!("invalid id `{id}`"))
                         .with_hint("ids use lower-case letters, digits, `-`, `_` and `/`"),
                 );
-                id
+                id.clone()
             }
             None => default_id(&raw.rel_path),
         };
@@ -173,18 +199,18 @@ impl TryFrom<RawDocument<'_>> for Document {
                 let line = fm_line(facet.key(), Some(&value));
                 match check_facet_value(raw.vocabulary, facet, &value, &path, line) {
                     Ok(v) => push_unique(doc_facets.get_mut(facet), v),
-                    Err(e) => errors.push(e),
+                    Err(e) => diags.push(e),
                 }
             }
         }
         let mut aliases: Vec<String> = Vec::new();
-        for list in [fm.aliases, fm.tags, fm.keywords].into_iter().flatten() {
-            for a in list.into_vec() {
+        for list in [&fm.aliases, &fm.tags, &fm.keywords].into_iter().flatten() {
+            for a in list.clone().into_vec() {
                 push_unique(&mut aliases, a);
             }
         }
 
-        let mut sections = raw.sections;
+        let mut sections = drop_untitled_headings(&raw, &path, &mut diags);
         // A single `# Heading` at the top names the document rather than opening a section.
         let h1s = sections.iter().filter(|s| s.level == 1).count();
         let first_heading = sections.iter().position(|s| s.level > 0);
@@ -192,12 +218,12 @@ impl TryFrom<RawDocument<'_>> for Document {
             Some(i) if h1s == 1 && sections[i].level == 1 => Some(i),
             _ => None,
         };
-        let title = fm
-            .title
-            .filter(|t| !t.trim().is_empty())
-            .or_else(|| title_heading.map(|i| sections[i].title.clone()))
+        let non_blank = |t: &Option<String>| t.clone().filter(|t| !t.trim().is_empty());
+        let title = non_blank(&fm.title)
+            .or_else(|| non_blank(&fm.sidebar_label))
             .or_else(|| first_heading.map(|i| sections[i].title.clone()))
             .unwrap_or_else(|| title_from_path(&raw.rel_path));
+        let mut intro_line = raw.file_line(1);
         if let Some(i) = title_heading {
             // Its text joins the intro; its attributes apply to the whole document.
             let heading = sections.remove(i);
@@ -209,9 +235,18 @@ impl TryFrom<RawDocument<'_>> for Document {
                 intro.text.push_str(&heading.text);
             }
             intro.attrs.extend(heading.attrs);
-            intro.line = heading.line;
+            intro_line = raw.file_line(heading.line);
         }
-        let source = fm.source.unwrap_or_else(|| raw.rel_path.clone());
+        // The description is what the page is about in the author's words: a fair intro
+        // when the body does not open with one of its own.
+        let description = non_blank(&fm.description);
+        if sections[0].text.is_empty() {
+            if let Some(description) = &description {
+                sections[0].text = description.trim().to_string();
+                intro_line = fm_line("description", None);
+            }
+        }
+        let source = fm.source.clone().unwrap_or_else(|| raw.rel_path.clone());
 
         let mut passages = Vec::new();
         let mut seen_ids: HashMap<String, usize> = HashMap::new();
@@ -220,7 +255,7 @@ impl TryFrom<RawDocument<'_>> for Document {
         // Enclosing headings: (level, title, facets, aliases).
         let mut stack: Vec<(u8, String, Facets, Vec<String>)> = Vec::new();
         for (i, section) in sections.iter().enumerate() {
-            let file_line = raw.body_line + section.line - 1;
+            let file_line = raw.file_line(section.line);
             while stack
                 .last()
                 .is_some_and(|(level, ..)| *level >= section.level)
@@ -238,7 +273,7 @@ impl TryFrom<RawDocument<'_>> for Document {
                 raw.vocabulary,
                 &path,
                 file_line,
-                &mut errors,
+                &mut diags,
             );
 
             if section.level == 0 {
@@ -254,11 +289,7 @@ impl TryFrom<RawDocument<'_>> for Document {
                         aliases: own_aliases.clone(),
                         source: source.clone(),
                         location: raw.rel_path.clone(),
-                        line: if title_heading.is_some() {
-                            file_line
-                        } else {
-                            raw.body_line
-                        },
+                        line: intro_line,
                     });
                 }
                 // Sections below inherit the title heading's attributes.
@@ -267,13 +298,6 @@ impl TryFrom<RawDocument<'_>> for Document {
                 continue;
             }
 
-            if section.title.is_empty() {
-                errors.push(
-                    Diagnostic::error(&path, file_line, 1, "heading has no text")
-                        .with_hint("write the section's title after the `#` marks"),
-                );
-                continue;
-            }
             let has_children = sections
                 .get(i + 1)
                 .is_some_and(|next| next.level > section.level);
@@ -281,7 +305,7 @@ impl TryFrom<RawDocument<'_>> for Document {
                 Some(explicit) => {
                     if !explicit_ids.insert(explicit.clone()) {
                         reported.insert(format!("{id}#{explicit}"));
-                        errors.push(
+                        diags.push(
                             Diagnostic::error(
                                 &path,
                                 file_line,
@@ -307,18 +331,10 @@ impl TryFrom<RawDocument<'_>> for Document {
             let mut breadcrumb = vec![title.clone()];
             breadcrumb.extend(stack.iter().map(|(_, t, ..)| t.clone()));
             breadcrumb.push(section.title.clone());
+            // A document named after its only heading must not say its name twice.
+            breadcrumb.dedup_by(|a, b| a.to_lowercase() == b.to_lowercase());
 
-            if section.text.is_empty() && !has_children {
-                errors.push(
-                    Diagnostic::error(
-                        &path,
-                        file_line,
-                        1,
-                        format!("section `{}` is empty", section.title),
-                    )
-                    .with_hint("write the answer under the heading, or remove the heading"),
-                );
-            } else if !section.text.is_empty() {
+            if !section.text.is_empty() {
                 passages.push(Passage {
                     id: format!("{id}#{anchor}"),
                     doc_id: id.clone(),
@@ -331,6 +347,18 @@ impl TryFrom<RawDocument<'_>> for Document {
                     location: format!("{}#{anchor}", raw.rel_path),
                     line: file_line,
                 });
+            } else if !has_children {
+                // A heading over subheadings only is ordinary structure; one over nothing
+                // (or over components that render elsewhere) has nothing to answer with.
+                diags.push(
+                    Diagnostic::warning(
+                        &path,
+                        file_line,
+                        1,
+                        format!("section `{}` has no text; nothing indexed", section.title),
+                    )
+                    .with_hint("write the answer under the heading, or remove the heading"),
+                );
             }
             stack.push((section.level, section.title.clone(), facets, own_aliases));
         }
@@ -339,26 +367,60 @@ impl TryFrom<RawDocument<'_>> for Document {
         let mut ids = HashSet::new();
         for p in &passages {
             if !ids.insert(p.id.as_str()) && !reported.contains(&p.id) {
-                errors.push(
+                diags.push(
                     Diagnostic::error(&path, p.line, 1, format!("duplicate passage id `{}`", p.id))
                         .with_hint("give one of the headings a different `{#id}`"),
                 );
             }
         }
 
-        if errors.is_empty() {
-            Ok(Document {
+        if diags.iter().any(Diagnostic::is_error) {
+            return Err(diags);
+        }
+        Ok(Validated {
+            document: Document {
                 id,
                 path: raw.rel_path,
                 title,
-                description: fm.description,
+                description,
                 source,
                 passages,
-            })
-        } else {
-            Err(errors)
-        }
+            },
+            warnings: diags,
+        })
     }
+}
+
+/// Removes headings with no title (`## ` alone), which name nothing: their text joins the
+/// section above, as a reader sees it.
+fn drop_untitled_headings(
+    raw: &RawDocument<'_>,
+    path: &Path,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<Section> {
+    let mut sections: Vec<Section> = Vec::with_capacity(raw.sections.len());
+    for section in &raw.sections {
+        if section.level == 0 || !section.title.is_empty() {
+            sections.push(section.clone());
+            continue;
+        }
+        let line = raw.file_line(section.line);
+        let above = sections.last_mut().expect("the intro section comes first");
+        let message = if section.text.is_empty() {
+            "heading has no title; ignored"
+        } else {
+            if !above.text.is_empty() {
+                above.text.push('\n');
+            }
+            above.text.push_str(&section.text);
+            "heading has no title; its text joins the section above"
+        };
+        diags.push(
+            Diagnostic::warning(path, line, 1, message)
+                .with_hint("write the section's title after the `#` marks"),
+        );
+    }
+    sections
 }
 
 /// Applies a heading's `{topic=… levels=… aliases=…}` attributes to what it inherits.
@@ -387,13 +449,25 @@ fn apply_attrs(
             continue;
         }
         let Some(facet) = Facet::from_key(key) else {
-            let mut e =
-                Diagnostic::error(path, line, 1, format!("unknown heading attribute `{key}`"));
-            e = match diagnostic::did_you_mean(key, ATTR_KEYS.iter().copied()) {
-                Some(k) => e.with_hint(format!("did you mean `{k}`?")),
-                None => e.with_hint(format!("heading attributes: {}", ATTR_KEYS.join(", "))),
-            };
-            errors.push(e);
+            // A misspelling of ours would lose a facet; another tool's attribute loses nothing.
+            errors.push(
+                match diagnostic::did_you_mean(key, ATTR_KEYS.iter().copied()) {
+                    Some(k) => Diagnostic::error(
+                        path,
+                        line,
+                        1,
+                        format!("unknown heading attribute `{key}`"),
+                    )
+                    .with_hint(format!("did you mean `{k}`?")),
+                    None => Diagnostic::warning(
+                        path,
+                        line,
+                        1,
+                        format!("heading attribute `{key}` is not used by careerbot; ignored"),
+                    )
+                    .with_hint(format!("heading attributes: {}", ATTR_KEYS.join(", "))),
+                },
+            );
             continue;
         };
         if values.is_empty() {
@@ -542,102 +616,105 @@ fn hex(bytes: &[u8]) -> String {
 /// problem: the report holds every document that passed and every diagnostic.
 pub fn load_dir(dir: &Path, vocabulary: &Vocabulary) -> LoadReport {
     let mut report = LoadReport::default();
-    let mut files = Vec::new();
-    if let Err(e) = collect_files(dir, dir, 0, &mut files) {
-        report.diagnostics.push(
-            Diagnostic::error(dir, 0, 0, format!("cannot read the content folder: {e}"))
-                .with_hint("check `data_dir` in config.toml"),
-        );
-        return report;
-    }
-    files.sort();
-    report.files = files.len();
+    let walked = match walk::walk(dir) {
+        Ok(w) => w,
+        Err(d) => {
+            report.diagnostics.push(d);
+            return report;
+        }
+    };
+    report.diagnostics.extend(walked.diagnostics);
+    report.files = walked.files.len();
 
-    let mut version = Sha256::new();
+    let mut sources = Sources::new(dir);
     let mut doc_ids: HashMap<String, PathBuf> = HashMap::new();
-    for rel in files {
-        let path = dir.join(&rel);
-        let rel_str = rel
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy())
-            .collect::<Vec<_>>()
-            .join("/");
-        let bytes = match read_limited(&path) {
+    for file in &walked.files {
+        let read = sources.bytes(&file.rel_path);
+        match file.role {
+            // Read only for the content version; a broken partial is reported where it is used.
+            Role::Partial => continue,
+            Role::Draft => {
+                report.diagnostics.push(
+                    Diagnostic::warning(&file.path, 1, 1, "draft; skipped")
+                        .with_hint("move it out of `_drafts/` to publish it"),
+                );
+                continue;
+            }
+            Role::Document => {}
+        }
+        let bytes = match read {
             Ok(b) => b,
             Err(d) => {
                 report.diagnostics.push(d);
                 continue;
             }
         };
-        version.update(rel_str.as_bytes());
-        version.update([0]);
-        version.update(&bytes);
-        version.update([0]);
-        match load_file(&path, &rel_str, &bytes, vocabulary) {
-            (Some(doc), diags) => {
-                report.diagnostics.extend(diags);
-                if let Some(first) = doc_ids.get(&doc.id) {
-                    report.diagnostics.push(
-                        Diagnostic::error(
-                            &path,
-                            1,
-                            1,
-                            format!("duplicate document id `{}`", doc.id),
-                        )
-                        .with_hint(format!(
-                            "{} already uses it; set a different `id` in the front matter",
-                            first.display()
-                        )),
-                    );
-                    continue;
-                }
-                doc_ids.insert(doc.id.clone(), path.clone());
-                if doc.passages.is_empty() {
-                    report.diagnostics.push(
-                        Diagnostic::warning(&path, 1, 1, "no text to answer from; nothing indexed")
-                            .with_hint("write some text below the front matter"),
-                    );
-                }
-                report.content.documents.push(doc);
-            }
-            (None, diags) => report.diagnostics.extend(diags),
+        let (doc, diags) = load_source(
+            &file.path,
+            &file.rel_path,
+            &bytes,
+            vocabulary,
+            Some(&mut sources),
+        );
+        report.diagnostics.extend(diags);
+        let Some(doc) = doc else { continue };
+        if let Some(first) = doc_ids.get(&doc.id) {
+            report.diagnostics.push(
+                Diagnostic::error(
+                    &file.path,
+                    1,
+                    1,
+                    format!("duplicate document id `{}`", doc.id),
+                )
+                .with_hint(format!(
+                    "{} already uses it; set a different `id` in the front matter",
+                    first.display()
+                )),
+            );
+            continue;
         }
+        doc_ids.insert(doc.id.clone(), file.path.clone());
+        if doc.passages.is_empty() {
+            report.diagnostics.push(
+                Diagnostic::warning(&file.path, 1, 1, "no text to answer from; nothing indexed")
+                    .with_hint("write some text below the front matter"),
+            );
+        }
+        report.content.documents.push(doc);
     }
-    report.content.version = hex(&version.finalize()[..8]);
+    report.content.version = sources.version();
     report
         .diagnostics
         .sort_by(|a, b| (&a.path, a.line, a.col).cmp(&(&b.path, b.line, b.col)));
+    // A partial shared by many documents reports its own problems once.
+    let mut seen = HashSet::new();
+    report.diagnostics.retain(|d| seen.insert(d.clone()));
     report
 }
 
-/// Parses and validates one file's bytes; `None` when it has errors or is skipped.
+/// Parses and validates one file's bytes on its own (partials are not inlined: there is no
+/// content folder to find them in); `None` when it has errors or is skipped.
 pub fn load_file(
     path: &Path,
     rel_path: &str,
     bytes: &[u8],
     vocabulary: &Vocabulary,
 ) -> (Option<Document>, Vec<Diagnostic>) {
+    load_source(path, rel_path, bytes, vocabulary, None)
+}
+
+fn load_source(
+    path: &Path,
+    rel_path: &str,
+    bytes: &[u8],
+    vocabulary: &Vocabulary,
+    sources: Option<&mut Sources>,
+) -> (Option<Document>, Vec<Diagnostic>) {
     let mut diags = Vec::new();
-    let text = match std::str::from_utf8(bytes) {
+    let text = match sources::decode(path, bytes) {
         Ok(t) => t,
-        Err(e) => {
-            let valid = &bytes[..e.valid_up_to()];
-            let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
-            diags.push(
-                Diagnostic::error(path, line, 1, "not UTF-8 text (is this a binary file?)")
-                    .with_hint("save the file as UTF-8, or move it out of the content folder"),
-            );
-            return (None, diags);
-        }
+        Err(d) => return (None, vec![d]),
     };
-    if text.contains('\0') {
-        diags.push(
-            Diagnostic::error(path, 1, 1, "contains NUL bytes (is this a binary file?)")
-                .with_hint("move binary files out of the content folder"),
-        );
-        return (None, diags);
-    }
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if text.trim().is_empty() {
         diags.push(
             Diagnostic::warning(path, 1, 1, "file is empty; skipped")
@@ -686,79 +763,35 @@ pub fn load_file(
         return (None, diags);
     }
     let body_line = text[..split.body_offset].matches('\n').count() + 1;
+    let expanded = match sources {
+        Some(sources) => partials::expand(sources, rel_path, split.body, body_line, &mut diags),
+        None => partials::Expanded::plain(split.body),
+    };
     let raw = RawDocument {
         display_path: path.to_path_buf(),
         rel_path: rel_path.to_string(),
         front_matter: raw_fm,
         front_matter_text: fm_text,
         front_matter_line: split.front_matter_line,
-        sections: markdown::sections(split.body),
-        body_line,
+        sections: markdown::sections(&expanded.text),
+        body_lines: expanded.lines.iter().map(|l| body_line + l - 1).collect(),
         vocabulary,
     };
-    match Document::try_from(raw) {
-        Ok(doc) => (Some(doc), diags),
-        Err(errors) => {
-            diags.extend(errors);
+    match Validated::try_from(raw) {
+        // Partials that could not be inlined are errors too.
+        Ok(validated) if !diags.iter().any(Diagnostic::is_error) => {
+            diags.extend(validated.warnings);
+            (Some(validated.document), diags)
+        }
+        Ok(validated) => {
+            diags.extend(validated.warnings);
+            (None, diags)
+        }
+        Err(found) => {
+            diags.extend(found);
             (None, diags)
         }
     }
-}
-
-fn read_limited(path: &Path) -> Result<Vec<u8>, Diagnostic> {
-    let meta = std::fs::metadata(path)
-        .map_err(|e| Diagnostic::error(path, 0, 0, format!("cannot read: {e}")))?;
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(Diagnostic::error(
-            path,
-            0,
-            0,
-            format!(
-                "file is {:.1} MiB; the limit is {} MiB",
-                meta.len() as f64 / 1048576.0,
-                MAX_FILE_BYTES / 1048576
-            ),
-        )
-        .with_hint("split it into several smaller guides"));
-    }
-    std::fs::read(path).map_err(|e| Diagnostic::error(path, 0, 0, format!("cannot read: {e}")))
-}
-
-fn collect_files(
-    root: &Path,
-    dir: &Path,
-    depth: usize,
-    out: &mut Vec<PathBuf>,
-) -> std::io::Result<()> {
-    if depth > MAX_DEPTH {
-        return Ok(());
-    }
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with('.') || name == "node_modules" {
-            continue;
-        }
-        let path = entry.path();
-        // `metadata` follows symlinks; a dangling link is skipped rather than fatal.
-        let Ok(meta) = std::fs::metadata(&path) else {
-            continue;
-        };
-        if meta.is_dir() {
-            // A subfolder that cannot be read is reported by its files' absence, not fatal.
-            if let Err(e) = collect_files(root, &path, depth + 1, out) {
-                tracing::warn!(path = %path.display(), error = %e, "skipping unreadable folder");
-            }
-        } else if path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-        {
-            out.push(path.strip_prefix(root).unwrap_or(&path).to_path_buf());
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -803,12 +836,129 @@ mod tests {
     }
 
     #[test]
-    fn collects_every_error() {
+    fn collects_every_error_and_warning() {
         let text = "# T\n\n## Empty\n\n## Dup {#d}\n\nx\n\n## Dup2 {#d leve=x}\n\ny\n";
         let (doc, diags) = load(text);
         assert!(doc.is_none());
+        let found: Vec<(usize, Severity)> = diags.iter().map(|d| (d.line, d.severity)).collect();
+        assert_eq!(
+            found,
+            vec![
+                (3, Severity::Warning),
+                (9, Severity::Warning),
+                (9, Severity::Error)
+            ],
+            "{diags:#?}"
+        );
+    }
+
+    fn titles(doc: &Document) -> Vec<String> {
+        doc.passages
+            .iter()
+            .map(|p| p.breadcrumb.join(" › "))
+            .collect()
+    }
+
+    #[test]
+    fn title_comes_from_title_then_sidebar_label_then_heading_then_file_name() {
+        let both = "---\ntitle: Front\nsidebar_label: Label\n---\n# Heading\n\nText.\n";
+        assert_eq!(load(both).0.unwrap().title, "Front");
+        let label = "---\nsidebar_label: 🔥 Label\n---\n# Heading\n\nText.\n";
+        assert_eq!(load(label).0.unwrap().title, "🔥 Label");
+        let heading = "## 2. Second-level first\n\nText.\n\n## Other\n\nMore.\n";
+        assert_eq!(load(heading).0.unwrap().title, "Second-level first");
+        let blank = "---\ntitle: \"  \"\n---\nJust text.\n";
+        assert_eq!(load(blank).0.unwrap().title, "X");
+    }
+
+    #[test]
+    fn description_is_the_intro_only_when_the_body_has_none() {
+        let text = "---\ndescription: What to expect in each round\n---\n## Rounds\n\nFour.\n";
+        let doc = load(text).0.unwrap();
+        assert_eq!(doc.passages[0].id, "guides/x");
+        assert_eq!(doc.passages[0].text, "What to expect in each round");
+        assert_eq!(doc.passages[0].line, 2);
+        assert_eq!(doc.passages.len(), 2);
+
+        let own = "---\ndescription: Summary\n---\n# Guide\n\nOwn intro.\n";
+        let doc = load(own).0.unwrap();
+        assert_eq!(doc.passages[0].text, "Own intro.");
+        assert_eq!(doc.description.as_deref(), Some("Summary"));
+    }
+
+    #[test]
+    fn breadcrumbs_never_repeat_the_title() {
+        let doc = load("## Foo\n\nText.\n").0.unwrap();
+        assert_eq!(doc.title, "Foo");
+        assert_eq!(titles(&doc), vec!["Foo"]);
+        let doc = load("+++\ntitle = \"Salaries\"\n+++\n## Salaries\n\nA.\n\n### India\n\nB.\n")
+            .0
+            .unwrap();
+        assert_eq!(titles(&doc), vec!["Salaries", "Salaries › India"]);
+    }
+
+    #[test]
+    fn numbered_headings_lose_their_numbers_everywhere() {
+        let doc = load("# 1. Guide\n\n## 3.2.1 Base pay\n\nText.\n\n## 2024 salaries\n\nMore.\n")
+            .0
+            .unwrap();
+        assert_eq!(doc.title, "Guide");
+        assert_eq!(
+            titles(&doc),
+            vec!["Guide › Base pay", "Guide › 2024 salaries"]
+        );
+        assert_eq!(doc.passages[0].id, "guides/x#base-pay");
+        assert_eq!(doc.passages[1].id, "guides/x#2024-salaries");
+    }
+
+    #[test]
+    fn headings_without_text_warn_and_yield_nothing() {
+        // Only subheadings: ordinary structure, no warning.
+        let (doc, diags) = load("# G\n\n## Parent\n\n### Child\n\nText.\n");
+        assert!(diags.is_empty(), "{diags:#?}");
+        assert_eq!(titles(&doc.unwrap()), vec!["G › Parent › Child"]);
+
+        // Nothing under it, at any level, or only components: a warning, no passage.
+        let text = "import X from '@site/src/X';\n\n# G\n\nIntro.\n\n## Empty\n\n## Components\n\n<X />\n\n## Last\n\n#### Deep\n";
+        let (doc, diags) = load(text);
+        let doc = doc.unwrap();
+        assert_eq!(titles(&doc), vec!["G"]);
         let lines: Vec<usize> = diags.iter().map(|d| d.line).collect();
-        assert_eq!(lines, vec![3, 9, 9], "{diags:#?}");
+        assert_eq!(lines, vec![7, 9, 15], "{diags:#?}");
+        assert!(diags.iter().all(|d| !d.is_error()));
+
+        // A file that is one `###` line loads, with nothing to answer from.
+        let (doc, diags) = load("### Lonely\n");
+        assert_eq!(doc.unwrap().passages, vec![]);
+        assert_eq!(diags.len(), 1);
+        assert!(!diags[0].is_error());
+    }
+
+    #[test]
+    fn untitled_headings_warn_and_keep_their_text() {
+        let (doc, diags) = load("# G\n\n## A\n\nFirst.\n\n##\n\nSecond.\n\n## \n");
+        let doc = doc.unwrap();
+        assert_eq!(doc.passages[0].text, "First.\nSecond.");
+        let found: Vec<(usize, &str)> =
+            diags.iter().map(|d| (d.line, d.message.as_str())).collect();
+        assert_eq!(
+            found,
+            vec![
+                (7, "heading has no title; its text joins the section above"),
+                (11, "heading has no title; ignored")
+            ]
+        );
+    }
+
+    #[test]
+    fn other_tools_heading_attributes_warn_ours_misspelt_fail() {
+        let (doc, diags) = load("# G\n\n## A {data-x=1}\n\nText.\n");
+        assert!(doc.is_some());
+        assert_eq!(diags.len(), 1);
+        assert!(!diags[0].is_error());
+        let (doc, diags) = load("# G\n\n## A {level=senior}\n\nText.\n");
+        assert!(doc.is_none());
+        assert!(diags[0].is_error());
     }
 
     #[test]

@@ -182,6 +182,25 @@ fn check_reports_every_problem_and_fails() {
 }
 
 #[test]
+fn check_strict_fails_on_warnings_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = temp_config(dir.path());
+    let case = fixtures().join("content/valid/empty-section/data");
+    let o = run(&config, &["check", case.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("0 error(s), 1 warning(s)"),
+        "{}",
+        stdout(&o)
+    );
+    let o = run(&config, &["check", "--strict", case.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    // Clean content passes either way.
+    let o = run(&config, &["check", "--strict"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+}
+
+#[test]
 fn index_builds_then_reports_up_to_date() {
     let dir = tempfile::tempdir().unwrap();
     let config = temp_config(dir.path());
