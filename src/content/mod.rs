@@ -682,6 +682,7 @@ pub fn load_dir(dir: &Path, vocabulary: &Vocabulary) -> LoadReport {
         }
         report.content.documents.push(doc);
     }
+    drop_repeated_passages(&mut report.content.documents);
     report.content.version = sources.version();
     report
         .diagnostics
@@ -690,6 +691,17 @@ pub fn load_dir(dir: &Path, vocabulary: &Vocabulary) -> LoadReport {
     let mut seen = HashSet::new();
     report.diagnostics.retain(|d| seen.insert(d.clone()));
     report
+}
+
+/// A partial inlined into many guides gives the same passage many times: keep its first
+/// (in sorted path order), so an answer never lists one text thrice. Same heading, text and
+/// facets count as the same passage; the same text under another heading does not.
+fn drop_repeated_passages(documents: &mut [Document]) {
+    let mut seen: HashSet<(String, String, Facets)> = HashSet::new();
+    for doc in documents {
+        doc.passages
+            .retain(|p| seen.insert((p.title.clone(), p.text.clone(), p.facets.clone())));
+    }
 }
 
 /// Parses and validates one file's bytes on its own (partials are not inlined: there is no
