@@ -98,10 +98,10 @@ impl Default for RankingWeights {
     fn default() -> Self {
         RankingWeights {
             heading_exact: 0.5,
-            heading: 0.5,
-            context: 0.6,
+            heading: 0.25,
+            context: 1.0,
             body: 1.0,
-            phrase: 0.5,
+            phrase: 1.0,
             heading_stop_words: 1.0,
             synonym: 0.8,
             correction: 0.9,

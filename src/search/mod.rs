@@ -16,6 +16,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 use tantivy::collector::{Count, TopDocs};
+use tantivy::postings::Postings;
 use tantivy::query::{
     BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, TermQuery,
 };
@@ -23,7 +24,7 @@ use tantivy::schema::{Facet as TantivyFacet, IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{
-    DocAddress, Index, IndexReader, Order, ReloadPolicy, Searcher, TantivyDocument, Term,
+    DocAddress, DocSet, Index, IndexReader, Order, ReloadPolicy, Searcher, TantivyDocument, Term,
 };
 
 use crate::config::Config;
@@ -42,8 +43,8 @@ const FACET_MENTION_BOOST: f32 = 2.0;
 const TOPIC_MENTION_BOOST: f32 = 0.7;
 /// How far apart two neighbouring question words may stand and still count as a phrase.
 const PHRASE_SLOP: u32 = 2;
-/// Index words looked at when telling apart the words that share a stem.
-const MAX_FAMILY_SCAN: usize = 256;
+/// Passages from the top that phrase proximity may reorder (the same for every page).
+const PHRASE_WINDOW: usize = 8;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
@@ -250,6 +251,7 @@ pub enum Origin {
 /// A searchable, immutable snapshot of the content.
 pub struct Engine {
     reader: IndexReader,
+    families: Families,
     fields: Fields,
     plain: TextAnalyzer,
     stemmed: TextAnalyzer,
@@ -409,11 +411,14 @@ impl Engine {
             .try_into()?;
         let plain = schema::plain_analyzer();
         let catalog = read_catalog(&reader.searcher(), &fields)?;
+        let stemmed = schema::stemmed_analyzer();
+        let families = stem_families(&reader.searcher(), &fields, &stemmed)?;
         spelling::warm_up();
         Ok(Engine {
+            families,
             thesaurus: Thesaurus::new(&config.search, &plain),
             plain,
-            stemmed: schema::stemmed_analyzer(),
+            stemmed,
             search_config: config.search.clone(),
             snippet_chars: config.answers.snippet_chars,
             reader,
@@ -476,7 +481,7 @@ impl Engine {
         let lexicon = IndexLexicon {
             searcher: &searcher,
             fields: &self.fields,
-            stemmed: &self.stemmed,
+            families: &self.families,
         };
         query::analyze(
             text,
@@ -495,6 +500,7 @@ impl Engine {
         let analysis = self.analyze(request.text);
         let text_query = self.text_query(&analysis, &request.boost);
         let filter_query = self.filter_query(&request.filter);
+        let pairs = self.phrase_pairs(&analysis);
 
         let limit = request.limit.clamp(1, 100);
         // tantivy keeps offset + limit candidates: a wild page number must not allocate wildly.
@@ -503,6 +509,15 @@ impl Engine {
             let has_more = offset + docs.len() < total;
             (docs, Some(total), has_more)
         };
+        // Ranked searches fetch from the top, re-rank the first PHRASE_WINDOW by phrase
+        // proximity, then cut the page out: every page sees the same order.
+        let window = (offset + limit + 1).max(PHRASE_WINDOW);
+        let rerank =
+            |mut docs: Vec<(f32, DocAddress)>| -> Result<Vec<(f32, DocAddress)>, SearchError> {
+                let top = docs.len().min(PHRASE_WINDOW);
+                self.add_phrase_bonus(&searcher, &pairs, &mut docs[..top])?;
+                Ok(docs)
+            };
         let (addresses, total, has_more) = match (text_query, filter_query) {
             (None, None) => (Vec::new(), Some(0), false),
             (None, Some(_)) if request.require_text => (Vec::new(), Some(0), false),
@@ -528,18 +543,20 @@ impl Engine {
                     ),
                     (words, text),
                 ]);
-                let collector = TopDocs::with_limit(limit)
-                    .and_offset(offset)
-                    .order_by_score();
+                let collector = TopDocs::with_limit(window).order_by_score();
                 let (docs, total) = searcher.search(&query, &(collector, Count))?;
-                counted(docs, total)
+                let page = rerank(docs)?.into_iter().skip(offset).take(limit).collect();
+                counted(page, total)
             }
             (Some(text), None) => {
                 // One extra hit tells whether a next page exists without counting every match.
-                let collector = TopDocs::with_limit(limit + 1)
-                    .and_offset(offset)
-                    .order_by_score();
-                let mut docs = searcher.search(&*text, &collector)?;
+                let collector = TopDocs::with_limit(window).order_by_score();
+                let docs = searcher.search(&*text, &collector)?;
+                let mut docs: Vec<_> = rerank(docs)?
+                    .into_iter()
+                    .skip(offset)
+                    .take(limit + 1)
+                    .collect();
                 let has_more = docs.len() > limit;
                 docs.truncate(limit);
                 let total = (offset == 0 && !has_more).then_some(docs.len());
@@ -567,7 +584,7 @@ impl Engine {
         IndexLexicon {
             searcher: &searcher,
             fields: &self.fields,
-            stemmed: &self.stemmed,
+            families: &self.families,
         }
         .has_word(word)
     }
@@ -585,7 +602,7 @@ impl Engine {
         let lexicon = IndexLexicon {
             searcher: &searcher,
             fields: &self.fields,
-            stemmed: &self.stemmed,
+            families: &self.families,
         };
         let mut out = Vec::new();
         for w in words {
@@ -637,12 +654,11 @@ impl Engine {
                     fields.push(term(f.words, form, w.body * alt.weight));
                 }
             } else {
-                let per_field = [
+                for (field, weight) in [
                     (f.heading, w.heading),
                     (f.extra, w.context),
                     (f.body, w.body),
-                ];
-                for (field, weight) in per_field {
+                ] {
                     if weight <= 0.0 {
                         continue;
                     }
@@ -660,25 +676,6 @@ impl Engine {
                 clauses.push(term(f.title_exact, word, w.heading_stop_words));
             }
         }
-        // Neighbouring words of the question that stand near each other in the passage.
-        if w.phrase > 0.0 {
-            for pair in analysis.concepts.windows(2) {
-                let stem = |c: &query::Concept| match c.alternatives.first() {
-                    Some(a) if a.forms.is_empty() && a.stems.len() == 1 => Some(a.stems[0].clone()),
-                    _ => None,
-                };
-                if let (Some(a), Some(b)) = (stem(&pair[0]), stem(&pair[1])) {
-                    for field in [f.heading, f.body] {
-                        clauses.push(phrase(
-                            field,
-                            &[a.clone(), b.clone()],
-                            PHRASE_SLOP,
-                            w.phrase,
-                        ));
-                    }
-                }
-            }
-        }
         for (facet, values) in &boost.facets {
             let weight = if *facet == Facet::Topic {
                 TOPIC_MENTION_BOOST
@@ -690,6 +687,89 @@ impl Engine {
             }
         }
         Some(Box::new(BooleanQuery::new(clauses)))
+    }
+
+    /// Stems of neighbouring question words, as typed (not synonyms or corrections).
+    fn phrase_pairs(&self, analysis: &Analysis) -> Vec<(String, String)> {
+        if self.search_config.weights.phrase <= 0.0 {
+            return Vec::new();
+        }
+        let stem = |c: &query::Concept| match c.alternatives.first() {
+            Some(a) if a.forms.is_empty() && a.stems.len() == 1 && a.weight >= 1.0 => {
+                Some(a.stems[0].clone())
+            }
+            _ => None,
+        };
+        analysis
+            .concepts
+            .windows(2)
+            .filter_map(|pair| Some((stem(&pair[0])?, stem(&pair[1])?)))
+            .collect()
+    }
+
+    /// Raises the passages whose text has two neighbouring question words near each other
+    /// (in order, at most [`PHRASE_SLOP`] words apart), by the pair's rarity, then re-sorts.
+    /// Done on the top window only: phrase queries over the whole index cost several times
+    /// the term search, and a phrase only ever reorders passages the words already found.
+    fn add_phrase_bonus(
+        &self,
+        searcher: &Searcher,
+        pairs: &[(String, String)],
+        docs: &mut [(f32, DocAddress)],
+    ) -> Result<(), SearchError> {
+        if pairs.is_empty() || docs.is_empty() {
+            return Ok(());
+        }
+        let body = self.fields.body;
+        let n = searcher.num_docs() as f32;
+        // The index is merged into one segment, so a segment's counts are the index's.
+        let idf = |df: u32| (1.0 + (n - df as f32 + 0.5) / (df as f32 + 0.5)).ln();
+        let weight = self.search_config.weights.phrase;
+        let (mut at_a, mut at_b) = (Vec::new(), Vec::new());
+        for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+            let mut candidates: Vec<(tantivy::DocId, usize)> = docs
+                .iter()
+                .enumerate()
+                .filter(|(_, (_, a))| a.segment_ord as usize == ord)
+                .map(|(i, (_, a))| (a.doc_id, i))
+                .collect();
+            if candidates.is_empty() {
+                continue;
+            }
+            candidates.sort_unstable();
+            // In the text, and in the heading: "run tests" in "Run the tests".
+            for field in [body] {
+                let inverted = segment.inverted_index(field)?;
+                for (a, b) in pairs {
+                    let postings = |stem: &str| {
+                        inverted
+                            .read_postings(
+                                &Term::from_field_text(field, stem),
+                                IndexRecordOption::WithFreqsAndPositions,
+                            )
+                            .map_err(|e| SearchError::Tantivy(e.into()))
+                    };
+                    let (Some(mut pa), Some(mut pb)) = (postings(a)?, postings(b)?) else {
+                        continue;
+                    };
+                    let bonus = weight * (idf(pa.doc_freq()) + idf(pb.doc_freq())) / 2.0;
+                    for &(doc, i) in &candidates {
+                        if !has_doc(&mut pa, doc) || !has_doc(&mut pb, doc) {
+                            continue;
+                        }
+                        at_a.clear();
+                        at_b.clear();
+                        pa.positions(&mut at_a);
+                        pb.positions(&mut at_b);
+                        if near(&at_a, &at_b, PHRASE_SLOP) {
+                            docs[i].0 += bonus;
+                        }
+                    }
+                }
+            }
+        }
+        docs.sort_by(|x, y| y.0.total_cmp(&x.0));
+        Ok(())
     }
 
     fn filter_query(&self, filter: &Filter) -> Option<Box<dyn Query>> {
@@ -768,6 +848,28 @@ impl Engine {
 }
 
 const BREADCRUMB_SEP: char = '\u{1f}';
+
+/// Moves the postings to `doc` if they have it; candidates come in increasing order.
+fn has_doc(postings: &mut tantivy::postings::SegmentPostings, doc: tantivy::DocId) -> bool {
+    if postings.doc() < doc {
+        postings.seek(doc);
+    }
+    postings.doc() == doc
+}
+
+/// Whether some position in `b` follows one in `a` by at most `slop + 1` (both sorted).
+fn near(a: &[u32], b: &[u32], slop: u32) -> bool {
+    let mut j = 0;
+    for &pa in a {
+        while j < b.len() && b[j] <= pa {
+            j += 1;
+        }
+        if j < b.len() && b[j] - pa <= slop + 1 {
+            return true;
+        }
+    }
+    false
+}
 
 /// Words in order, at most `slop` positions apart, as one weighted clause.
 fn phrase(
@@ -873,7 +975,7 @@ pub fn cut_at_word(text: &str, max_chars: usize) -> &str {
 struct IndexLexicon<'a> {
     searcher: &'a Searcher,
     fields: &'a Fields,
-    stemmed: &'a TextAnalyzer,
+    families: &'a Families,
 }
 
 impl Lexicon for IndexLexicon<'_> {
@@ -892,34 +994,11 @@ impl Lexicon for IndexLexicon<'_> {
     }
 
     fn forms(&self, word: &str, stem: &str) -> Option<Vec<String>> {
-        // Words with this stem start with it, but for Snowball's `y` → `i` ("compani").
-        let prefix = stem.strip_suffix('i').unwrap_or(stem);
-        if prefix.chars().count() < 3 {
-            return None;
-        }
-        let mut family: Vec<String> = Vec::new();
-        for segment in self.searcher.segment_readers() {
-            let inverted = segment.inverted_index(self.fields.words).ok()?;
-            let mut stream = inverted.terms().range().ge(prefix).into_stream().ok()?;
-            // A bounded look: a stem shared by hundreds of words is not worth the time.
-            let mut scanned = 0;
-            while stream.advance() && scanned < MAX_FAMILY_SCAN {
-                if !stream.key().starts_with(prefix.as_bytes()) {
-                    break;
-                }
-                scanned += 1;
-                let Ok(w) = std::str::from_utf8(stream.key()) else {
-                    continue;
-                };
-                if !family.iter().any(|f| f == w) && query::stems(self.stemmed, w) == [stem] {
-                    family.push(w.to_string());
-                }
-            }
-        }
+        let family = self.families.get(stem)?;
         let same: Vec<String> = family
             .iter()
             .filter(|w| query::same_word(word, w))
-            .cloned()
+            .map(|w| w.to_string())
             .collect();
         (same.len() < family.len()).then_some(same)
     }
@@ -1006,6 +1085,46 @@ fn write_documents(index: &Index, content: &Content) -> Result<(), SearchError> 
     Ok(())
 }
 
+/// Every stem of the index's words, with the words that have it: read once per engine, so
+/// that telling "experiment" from "experience" costs a lookup per question word.
+type Families = HashMap<Box<str>, Box<[Box<str>]>>;
+
+fn stem_families(
+    searcher: &Searcher,
+    fields: &Fields,
+    stemmed: &TextAnalyzer,
+) -> Result<Families, SearchError> {
+    let mut analyzer = stemmed.clone();
+    let mut families: HashMap<Box<str>, Vec<Box<str>>> = HashMap::new();
+    for segment in searcher.segment_readers() {
+        let inverted = segment.inverted_index(fields.words)?;
+        let mut stream = inverted
+            .terms()
+            .stream()
+            .map_err(|e| SearchError::Tantivy(e.into()))?;
+        while stream.advance() {
+            let Ok(word) = std::str::from_utf8(stream.key()) else {
+                continue;
+            };
+            let mut tokens = analyzer.token_stream(word);
+            let Some(stem) = tokens.next().map(|t| t.text.clone()) else {
+                continue;
+            };
+            if tokens.advance() {
+                continue; // not one word
+            }
+            let family = families.entry(stem.into_boxed_str()).or_default();
+            if !family.iter().any(|w| &**w == word) {
+                family.push(word.into());
+            }
+        }
+    }
+    Ok(families
+        .into_iter()
+        .map(|(stem, words)| (stem, words.into_boxed_slice()))
+        .collect())
+}
+
 /// Reads every stored passage once, in content order.
 fn read_catalog(searcher: &Searcher, fields: &Fields) -> Result<Catalog, SearchError> {
     let mut rows: Vec<(u64, PassageSummary)> = Vec::new();
@@ -1036,4 +1155,18 @@ fn read_catalog(searcher: &Searcher, fields: &Fields) -> Result<Catalog, SearchE
         tracing::warn!("index holds duplicate passage ids");
     }
     Ok(Catalog::new(rows.into_iter().map(|(_, p)| p).collect()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::near;
+
+    #[test]
+    fn near_means_in_order_and_within_the_slop() {
+        assert!(near(&[3], &[4], 0));
+        assert!(near(&[3, 10], &[13], 2));
+        assert!(!near(&[3], &[2], 2), "order matters");
+        assert!(!near(&[3], &[7], 2), "too far apart");
+        assert!(!near(&[], &[1], 2));
+    }
 }

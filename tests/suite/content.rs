@@ -149,10 +149,7 @@ fn handbook_inlines_its_partial_where_it_is_used() {
         .filter(|p| p.title == "Mock interview club")
         .map(|p| (p.doc_id.as_str(), p.line))
         .collect();
-    assert_eq!(
-        from_partial,
-        vec![("docs/behavioral/stories", 15)]
-    );
+    assert_eq!(from_partial, vec![("docs/behavioral/stories", 15)]);
     assert!(!doc_paths(&report).iter().any(|p| p.starts_with("_courses")));
     let stories = report
         .content
