@@ -263,7 +263,6 @@ fn parse_weights(spec: &str) -> anyhow::Result<RankingWeights> {
 fn with_weight(mut w: RankingWeights, key: &str, v: f32) -> anyhow::Result<RankingWeights> {
     match key {
         "heading_exact" => w.heading_exact = v,
-        "heading" => w.heading = v,
         "context" => w.context = v,
         "body" => w.body = v,
         "phrase" => w.phrase = v,

@@ -77,11 +77,9 @@ pub struct SearchConfig {
 pub struct RankingWeights {
     /// The passage's own heading has the word exactly as typed.
     pub heading_exact: f32,
-    /// The passage's own heading has a form of the word.
-    pub heading: f32,
     /// The enclosing headings, the document's title or an alias have it.
     pub context: f32,
-    /// The passage's text has it.
+    /// The passage's text (or its heading, in any form) has it.
     pub body: f32,
     /// Two neighbouring words of the question stand near each other in the passage.
     pub phrase: f32,
@@ -97,11 +95,10 @@ pub struct RankingWeights {
 impl Default for RankingWeights {
     fn default() -> Self {
         RankingWeights {
-            heading_exact: 0.5,
-            heading: 0.25,
-            context: 1.0,
+            heading_exact: 1.0,
+            context: 0.6,
             body: 1.0,
-            phrase: 1.0,
+            phrase: 1.5,
             heading_stop_words: 1.0,
             synonym: 0.8,
             correction: 0.9,
@@ -114,7 +111,6 @@ impl RankingWeights {
         let w = self;
         for (key, value) in [
             ("heading_exact", w.heading_exact),
-            ("heading", w.heading),
             ("context", w.context),
             ("body", w.body),
             ("phrase", w.phrase),
@@ -128,7 +124,7 @@ impl RankingWeights {
                 ));
             }
         }
-        if w.body + w.heading + w.heading_exact + w.context == 0.0 {
+        if w.body + w.heading_exact + w.context == 0.0 {
             return Err("search.weights: at least one field weight must be above 0".into());
         }
         Ok(())

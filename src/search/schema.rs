@@ -51,8 +51,6 @@ pub struct Fields {
     /// The title unstemmed: a heading that has the very word asked for outranks one that
     /// only shares its stem (Snowball stems "experiment" and "experience" alike).
     pub title_exact: Field,
-    /// The passage's own heading, stemmed.
-    pub heading: Field,
     /// Aliases and enclosing headings: what the passage is about beyond its own words.
     pub extra: Field,
     pub body: Field,
@@ -97,7 +95,6 @@ impl Fields {
             id: f("id")?,
             title: f("title")?,
             title_exact: f("title_exact")?,
-            heading: f("heading")?,
             extra: f("extra")?,
             body: f("body")?,
             words: f("words")?,
@@ -130,7 +127,7 @@ pub fn schema() -> Schema {
         }
     };
     b.add_text_field("id", STRING | STORED);
-    // Stored for display; searched through `title_exact` and, stemmed, through `heading`.
+    // Stored for display; searched through `title_exact` and, stemmed, through `body`.
     b.add_text_field("title", STORED);
     b.add_text_field(
         "title_exact",
@@ -140,7 +137,6 @@ pub fn schema() -> Schema {
                 .set_index_option(IndexRecordOption::WithFreqs),
         ),
     );
-    b.add_text_field("heading", text(false));
     b.add_text_field("extra", text(false));
     b.add_text_field("body", text(true));
     b.add_text_field(
