@@ -29,6 +29,22 @@ pub struct UnclosedFence {
     pub fence: &'static str,
 }
 
+impl UnclosedFence {
+    /// The error for `path`, whether a guide or a partial.
+    pub fn diagnostic(&self, path: &std::path::Path) -> Diagnostic {
+        Diagnostic::error(
+            path,
+            1,
+            1,
+            format!("front matter opened with `{}` is never closed", self.fence),
+        )
+        .with_hint(format!(
+            "add a line with only `{}` after the front matter",
+            self.fence
+        ))
+    }
+}
+
 /// Separates front matter from the body, as Zola (`+++`) and Jekyll/Hugo/Docusaurus (`---`)
 /// write it. A file that does not start with a fence is all body.
 pub fn split(text: &str) -> Result<Split<'_>, UnclosedFence> {

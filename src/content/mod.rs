@@ -737,21 +737,7 @@ fn load_source(
     let split = match front_matter::split(text) {
         Ok(s) => s,
         Err(unclosed) => {
-            diags.push(
-                Diagnostic::error(
-                    path,
-                    1,
-                    1,
-                    format!(
-                        "front matter opened with `{}` is never closed",
-                        unclosed.fence
-                    ),
-                )
-                .with_hint(format!(
-                    "add a line with only `{}` after the front matter",
-                    unclosed.fence
-                )),
-            );
+            diags.push(unclosed.diagnostic(path));
             return (None, diags);
         }
     };

@@ -246,21 +246,7 @@ fn inline(
             text[..split.body_offset].matches('\n').count() + 1,
         ),
         Err(unclosed) => {
-            diags.push(
-                Diagnostic::error(
-                    &partial_path,
-                    1,
-                    1,
-                    format!(
-                        "front matter opened with `{}` is never closed",
-                        unclosed.fence
-                    ),
-                )
-                .with_hint(format!(
-                    "add a line with only `{}` after the front matter",
-                    unclosed.fence
-                )),
-            );
+            diags.push(unclosed.diagnostic(&partial_path));
             return None;
         }
     };

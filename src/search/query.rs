@@ -234,7 +234,7 @@ pub fn analyze(
                 .collect();
             // Entries that stem alike ("certification", "certifications") are one
             // alternative, at its best weight: a synonym group must not count a word thrice.
-            let mut alternatives: Vec<Alternative> = alternatives;
+            let mut alternatives = alternatives;
             alternatives.sort_by(|a, b| b.weight.total_cmp(&a.weight));
             let mut unique: Vec<Alternative> = Vec::new();
             for a in alternatives {
