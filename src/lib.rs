@@ -13,3 +13,4 @@ pub mod ops;
 pub mod reload;
 pub mod render;
 pub mod search;
+pub mod semantic;

@@ -28,6 +28,7 @@ fn main() -> ExitCode {
             Cmd::Http { listen } => {
                 careerbot::http::run_blocking(config, *listen).map_err(CliError::from)
             }
+            Cmd::Model { command } => cli::model(&config, command),
         });
     match result {
         Ok(code) => ExitCode::from(code),

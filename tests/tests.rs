@@ -14,5 +14,6 @@ mod suite {
     mod http;
     mod index_cache;
     mod reload;
+    mod semantic;
     mod snapshots;
 }

