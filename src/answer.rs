@@ -499,12 +499,8 @@ fn faceted(
         return Ok(());
     }
 
-    let values_have_data = values.is_empty()
-        || engine
-            .catalog()
-            .passages
-            .iter()
-            .any(|p| filter.matches(&p.facets));
+    // Counted by the index (a filter-only search), not by scanning every passage.
+    let values_have_data = values.is_empty() || search("", &filter, false)?.total != Some(0);
     if values_have_data {
         let results = search(&words, &filter, true)?;
         if results.total != Some(0) {
