@@ -400,6 +400,15 @@ struct FacetCommand {
     facets: &'static [Facet],
 }
 
+impl FacetCommand {
+    /// Only the passages of this command's topic.
+    fn topic_filter(&self) -> Filter {
+        Filter {
+            facets: vec![(Facet::Topic, vec![self.topic.to_string()])],
+        }
+    }
+}
+
 fn facet_command(command: &Command) -> Option<FacetCommand> {
     Some(match command {
         Command::Salary { .. } => FacetCommand {
@@ -453,9 +462,6 @@ fn faceted(
         .collect();
     let (values, words) = resolve_args(engine, vocabulary, spec.facets, &args, &mut answer.notes);
 
-    let topic_only = Filter {
-        facets: vec![(Facet::Topic, vec![spec.topic.to_string()])],
-    };
     // The command's own topic stays a separate clause: `/faq tools` is FAQ *and* tools.
     let mut chosen: Vec<(Facet, Vec<String>)> = Vec::new();
     for (facet, id) in &values {
@@ -464,9 +470,8 @@ fn faceted(
             None => chosen.push((*facet, vec![id.clone()])),
         }
     }
-    let filter = Filter {
-        facets: topic_only.facets.iter().cloned().chain(chosen).collect(),
-    };
+    let mut filter = spec.topic_filter();
+    filter.facets.extend(chosen);
     let labels: Vec<String> = values
         .iter()
         .map(|(f, id)| vocabulary.label(*f, id).to_string())
@@ -552,12 +557,9 @@ fn no_data(
     } else {
         format!("We have no {} for {}.", spec.what, labels.join(" in "))
     });
-    let topic_only = Filter {
-        facets: vec![(Facet::Topic, vec![spec.topic.to_string()])],
-    };
     answer.available = engine
         .catalog()
-        .combinations(spec.facets, &topic_only)
+        .combinations(spec.facets, &spec.topic_filter())
         .into_iter()
         .filter_map(|combo| {
             let parts: Vec<String> = combo

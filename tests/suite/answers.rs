@@ -192,21 +192,18 @@ fn real_words_are_never_corrected_into_other_words() {
 fn words_sharing_a_stem_are_not_merged() {
     // Snowball stems "experiments" and "experience" alike; an experiment question must not
     // be answered with the experience passages, and the other way round.
-    for hit in ask("/ask experiments").results {
-        assert!(
-            hit.text.to_lowercase().contains("experiment"),
-            "{}: {}",
-            hit.id,
-            hit.text
-        );
-    }
-    for hit in ask("/ask experience").results {
-        assert!(
-            hit.text.to_lowercase().contains("experience"),
-            "{}: {}",
-            hit.id,
-            hit.text
-        );
+    for (line, word) in [
+        ("/ask experiments", "experiment"),
+        ("/ask experience", "experience"),
+    ] {
+        for hit in ask(line).results {
+            assert!(
+                hit.text.to_lowercase().contains(word),
+                "{line}: {}: {}",
+                hit.id,
+                hit.text
+            );
+        }
     }
     // Forms of one word still find each other.
     let a = ask("/ask experimenting");
