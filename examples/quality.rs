@@ -3,6 +3,12 @@
 //!
 //! `cargo run --release --example quality [-- --misses] [--weights=k=v,…] [--grid=k=v/v;…] [NAME…]`
 //!
+//! With the embedding model installed (`careerbot model install`; or `CAREERBOT_MODEL_DIR`
+//! names its folder) careerbot is reported twice: ranking by words only, and by words and
+//! meaning. Passage embeddings are computed once and kept with each corpus's index under the
+//! cache folder. Grid keys are the `[search.weights]` names and, for semantic ranking,
+//! `fusion` (blend, rrf, rerank), `meaning_weight`, `candidates`, `nearest` and `floor`.
+//!
 //! The corpora are fetched (pinned, checksummed) by `quality/fetch.sh` into
 //! `$CAREERBOT_QUALITY_DIR` (default `~/.cache/careerbot/quality`) on first use. A result
 //! is right when its breadcrumb and text contain every one of the question's `terms`
@@ -19,7 +25,7 @@ use tantivy::schema::{Schema, Value, STORED, TEXT};
 use tantivy::{Index, TantivyDocument};
 
 use careerbot::answer::{self, Command, Request};
-use careerbot::config::{Config, RankingWeights};
+use careerbot::config::{Config, Fusion, RankingWeights, SemanticConfig};
 use careerbot::content::{self, Passage, Vocabulary};
 use careerbot::search::Engine;
 
@@ -118,26 +124,45 @@ fn main() -> anyhow::Result<()> {
         }
         loaded.push(Loaded::new(def, &quality, &cache)?);
     }
-    let mut weights = RankingWeights::default();
+    let mut settings = Settings {
+        weights: RankingWeights::default(),
+        semantic: loaded
+            .first()
+            .map(|l| l.config.search.semantic.clone())
+            .unwrap_or_default(),
+    };
     if let Some(spec) = args.iter().find_map(|a| a.strip_prefix("--weights=")) {
-        weights = parse_weights(spec)?;
+        settings = parse_settings(settings, spec)?;
         for l in &mut loaded {
-            l.engine.set_weights(weights);
+            l.apply(&settings);
         }
-        eprintln!("weights: {weights:?}");
+        eprintln!("settings: {settings:?}");
     }
     if let Some(spec) = args.iter().find_map(|a| a.strip_prefix("--grid=")) {
-        return grid(&mut loaded, weights, spec);
+        return grid(&mut loaded, settings, spec);
     }
 
+    let semantic = loaded.iter().all(|l| l.engine.semantic_model().is_some());
+    if !semantic {
+        eprintln!("semantic ranking off (model not installed): reporting words only");
+    }
     println!("| corpus | split | engine | hit@1 | hit@3 | MRR@{DEPTH} |");
     println!("|---|---|---|---|---|---|");
     let mut misses = String::new();
-    for l in &loaded {
-        let ours = l.ranks(Some(&mut misses).filter(|_| show_misses))?;
-        let base = &l.base;
+    for l in &mut loaded {
+        let mut words_only = settings.clone();
+        words_only.semantic.enabled = false;
+        l.apply(&words_only);
+        let words = l.ranks(None)?;
+        l.apply(&settings);
+        let mut rows = vec![("careerbot, words", words.clone())];
+        if semantic {
+            rows.push(("careerbot, words + meaning", l.ranks(None)?));
+        }
+        l.ranks(Some(&mut misses).filter(|_| show_misses))?;
+        rows.push(("plain BM25", l.base.clone()));
         for split in ["dev", "held"] {
-            for (engine, ranks) in [("careerbot", &ours), ("plain BM25", base)] {
+            for (engine, ranks) in &rows {
                 println!(
                     "| {} | {split} | {engine} | {} |",
                     l.name,
@@ -145,7 +170,8 @@ fn main() -> anyhow::Result<()> {
                 );
             }
         }
-        let by_kind = per_kind(&l.questions, &ours, base);
+        let ours = &rows[rows.len() - 2].1;
+        let by_kind = per_kind(&l.questions, ours, &l.base);
         eprintln!("  {}: hit@1 by kind (careerbot / BM25): {by_kind}", l.name);
     }
     if show_misses {
@@ -186,7 +212,10 @@ impl Loaded {
             report.errors().count(),
             report.diagnostics.len() - report.errors().count()
         );
-        let engine = Engine::build_in_memory(&config, &report.content)?;
+        // A persistent index folder per corpus keeps the passage embeddings between runs.
+        config.index_dir = cache.join("index").join(&def.name);
+        config.search.semantic.model_dir = model_dir();
+        let engine = Engine::build(&config, &report.content)?;
         let baseline = Baseline::new(&passages)?;
         let base = questions
             .question
@@ -239,6 +268,11 @@ impl Loaded {
         Ok(ranks)
     }
 
+    fn apply(&mut self, settings: &Settings) {
+        self.engine.set_weights(settings.weights);
+        self.engine.set_semantic(settings.semantic.clone());
+    }
+
     fn pick(&self, ranks: &Ranks, split: &str) -> Ranks {
         ranks
             .iter()
@@ -249,35 +283,65 @@ impl Loaded {
     }
 }
 
-fn parse_weights(spec: &str) -> anyhow::Result<RankingWeights> {
-    let mut w = RankingWeights::default();
+/// What the report may vary: the ranking weights and how meaning is weighed.
+#[derive(Debug, Clone)]
+struct Settings {
+    weights: RankingWeights,
+    semantic: SemanticConfig,
+}
+
+impl Settings {
+    fn short(&self) -> String {
+        let m = &self.semantic;
+        format!(
+            "{:?} semantic={} fusion={:?} meaning_weight={} candidates={} nearest={} floor={}",
+            self.weights, m.enabled, m.fusion, m.meaning_weight, m.candidates, m.nearest, m.floor
+        )
+    }
+}
+
+fn parse_settings(mut settings: Settings, spec: &str) -> anyhow::Result<Settings> {
     for pair in spec.split(',').filter(|p| !p.is_empty()) {
         let (k, v) = pair
             .split_once('=')
             .ok_or_else(|| anyhow::anyhow!("--weights: `{pair}` is not key=value"))?;
-        w = with_weight(w, k, v.parse()?)?;
+        settings = with_setting(settings, k, v)?;
     }
-    Ok(w)
+    Ok(settings)
 }
 
-fn with_weight(mut w: RankingWeights, key: &str, v: f32) -> anyhow::Result<RankingWeights> {
+fn with_setting(mut s: Settings, key: &str, v: &str) -> anyhow::Result<Settings> {
+    let (w, m) = (&mut s.weights, &mut s.semantic);
     match key {
-        "heading_exact" => w.heading_exact = v,
-        "context" => w.context = v,
-        "body" => w.body = v,
-        "phrase" => w.phrase = v,
-        "heading_stop_words" => w.heading_stop_words = v,
-        "synonym" => w.synonym = v,
-        "correction" => w.correction = v,
-        _ => anyhow::bail!("unknown weight `{key}`"),
+        "heading_exact" => w.heading_exact = v.parse()?,
+        "context" => w.context = v.parse()?,
+        "body" => w.body = v.parse()?,
+        "phrase" => w.phrase = v.parse()?,
+        "heading_stop_words" => w.heading_stop_words = v.parse()?,
+        "synonym" => w.synonym = v.parse()?,
+        "correction" => w.correction = v.parse()?,
+        "fusion" => {
+            m.fusion = match v {
+                "blend" => Fusion::Blend,
+                "rrf" => Fusion::Rrf,
+                "rerank" => Fusion::Rerank,
+                _ => anyhow::bail!("fusion is blend, rrf or rerank, not `{v}`"),
+            }
+        }
+        "meaning_weight" => m.meaning_weight = v.parse()?,
+        "candidates" => m.candidates = v.parse()?,
+        "nearest" => m.nearest = v.parse()?,
+        "floor" => m.floor = v.parse()?,
+        "semantic" => m.enabled = v.parse()?,
+        _ => anyhow::bail!("unknown setting `{key}`"),
     }
-    Ok(w)
+    Ok(s)
 }
 
-/// Tries a grid of weights on the **dev** questions only and prints the best: ranked by the
+/// Tries a grid of settings on the **dev** questions only and prints the best: ranked by the
 /// smallest hit@1 margin over plain BM25 on any corpus, then by total hit@1 and MRR.
 /// `spec`: `key=v1/v2/v3;key=…`, on top of `base`.
-fn grid(loaded: &mut [Loaded], base: RankingWeights, spec: &str) -> anyhow::Result<()> {
+fn grid(loaded: &mut [Loaded], base: Settings, spec: &str) -> anyhow::Result<()> {
     let mut combos = vec![base];
     for axis in spec.split(';').filter(|a| !a.is_empty()) {
         let (key, values) = axis
@@ -286,7 +350,7 @@ fn grid(loaded: &mut [Loaded], base: RankingWeights, spec: &str) -> anyhow::Resu
         let mut next = Vec::new();
         for c in &combos {
             for v in values.split('/') {
-                next.push(with_weight(*c, key, v.parse()?)?);
+                next.push(with_setting(c.clone(), key, v)?);
             }
         }
         combos = next;
@@ -296,7 +360,7 @@ fn grid(loaded: &mut [Loaded], base: RankingWeights, spec: &str) -> anyhow::Resu
         let mut margins = Vec::new();
         let (mut hits, mut rr) = (0, 0.0);
         for l in loaded.iter_mut() {
-            l.engine.set_weights(w);
+            l.apply(&w);
             let ours = Scores::of(&l.pick(&l.ranks(None)?, "dev"));
             let base = Scores::of(&l.pick(&l.base, "dev"));
             margins.push(100.0 * (ours.hit1 as f64 - base.hit1 as f64) / ours.n.max(1) as f64);
@@ -315,12 +379,21 @@ fn grid(loaded: &mut [Loaded], base: RankingWeights, spec: &str) -> anyhow::Resu
     for (min, hits, rr, w, margins) in rows.iter().take(25) {
         let margins: Vec<String> = margins.iter().map(|m| format!("{m:+.1}")).collect();
         println!(
-            "{min:+6.1} | {hits:3} | {:.3} | {} | {w:?}",
+            "{min:+6.1} | {hits:3} | {:.3} | {} | {}",
             rr / loaded.len() as f64,
             margins.join(" "),
+            w.short(),
         );
     }
     Ok(())
+}
+
+/// The embedding model's folder: `CAREERBOT_MODEL_DIR`, or where `careerbot model install`
+/// puts it in this checkout.
+fn model_dir() -> PathBuf {
+    std::env::var_os("CAREERBOT_MODEL_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("models/all-MiniLM-L6-v2"))
 }
 
 fn corpus_dir() -> PathBuf {

@@ -303,6 +303,8 @@ impl Answer {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HelpInfo {
     pub passages: usize,
+    /// Answers are ranked by meaning as well as words (the embedding model is in use).
+    pub semantic: bool,
     /// Per facet: labels of the values some passage has, in vocabulary order.
     pub facets: Vec<(Facet, Vec<String>)>,
 }
@@ -364,6 +366,7 @@ pub fn answer(
                 limit: per_page,
             })?;
             note_corrections(&mut answer.notes, &results.analysis.corrections);
+            note_closest(&mut answer.notes, &results);
             if results.hits.is_empty() && request.page == 0 {
                 answer.outcome = Outcome::NotFound;
                 answer.suggestions = note_absent(engine, &mut answer.notes, &results.analysis);
@@ -508,8 +511,14 @@ fn faceted(
     let values_have_data = values.is_empty() || search("", &filter, false)?.total != Some(0);
     if values_have_data {
         let results = search(&words, &filter, true)?;
-        if results.total != Some(0) {
+        if results.total != Some(0) && (results.total.is_some() || !results.hits.is_empty()) {
             note_corrections(&mut answer.notes, &results.analysis.corrections);
+            if results.closest {
+                answer.notes.push(format!(
+                    "No passage in {} uses these words; the closest in meaning:",
+                    scope(&spec, &labels)
+                ));
+            }
             take(answer, results);
             return Ok(());
         }
@@ -525,16 +534,23 @@ fn faceted(
         answer.suggestions = note_absent(engine, &mut answer.notes, &results.analysis);
         return Ok(());
     }
-    let scope = match labels.is_empty() {
-        true => spec.title.to_string(),
-        false => format!("{} for {}", spec.title, labels.join(" in ")),
-    };
-    answer.notes.push(format!(
-        "Nothing in {scope} mentions `{words}`; showing matches from the whole guide."
-    ));
+    let scope = scope(&spec, &labels);
+    answer.notes.push(if results.closest {
+        format!("Nothing in {scope} mentions `{words}`, and no passage uses these words; the closest in meaning:")
+    } else {
+        format!("Nothing in {scope} mentions `{words}`; showing matches from the whole guide.")
+    });
     answer.outcome = Outcome::Found;
     take(answer, results);
     Ok(())
+}
+
+/// What a facet command covered: "Salary for Senior in India".
+fn scope(spec: &FacetCommand, labels: &[String]) -> String {
+    match labels.is_empty() {
+        true => spec.title.to_string(),
+        false => format!("{} for {}", spec.title, labels.join(" in ")),
+    }
 }
 
 fn take(answer: &mut Answer, results: crate::search::SearchResults) {
@@ -691,6 +707,13 @@ fn note_absent(
     suggestions
 }
 
+/// Says when no word matched and the passages are the closest in meaning.
+fn note_closest(notes: &mut Vec<String>, results: &crate::search::SearchResults) {
+    if results.closest && !results.hits.is_empty() {
+        notes.push("No passage uses these words; the closest in meaning:".into());
+    }
+}
+
 fn note_corrections(notes: &mut Vec<String>, corrections: &[(String, String)]) {
     if corrections.is_empty() {
         return;
@@ -732,6 +755,7 @@ fn help_info(engine: &Engine, vocabulary: &Vocabulary) -> HelpInfo {
         .collect();
     HelpInfo {
         passages: catalog.passages.len(),
+        semantic: engine.semantic_model().is_some(),
         facets,
     }
 }

@@ -227,12 +227,18 @@ pub fn index(config: &Config, force: bool) -> Result<u8, CliError> {
         return Err(CliError::Content(content_errors(&report.diagnostics)));
     }
     let started = std::time::Instant::now();
+    let bar = embedding_bar();
+    let progress = |done: usize, total: usize| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    };
     let engine = if force {
-        Engine::build(config, &report.content)
+        Engine::build_reporting(config, &report.content, &progress)
     } else {
-        Engine::open_or_build(config, &report.content)
+        Engine::open_or_build_reporting(config, &report.content, &progress)
     }
     .map_err(|e| anyhow::Error::new(e).context("building the index failed"))?;
+    bar.finish_and_clear();
     let verb = match engine.origin() {
         crate::search::Origin::Cache => "up to date",
         crate::search::Origin::Built => "built",
@@ -250,6 +256,20 @@ pub fn index(config: &Config, force: bool) -> Result<u8, CliError> {
             .unwrap_or_default()
     ))?;
     Ok(EXIT_OK)
+}
+
+/// A progress bar for embedding passages, drawn only when stderr is a terminal (indicatif
+/// hides it otherwise; `serve` logs progress lines instead).
+fn embedding_bar() -> indicatif::ProgressBar {
+    let bar =
+        indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "embedding passages {bar:30} {pos}/{len} ({per_sec}, {eta} left)",
+        )
+        .expect("a valid template"),
+    );
+    bar
 }
 
 pub fn model(config: &Config, command: &ModelCmd) -> Result<u8, CliError> {

@@ -80,6 +80,29 @@ pub struct SemanticConfig {
     pub enabled: bool,
     /// Folder holding all-MiniLM-L6-v2's files (relative to the config file).
     pub model_dir: PathBuf,
+    /// How the lexical and the semantic rankings are combined.
+    pub fusion: Fusion,
+    /// Lexical results that are candidates (the top N by words).
+    pub candidates: usize,
+    /// Passages nearest in meaning added as candidates (the top M by cosine).
+    pub nearest: usize,
+    /// `fusion = "blend"`: the share of meaning in the score (0 = words only, 1 = meaning only).
+    pub meaning_weight: f32,
+    /// Lowest cosine for a passage to be offered on meaning alone (a candidate no word
+    /// matched, or the "closest in meaning" answer when no word matches at all).
+    pub floor: f32,
+}
+
+/// How lexical and semantic rankings become one (`search.semantic.fusion`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fusion {
+    /// Candidates ordered by cosine alone.
+    Rerank,
+    /// Reciprocal rank fusion of the two orders (k = 60).
+    Rrf,
+    /// A weighted sum of the two scores, each scaled to 0..1 over the candidates.
+    Blend,
 }
 
 impl Default for SemanticConfig {
@@ -87,6 +110,11 @@ impl Default for SemanticConfig {
         SemanticConfig {
             enabled: true,
             model_dir: PathBuf::from("models/all-MiniLM-L6-v2"),
+            fusion: Fusion::Blend,
+            candidates: 40,
+            nearest: 5,
+            meaning_weight: 0.5,
+            floor: 0.3,
         }
     }
 }
@@ -408,6 +436,19 @@ impl Config {
             );
         }
         self.search.weights.validate()?;
+        let semantic = &self.search.semantic;
+        if !(0.0..=1.0).contains(&semantic.meaning_weight) {
+            return Err("search.semantic.meaning_weight must be between 0 and 1".into());
+        }
+        if !(-1.0..=1.0).contains(&semantic.floor) {
+            return Err("search.semantic.floor is a cosine: between -1 and 1".into());
+        }
+        if semantic.candidates == 0 || semantic.candidates > 1000 || semantic.nearest > 1000 {
+            return Err(
+                "search.semantic.candidates must be between 1 and 1000, nearest at most 1000"
+                    .into(),
+            );
+        }
         for group in &self.search.synonyms {
             if group.len() < 2 {
                 return Err(format!(

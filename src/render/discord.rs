@@ -3,7 +3,9 @@
 
 use serde::Serialize;
 
-use super::{breadcrumb, capitalize, escape_markdown, snippet, source_line, usage, Emphasis};
+use super::{
+    breadcrumb, capitalize, escape_markdown, ranking_mode, snippet, source_line, usage, Emphasis,
+};
 use crate::answer::{Answer, Outcome, COMMANDS};
 use crate::search::cut_at_word;
 
@@ -120,6 +122,7 @@ pub fn message(answer: &Answer, note: Option<&str>) -> MessageView {
                 description.push(format!("`{}` — {}", usage(c), c.summary));
             }
             if let Some(help) = &answer.help {
+                description.push(ranking_mode(help).into());
                 for (facet, values) in &help.facets {
                     if !values.is_empty() {
                         fields.push(FieldView {

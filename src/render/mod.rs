@@ -201,9 +201,20 @@ fn help_text(answer: &Answer, out: &mut String) {
             }
         }
         out.push_str(&format!(
-            "\n{} passages, content version {}.\n",
-            help.passages, answer.content_version
+            "\n{} passages, content version {}. {}\n",
+            help.passages,
+            answer.content_version,
+            ranking_mode(help)
         ));
+    }
+}
+
+/// Which ranking answers use, for `/help`.
+pub fn ranking_mode(help: &crate::answer::HelpInfo) -> &'static str {
+    if help.semantic {
+        "Answers are ranked by meaning as well as by words."
+    } else {
+        "Answers are ranked by words (semantic ranking is off)."
     }
 }
 

@@ -4,6 +4,8 @@
 //! An [`Engine`] is immutable once built: index, reader, analyzers, synonyms and the catalog
 //! of facet values travel together, so swapping one `Arc<Engine>` swaps all of them at once.
 
+mod dense;
+pub mod fusion;
 pub mod query;
 pub mod schema;
 pub mod spelling;
@@ -12,6 +14,7 @@ pub mod store;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde::Serialize;
@@ -29,6 +32,7 @@ use tantivy::{
 
 use crate::config::Config;
 use crate::content::{Content, Facet, Facets};
+pub use dense::{Embed, Progress};
 use query::{Analysis, Lexicon, Thesaurus};
 use schema::Fields;
 use store::Manifest;
@@ -125,6 +129,8 @@ pub struct SearchResults {
     /// More results follow this page.
     pub has_more: bool,
     pub analysis: Analysis,
+    /// No word matched: these are the passages closest in meaning (semantic ranking only).
+    pub closest: bool,
 }
 
 /// What the index holds, for diffs, `/help`, autocomplete and "we do have" answers.
@@ -248,6 +254,13 @@ pub enum Origin {
     Memory,
 }
 
+/// How an engine being opened gets its passage embeddings: the previous generation to reuse
+/// them from, and whom to tell how embedding goes.
+struct Semantic<'a> {
+    cache: Option<&'a Path>,
+    progress: Progress<'a>,
+}
+
 /// A searchable, immutable snapshot of the content.
 pub struct Engine {
     reader: IndexReader,
@@ -262,6 +275,8 @@ pub struct Engine {
     manifest: Manifest,
     origin: Origin,
     dir: Option<PathBuf>,
+    /// Passage embeddings and the model, when semantic ranking is on.
+    dense: Option<dense::Dense>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -271,6 +286,7 @@ impl std::fmt::Debug for Engine {
             .field("content_version", &self.manifest.content_version)
             .field("origin", &self.origin)
             .field("dir", &self.dir)
+            .field("semantic", &self.dense.is_some())
             .finish()
     }
 }
@@ -279,10 +295,19 @@ impl Engine {
     /// Loads the cached index when it was built from exactly this content by this binary,
     /// otherwise builds a new generation (in memory if `index/` is not writable).
     pub fn open_or_build(config: &Config, content: &Content) -> Result<Engine, SearchError> {
+        Engine::open_or_build_reporting(config, content, &|_, _| {})
+    }
+
+    /// [`Engine::open_or_build`], reporting progress while passages are embedded.
+    pub fn open_or_build_reporting(
+        config: &Config,
+        content: &Content,
+        progress: Progress<'_>,
+    ) -> Result<Engine, SearchError> {
         let fingerprint = store::fingerprint(&content.version);
         if let Some((dir, manifest)) = store::current(&config.index_dir) {
             if manifest.fingerprint == fingerprint {
-                match Engine::open_dir(config, &dir, manifest) {
+                match Engine::open_dir(config, &dir, manifest, None, progress) {
                     Ok(engine) => return Ok(engine),
                     Err(e) => {
                         tracing::warn!(dir = %dir.display(), error = %e, "cached index unreadable; rebuilding")
@@ -290,7 +315,7 @@ impl Engine {
                 }
             }
         }
-        Engine::build(config, content)
+        Engine::build_reporting(config, content, progress)
     }
 
     /// The last generation published, whatever content it holds: what keeps serving when
@@ -298,7 +323,7 @@ impl Engine {
     pub fn open_last_good(config: &Config) -> Result<Option<Engine>, SearchError> {
         match store::current(&config.index_dir) {
             Some((dir, manifest)) if manifest.is_compatible() => {
-                Engine::open_dir(config, &dir, manifest).map(Some)
+                Engine::open_dir(config, &dir, manifest, None, &|_, _| {}).map(Some)
             }
             _ => Ok(None),
         }
@@ -306,7 +331,16 @@ impl Engine {
 
     /// Builds a new generation beside the current one and publishes it.
     pub fn build(config: &Config, content: &Content) -> Result<Engine, SearchError> {
-        Engine::build_with(config, content, |_| Ok(()))
+        Engine::build_reporting(config, content, &|_, _| {})
+    }
+
+    /// [`Engine::build`], reporting progress while passages are embedded.
+    pub fn build_reporting(
+        config: &Config,
+        content: &Content,
+        progress: Progress<'_>,
+    ) -> Result<Engine, SearchError> {
+        Engine::build_inner(config, content, |_| Ok(()), progress)
     }
 
     /// [`Engine::build`] with a hook that runs after indexing and before publishing; an error
@@ -315,6 +349,15 @@ impl Engine {
         config: &Config,
         content: &Content,
         before_publish: impl FnOnce(&Path) -> std::io::Result<()>,
+    ) -> Result<Engine, SearchError> {
+        Engine::build_inner(config, content, before_publish, &|_, _| {})
+    }
+
+    fn build_inner(
+        config: &Config,
+        content: &Content,
+        before_publish: impl FnOnce(&Path) -> std::io::Result<()>,
+        progress: Progress<'_>,
     ) -> Result<Engine, SearchError> {
         let started = Instant::now();
         let passages = content.passages().count() as u64;
@@ -325,9 +368,15 @@ impl Engine {
                 tracing::warn!(dir = %config.index_dir.display(), error = %e, "index folder not writable; building in memory");
                 let index = Index::create_in_ram(schema::schema());
                 write_documents(&index, content)?;
-                return Engine::from_index(config, index, manifest, Origin::Memory, None);
+                let semantic = Some(Semantic {
+                    cache: None,
+                    progress,
+                });
+                return Engine::from_index(config, index, manifest, Origin::Memory, None, semantic);
             }
         };
+        // Unchanged passages keep the embeddings of the generation being replaced.
+        let previous = store::current(&config.index_dir).map(|(dir, _)| dir);
         let result = (|| {
             let index = Index::create_in_dir(&tmp, schema::schema())?;
             write_documents(&index, content)?;
@@ -348,7 +397,7 @@ impl Engine {
                 return Err(e);
             }
         };
-        let engine = Engine::open_dir(config, &dir, manifest)?;
+        let engine = Engine::open_dir(config, &dir, manifest, previous.as_deref(), progress)?;
         tracing::info!(
             passages,
             content_version = %content.version,
@@ -362,15 +411,22 @@ impl Engine {
         })
     }
 
-    /// Builds in memory only, touching no folder (benchmarks, dry runs).
+    /// Builds in memory only, touching no folder and embedding nothing: dry runs, and the
+    /// lexical yardstick of the benchmarks and quality report.
     pub fn build_in_memory(config: &Config, content: &Content) -> Result<Engine, SearchError> {
         let index = Index::create_in_ram(schema::schema());
         write_documents(&index, content)?;
         let manifest = Manifest::new(&content.version, content.passages().count() as u64);
-        Engine::from_index(config, index, manifest, Origin::Memory, None)
+        Engine::from_index(config, index, manifest, Origin::Memory, None, None)
     }
 
-    fn open_dir(config: &Config, dir: &Path, manifest: Manifest) -> Result<Engine, SearchError> {
+    fn open_dir(
+        config: &Config,
+        dir: &Path,
+        manifest: Manifest,
+        cache: Option<&Path>,
+        progress: Progress<'_>,
+    ) -> Result<Engine, SearchError> {
         if !manifest.is_compatible() {
             return Err(SearchError::Foreign(dir.to_path_buf()));
         }
@@ -381,6 +437,7 @@ impl Engine {
             manifest,
             Origin::Cache,
             Some(dir.to_path_buf()),
+            Some(Semantic { cache, progress }),
         )?;
         if engine.catalog.passages.len() as u64 != engine.manifest.passages {
             return Err(SearchError::Foreign(dir.to_path_buf()));
@@ -394,6 +451,7 @@ impl Engine {
         manifest: Manifest,
         origin: Origin,
         dir: Option<PathBuf>,
+        semantic: Option<Semantic<'_>>,
     ) -> Result<Engine, SearchError> {
         let dir_for_err = dir.clone().unwrap_or_default();
         // A foreign schema would make every query silently wrong: refuse it outright.
@@ -414,7 +472,21 @@ impl Engine {
         let stemmed = schema::stemmed_analyzer();
         let families = stem_families(&reader.searcher(), &fields, &stemmed)?;
         spelling::warm_up();
+        let dense = semantic.and_then(|s| {
+            let model = crate::semantic::shared(&config.search.semantic).ok()?;
+            let embed = |texts: &[&str]| model.embedder().embed(texts);
+            dense::Dense::attach(
+                model.clone(),
+                &reader.searcher(),
+                &fields,
+                dir.as_deref(),
+                s.cache,
+                &embed,
+                s.progress,
+            )
+        });
         Ok(Engine {
+            dense,
             families,
             thesaurus: Thesaurus::new(&config.search, &plain),
             plain,
@@ -470,6 +542,38 @@ impl Engine {
         self.search_config.weights = weights;
     }
 
+    /// Replaces how meaning is weighed (`enabled = false` ranks by words alone): the quality
+    /// report compares settings on one index.
+    #[doc(hidden)]
+    pub fn set_semantic(&mut self, semantic: crate::config::SemanticConfig) {
+        self.search_config.semantic = semantic;
+    }
+
+    /// Attaches passage vectors made by `embed` instead of the model (benchmarks at sizes
+    /// too large to embed for real); questions are still embedded by `model`. Returns
+    /// whether it worked.
+    #[doc(hidden)]
+    pub fn attach_vectors(&mut self, model: Arc<crate::semantic::Model>, embed: Embed<'_>) -> bool {
+        self.dense = dense::Dense::attach(
+            model,
+            &self.reader.searcher(),
+            &self.fields,
+            None,
+            None,
+            embed,
+            &|_, _| {},
+        );
+        self.dense.is_some()
+    }
+
+    /// The model ranking by meaning, when semantic ranking is on.
+    pub fn semantic_model(&self) -> Option<&str> {
+        self.dense
+            .as_ref()
+            .filter(|_| self.search_config.semantic.enabled)
+            .map(|d| d.model.id())
+    }
+
     #[doc(hidden)]
     pub fn searcher(&self) -> Searcher {
         self.reader.searcher()
@@ -494,88 +598,235 @@ impl Engine {
     }
 
     /// Ranked passages for free text within a filter. Empty text with a filter lists the
-    /// filtered passages in content order; empty text without one finds nothing.
+    /// filtered passages in content order; empty text without one finds nothing. With
+    /// semantic ranking, the lexical top candidates and the passages nearest in meaning are
+    /// ranked together (see [`fusion`]); when no word matches, the passages closest in
+    /// meaning answer, above the similarity floor, and `closest` says so.
     pub fn search(&self, request: &SearchRequest<'_>) -> Result<SearchResults, SearchError> {
         let searcher = self.reader.searcher();
         let analysis = self.analyze(request.text);
         let text_query = self.text_query(&analysis, &request.boost);
         let filter_query = self.filter_query(&request.filter);
         let pairs = self.phrase_pairs(&analysis);
+        let question = self.question_vector(request.text);
 
         let limit = request.limit.clamp(1, 100);
         // tantivy keeps offset + limit candidates: a wild page number must not allocate wildly.
         let offset = request.offset.min(self.catalog.passages.len());
-        let counted = |docs: Vec<(f32, DocAddress)>, total: usize| {
-            let has_more = offset + docs.len() < total;
-            (docs, Some(total), has_more)
-        };
+        let semantic = &self.search_config.semantic;
         // Ranked searches fetch from the top, re-rank the first PHRASE_WINDOW by phrase
-        // proximity, then cut the page out: every page sees the same order.
-        let window = (offset + limit + 1).max(PHRASE_WINDOW);
+        // proximity (and the candidates by meaning), then cut the page out: every page sees
+        // the same order.
+        let mut window = (offset + limit + 1).max(PHRASE_WINDOW);
+        if question.is_some() {
+            window = window.max(semantic.candidates) + semantic.nearest;
+        }
         let rerank =
             |mut docs: Vec<(f32, DocAddress)>| -> Result<Vec<(f32, DocAddress)>, SearchError> {
                 let top = docs.len().min(PHRASE_WINDOW);
                 self.add_phrase_bonus(&searcher, &pairs, &mut docs[..top])?;
                 Ok(docs)
             };
-        let (addresses, total, has_more) = match (text_query, filter_query) {
-            (None, None) => (Vec::new(), Some(0), false),
-            (None, Some(_)) if request.require_text => (Vec::new(), Some(0), false),
-            (None, Some(filter)) => {
-                let collector = TopDocs::with_limit(limit)
-                    .and_offset(offset)
-                    .order_by_fast_field::<u64>("ord", Order::Asc);
-                let (docs, total) = searcher.search(&*filter, &(collector, Count))?;
-                counted(docs.into_iter().map(|(_, a)| (0.0, a)).collect(), total)
-            }
-            (Some(text), Some(filter)) => {
-                // The filter decides membership (with the words too, if they are required);
-                // only the words decide rank.
-                let words = if request.require_text {
-                    Occur::Must
-                } else {
-                    Occur::Should
-                };
-                let query = BooleanQuery::new(vec![
-                    (
-                        Occur::Must,
-                        Box::new(ConstScoreQuery::new(filter, 0.0)) as Box<dyn Query>,
-                    ),
-                    (words, text),
-                ]);
-                let collector = TopDocs::with_limit(window).order_by_score();
-                let (docs, total) = searcher.search(&query, &(collector, Count))?;
-                let page = rerank(docs)?.into_iter().skip(offset).take(limit).collect();
-                counted(page, total)
-            }
-            (Some(text), None) => {
+        // The ranked lexical matches from the top (`window` of them at most), and how many
+        // match in all when counted.
+        let (ranked, total): (Vec<(f32, DocAddress)>, Option<usize>) =
+            match (text_query, filter_query) {
+                (None, None) => (Vec::new(), Some(0)),
+                (None, Some(_)) if request.require_text => (Vec::new(), Some(0)),
+                (None, Some(filter)) => {
+                    let listed = question
+                        .as_ref()
+                        .map(|q| self.closest(q, &request.filter, offset + limit + 1))
+                        .filter(|c| !c.is_empty());
+                    if let Some(closest) = listed {
+                        return self
+                            .finish(&searcher, analysis, closest, offset, limit, None, true);
+                    }
+                    let collector = TopDocs::with_limit(limit)
+                        .and_offset(offset)
+                        .order_by_fast_field::<u64>("ord", Order::Asc);
+                    let (docs, total) = searcher.search(&*filter, &(collector, Count))?;
+                    let page: Vec<_> = docs.into_iter().map(|(_, a)| (0.0, a)).collect();
+                    let has_more = offset + page.len() < total;
+                    let hits = self.hits(&searcher, &analysis, page)?;
+                    return Ok(SearchResults {
+                        hits,
+                        total: Some(total),
+                        has_more,
+                        analysis,
+                        closest: false,
+                    });
+                }
+                (Some(text), Some(filter)) => {
+                    // The filter decides membership (with the words too, if they are
+                    // required); only the words decide rank.
+                    let words = if request.require_text {
+                        Occur::Must
+                    } else {
+                        Occur::Should
+                    };
+                    let query = BooleanQuery::new(vec![
+                        (
+                            Occur::Must,
+                            Box::new(ConstScoreQuery::new(filter, 0.0)) as Box<dyn Query>,
+                        ),
+                        (words, text),
+                    ]);
+                    let collector = TopDocs::with_limit(window).order_by_score();
+                    let (docs, total) = searcher.search(&query, &(collector, Count))?;
+                    (rerank(docs)?, Some(total))
+                }
+                (Some(text), None) => {
+                    let collector = TopDocs::with_limit(window).order_by_score();
+                    (rerank(searcher.search(&*text, &collector)?)?, None)
+                }
+            };
+        // The lexical list may stop at `window` while more passages match.
+        let cut = ranked.len() == window;
+        let Some(question) = question else {
+            return self.finish(&searcher, analysis, ranked, offset, limit, total, false);
+        };
+        if ranked.is_empty() {
+            let closest = self.closest(&question, &request.filter, offset + limit + 1);
+            return self.finish(&searcher, analysis, closest, offset, limit, None, true);
+        }
+        let (fused, added) = self.fuse(&question, ranked, &request.filter);
+        let total = total.map(|t| t + added);
+        let mut results = self.finish(&searcher, analysis, fused, offset, limit, total, false)?;
+        results.has_more |= cut && results.total.is_none();
+        Ok(results)
+    }
+
+    /// Cuts the page out of `ranked` and reads its passages. `total` is the number of matches
+    /// when counted; otherwise it is known only when everything fits on the first page.
+    #[allow(clippy::too_many_arguments)]
+    fn finish(
+        &self,
+        searcher: &Searcher,
+        analysis: Analysis,
+        ranked: Vec<(f32, DocAddress)>,
+        offset: usize,
+        limit: usize,
+        total: Option<usize>,
+        closest: bool,
+    ) -> Result<SearchResults, SearchError> {
+        let mut page: Vec<_> = ranked.into_iter().skip(offset).take(limit + 1).collect();
+        let (has_more, total) = match total {
+            Some(total) => (offset + page.len().min(limit) < total, Some(total)),
+            None => {
                 // One extra hit tells whether a next page exists without counting every match.
-                let collector = TopDocs::with_limit(window).order_by_score();
-                let docs = searcher.search(&*text, &collector)?;
-                let mut docs: Vec<_> = rerank(docs)?
-                    .into_iter()
-                    .skip(offset)
-                    .take(limit + 1)
-                    .collect();
-                let has_more = docs.len() > limit;
-                docs.truncate(limit);
-                let total = (offset == 0 && !has_more).then_some(docs.len());
-                (docs, total, has_more)
+                let has_more = page.len() > limit;
+                let known = offset == 0 && !has_more;
+                (has_more, known.then_some(page.len()))
             }
         };
-
-        let snippets = self.snippet_generator(&searcher, &analysis)?;
-        let mut hits = Vec::with_capacity(addresses.len());
-        for (score, address) in addresses {
-            let doc: TantivyDocument = searcher.doc(address)?;
-            hits.push(self.hit(&doc, score, &snippets));
-        }
+        page.truncate(limit);
+        let hits = self.hits(searcher, &analysis, page)?;
         Ok(SearchResults {
             hits,
             total,
             has_more,
             analysis,
+            closest,
         })
+    }
+
+    fn hits(
+        &self,
+        searcher: &Searcher,
+        analysis: &Analysis,
+        page: Vec<(f32, DocAddress)>,
+    ) -> Result<Vec<Hit>, SearchError> {
+        let snippets = self.snippet_generator(searcher, analysis)?;
+        let mut hits = Vec::with_capacity(page.len());
+        for (score, address) in page {
+            let doc: TantivyDocument = searcher.doc(address)?;
+            hits.push(self.hit(&doc, score, &snippets));
+        }
+        Ok(hits)
+    }
+
+    /// The question's embedding, when semantic ranking is on and there is a question.
+    fn question_vector(&self, text: &str) -> Option<Arc<[f32]>> {
+        let dense = self.dense.as_ref()?;
+        if text.trim().is_empty() || !self.search_config.semantic.enabled {
+            return None;
+        }
+        match dense.model.question(text) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                tracing::warn!(error = %e, "embedding the question failed; ranking by words only");
+                None
+            }
+        }
+    }
+
+    /// Passages within `filter` closest in meaning to the question and above the floor,
+    /// best first, at most `n`.
+    fn closest(&self, question: &[f32], filter: &Filter, n: usize) -> Vec<(f32, DocAddress)> {
+        let Some(dense) = &self.dense else {
+            return Vec::new();
+        };
+        let floor = self.search_config.semantic.floor;
+        dense
+            .vectors
+            .nearest(question, n, |i| self.allowed(filter, i))
+            .into_iter()
+            .filter(|&(_, cos)| cos >= floor)
+            .map(|(i, cos)| (cos, dense.address(i)))
+            .collect()
+    }
+
+    fn allowed(&self, filter: &Filter, ord: usize) -> bool {
+        filter.is_empty()
+            || self
+                .catalog
+                .passages
+                .get(ord)
+                .is_some_and(|p| filter.matches(&p.facets))
+    }
+
+    /// The lexical candidates and the passages nearest in meaning, ranked as one, followed
+    /// by the rest of the lexical list. Returns the list and how many passages meaning added.
+    fn fuse(
+        &self,
+        question: &[f32],
+        ranked: Vec<(f32, DocAddress)>,
+        filter: &Filter,
+    ) -> (Vec<(f32, DocAddress)>, usize) {
+        let Some(dense) = &self.dense else {
+            return (ranked, 0);
+        };
+        let semantic = &self.search_config.semantic;
+        let split = ranked.len().min(semantic.candidates);
+        let mut candidates: Vec<fusion::Candidate<DocAddress>> = ranked[..split]
+            .iter()
+            .map(|&(score, address)| fusion::Candidate {
+                item: address,
+                lexical: Some(score),
+                cosine: dense.ord(address).map_or(0.0, |i| {
+                    crate::semantic::cosine(dense.vectors.get(i), question)
+                }),
+            })
+            .collect();
+        let mut added = 0;
+        for (cos, address) in self.closest(question, filter, semantic.nearest) {
+            if !ranked.iter().any(|&(_, a)| a == address) {
+                candidates.push(fusion::Candidate {
+                    item: address,
+                    lexical: None,
+                    cosine: cos,
+                });
+                added += 1;
+            }
+        }
+        let mut out: Vec<(f32, DocAddress)> =
+            fusion::fuse(&candidates, semantic.fusion, semantic.meaning_weight)
+                .into_iter()
+                .map(|(address, score)| (score, address))
+                .collect();
+        out.extend_from_slice(&ranked[split..]);
+        (out, added)
     }
 
     /// Whether the guide uses `word` (lower case) anywhere, as written.

@@ -1,14 +1,19 @@
 //! Semantic ranking's foundation: the pinned sentence-embedding model (all-MiniLM-L6-v2), its
 //! files on disk (`files`), installing them (`install`) and embedding text in process with
-//! candle (`embedder`). Nothing here touches the network at answer time.
+//! candle (`embedder`), the process-wide loaded model with its question cache (`model`) and
+//! the passage vectors stored with each index generation (`vectors`). Nothing here touches
+//! the network at answer time.
 
 mod embedder;
 mod files;
 mod install;
+mod model;
+pub mod vectors;
 
 pub use embedder::{EmbedError, Embedder, MAX_TOKENS};
 pub use files::{verify, ModelError, VerifiedModel, CONFIG, FILES, MANIFEST, TOKENIZER, WEIGHTS};
 pub use install::{install, InstallError, Installed, Source};
+pub use model::{shared, Model, Off};
 
 /// The upstream model, as named on the Hugging Face hub.
 pub const MODEL_NAME: &str = "sentence-transformers/all-MiniLM-L6-v2";

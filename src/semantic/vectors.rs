@@ -1,0 +1,326 @@
+//! Passage embeddings of one index generation: unit vectors in passage order, saved beside
+//! the tantivy files and keyed by (embedded text, model), so that the next generation embeds
+//! only the passages that are new or changed.
+
+use std::io::{Read, Write};
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use super::DIMENSIONS;
+
+/// The file in a generation folder.
+pub const FILE: &str = "embeddings.bin";
+/// Bumped whenever the layout changes: an old file is then ignored and rebuilt.
+const MAGIC: &[u8; 8] = b"CBVEC001";
+
+/// Identifies what a vector was computed from: the text and the model.
+pub type Key = [u8; 16];
+
+/// The cache key of `text` embedded by `model_id`.
+pub fn key(model_id: &str, text: &str) -> Key {
+    let mut h = Sha256::new();
+    h.update(model_id.as_bytes());
+    h.update([0]);
+    h.update(text.as_bytes());
+    let digest = h.finalize();
+    let mut key = [0u8; 16];
+    key.copy_from_slice(&digest[..16]);
+    key
+}
+
+/// What is embedded for a passage: where it sits, then what it says. The headings carry the
+/// topic a short passage often leaves implicit ("Base pay" under "Salary › India").
+pub fn passage_text(breadcrumb: &[&str], body: &str) -> String {
+    let mut text = breadcrumb.join(" > ");
+    if !body.is_empty() {
+        if !text.is_empty() {
+            text.push_str(". ");
+        }
+        text.push_str(body);
+    }
+    text
+}
+
+/// One vector per passage, in passage order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PassageVectors {
+    keys: Vec<Key>,
+    /// `keys.len() × DIMENSIONS` floats, row by row.
+    data: Vec<f32>,
+}
+
+impl PassageVectors {
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    pub fn keys(&self) -> &[Key] {
+        &self.keys
+    }
+
+    /// The vector of passage `i`.
+    pub fn get(&self, i: usize) -> &[f32] {
+        &self.data[i * DIMENSIONS..(i + 1) * DIMENSIONS]
+    }
+
+    /// Vectors for `keys`: taken from `cache` where it has the key, computed by `embed` for
+    /// the rest (in chunks, reporting `(done, to_embed)` after each). Returns the vectors and
+    /// how many were computed.
+    pub fn assemble<E>(
+        keys: Vec<Key>,
+        cache: Option<&PassageVectors>,
+        text_of: impl Fn(usize) -> String,
+        mut embed: impl FnMut(&[&str]) -> Result<Vec<Vec<f32>>, E>,
+        progress: &dyn Fn(usize, usize),
+    ) -> Result<(PassageVectors, usize), E> {
+        /// Texts per call: small enough for steady progress, large enough to batch well.
+        const CHUNK: usize = 64;
+        let cached: std::collections::HashMap<&Key, usize> = cache
+            .map(|c| c.keys.iter().enumerate().map(|(i, k)| (k, i)).collect())
+            .unwrap_or_default();
+        let mut data = vec![0f32; keys.len() * DIMENSIONS];
+        let mut missing = Vec::new();
+        for (i, k) in keys.iter().enumerate() {
+            match (cache, cached.get(k)) {
+                (Some(c), Some(&j)) => {
+                    data[i * DIMENSIONS..(i + 1) * DIMENSIONS].copy_from_slice(c.get(j))
+                }
+                _ => missing.push(i),
+            }
+        }
+        let total = missing.len();
+        let mut done = 0;
+        for chunk in missing.chunks(CHUNK) {
+            let texts: Vec<String> = chunk.iter().map(|&i| text_of(i)).collect();
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            for (&i, v) in chunk.iter().zip(embed(&refs)?) {
+                data[i * DIMENSIONS..(i + 1) * DIMENSIONS].copy_from_slice(&v);
+            }
+            done += chunk.len();
+            progress(done, total);
+        }
+        Ok((PassageVectors { keys, data }, total))
+    }
+
+    /// The `m` passages most similar to `query` among those `allow`ed, best first, with their
+    /// cosines. A brute-force scan: 100k passages take a few milliseconds (measured in
+    /// `benches/search.rs`), far below what an approximate index would save.
+    pub fn nearest(
+        &self,
+        query: &[f32],
+        m: usize,
+        allow: impl Fn(usize) -> bool,
+    ) -> Vec<(usize, f32)> {
+        let mut best: Vec<(usize, f32)> = Vec::with_capacity(m + 1);
+        if m == 0 {
+            return best;
+        }
+        for (i, row) in self.data.chunks_exact(DIMENSIONS).enumerate() {
+            let cos = dot(row, query);
+            if best.len() == m && cos <= best[m - 1].1 {
+                continue;
+            }
+            if !allow(i) {
+                continue;
+            }
+            let at = best.partition_point(|&(_, c)| c >= cos);
+            best.insert(at, (i, cos));
+            best.truncate(m);
+        }
+        best
+    }
+
+    /// Reads a file written by [`PassageVectors::write`] for `model_id`; `None` when there is
+    /// none, or it is for another model, another layout, or damaged (the caller re-embeds).
+    pub fn read(path: &Path, model_id: &str) -> Option<PassageVectors> {
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|mut f| f.read_to_end(&mut bytes))
+            .ok()?;
+        let parsed = parse(&bytes, model_id);
+        if parsed.is_none() {
+            tracing::warn!(path = %path.display(), "stored embeddings do not match this model or are damaged; embedding again");
+        }
+        parsed
+    }
+
+    /// Writes the vectors for `model_id` to `path`, atomically (temporary file, then rename).
+    pub fn write(&self, path: &Path, model_id: &str) -> std::io::Result<()> {
+        let mut out =
+            Vec::with_capacity(32 + model_id.len() + self.data.len() * 4 + self.keys.len() * 16);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&(DIMENSIONS as u32).to_le_bytes());
+        out.extend_from_slice(&(self.keys.len() as u64).to_le_bytes());
+        out.extend_from_slice(&(model_id.len() as u32).to_le_bytes());
+        out.extend_from_slice(model_id.as_bytes());
+        for k in &self.keys {
+            out.extend_from_slice(k);
+        }
+        for x in &self.data {
+            out.extend_from_slice(&x.to_le_bytes());
+        }
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+        tmp.write_all(&out)?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(path).map_err(|e| e.error)?;
+        Ok(())
+    }
+}
+
+fn parse(bytes: &[u8], model_id: &str) -> Option<PassageVectors> {
+    let mut rest = bytes.strip_prefix(MAGIC.as_slice())?;
+    let mut take = |n: usize| -> Option<&[u8]> {
+        let (head, tail) = (rest.get(..n)?, rest.get(n..)?);
+        rest = tail;
+        Some(head)
+    };
+    let dims = u32::from_le_bytes(take(4)?.try_into().ok()?) as usize;
+    let count = u64::from_le_bytes(take(8)?.try_into().ok()?) as usize;
+    let id_len = u32::from_le_bytes(take(4)?.try_into().ok()?) as usize;
+    if dims != DIMENSIONS || take(id_len)? != model_id.as_bytes() {
+        return None;
+    }
+    let keys: Vec<Key> = take(count.checked_mul(16)?)?
+        .chunks_exact(16)
+        .map(|k| k.try_into().expect("16-byte chunks"))
+        .collect();
+    let data: Vec<f32> = take(count.checked_mul(DIMENSIONS * 4)?)?
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes(b.try_into().expect("4-byte chunks")))
+        .collect();
+    take(1).is_none().then_some(PassageVectors { keys, data })
+}
+
+/// Dot product in eight independent lanes, which the compiler turns into SIMD (a plain
+/// iterator sum is one serial chain of additions it may not reorder).
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut lanes = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for l in 0..8 {
+            lanes[l] += x[l] * y[l];
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(i: usize) -> Vec<f32> {
+        let mut v = vec![0f32; DIMENSIONS];
+        v[i] = 1.0;
+        v
+    }
+
+    fn vectors(rows: &[Vec<f32>]) -> PassageVectors {
+        let keys: Vec<Key> = (0..rows.len()).map(|i| key("m", &i.to_string())).collect();
+        let (v, computed) = PassageVectors::assemble(
+            keys,
+            None,
+            |i| i.to_string(),
+            |texts: &[&str]| -> Result<_, ()> {
+                Ok(texts
+                    .iter()
+                    .map(|t| rows[t.parse::<usize>().unwrap()].clone())
+                    .collect())
+            },
+            &|_, _| {},
+        )
+        .unwrap();
+        assert_eq!(computed, rows.len());
+        v
+    }
+
+    #[test]
+    fn nearest_is_best_first_within_the_allowed() {
+        let mut mixed = unit(0);
+        mixed[1] = 1.0;
+        let rows = vec![unit(1), unit(0), mixed, unit(2)];
+        let v = vectors(&rows);
+        let got = v.nearest(&unit(0), 2, |_| true);
+        assert_eq!(got.iter().map(|g| g.0).collect::<Vec<_>>(), [1, 2]);
+        assert!((got[0].1 - 1.0).abs() < 1e-6);
+        let got = v.nearest(&unit(0), 2, |i| i != 1);
+        assert_eq!(got.iter().map(|g| g.0).collect::<Vec<_>>(), [2, 0]);
+        assert!(v.nearest(&unit(0), 0, |_| true).is_empty());
+    }
+
+    #[test]
+    fn only_new_texts_are_embedded_and_files_round_trip() {
+        let old = vectors(&[unit(0), unit(1)]);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE);
+        old.write(&path, "m").unwrap();
+        let read = PassageVectors::read(&path, "m").unwrap();
+        assert_eq!(read, old);
+        assert!(PassageVectors::read(&path, "other model").is_none());
+
+        // Passage 1 unchanged, a new one before it.
+        let keys = vec![key("m", "new"), old.keys()[1]];
+        let embedded = std::cell::RefCell::new(Vec::new());
+        let (new, computed) = PassageVectors::assemble(
+            keys,
+            Some(&read),
+            |i| format!("text {i}"),
+            |texts: &[&str]| -> Result<_, ()> {
+                embedded
+                    .borrow_mut()
+                    .extend(texts.iter().map(|t| t.to_string()));
+                Ok(texts.iter().map(|_| unit(5)).collect())
+            },
+            &|_, _| {},
+        )
+        .unwrap();
+        assert_eq!(computed, 1);
+        assert_eq!(*embedded.borrow(), ["text 0"]);
+        assert_eq!(new.get(0), unit(5).as_slice());
+        assert_eq!(new.get(1), unit(1).as_slice());
+    }
+
+    #[test]
+    fn damaged_files_are_ignored() {
+        let v = vectors(&[unit(0)]);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE);
+        v.write(&path, "m").unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() - 1]).unwrap();
+        assert!(PassageVectors::read(&path, "m").is_none(), "truncated");
+        let mut longer = bytes.clone();
+        longer.push(0);
+        std::fs::write(&path, longer).unwrap();
+        assert!(PassageVectors::read(&path, "m").is_none(), "trailing bytes");
+    }
+
+    #[test]
+    fn dot_matches_the_plain_sum() {
+        let a: Vec<f32> = (0..DIMENSIONS).map(|i| (i as f32).sin()).collect();
+        let b: Vec<f32> = (0..DIMENSIONS).map(|i| (i as f32 * 0.7).cos()).collect();
+        let plain: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+        assert!((dot(&a, &b) - plain).abs() < 1e-3);
+    }
+
+    #[test]
+    fn passage_text_puts_headings_first() {
+        assert_eq!(
+            passage_text(&["Salary", "India"], "Base pay is …"),
+            "Salary > India. Base pay is …"
+        );
+        assert_eq!(passage_text(&[], "Body"), "Body");
+        assert_eq!(passage_text(&["Only"], ""), "Only");
+    }
+}
