@@ -1,7 +1,7 @@
 //! Round trip through the real bot: from the fake Discord writing INTERACTION_CREATE on the
 //! gateway to it receiving the interaction callback, on the shipped content.
 //!
-//! Run: `cargo bench --bench discord`
+//! Run: `cargo bench --bench discord` (`CAREERBOT_BENCH_SEMANTIC=1` ranks by meaning too)
 
 mod common;
 #[path = "../tests/suite/fake_discord.rs"]

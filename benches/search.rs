@@ -25,14 +25,16 @@ fn main() {
         let tmp = tempfile::tempdir().unwrap();
         let data = tmp.path().join("data");
         common::write_corpus(&data, n, 42);
-        let config = common::config(data, tmp.path().join("index"));
+        let mut config = common::config(data, tmp.path().join("index"));
+        // Words only here; the model is attached below with stand-in passage vectors.
+        config.search.semantic.enabled = false;
 
         let t = Instant::now();
         let report = content::load_dir(&config.data_dir, &app::vocabulary(&config));
         let load = t.elapsed();
         assert!(!report.has_errors(), "{:?}", report.diagnostics.first());
         let t = Instant::now();
-        let engine = Engine::build(&config, &report.content).unwrap();
+        let mut engine = Engine::build(&config, &report.content).unwrap();
         let build = t.elapsed();
         println!(
             "{n:<9} load markdown              {:>9.0} ms ({} passages)",
@@ -149,5 +151,54 @@ fn main() {
             "{n:<9} {:<32} {s50:>9.1}  {s99:>9.1}",
             "/salary answer (filter + rank)"
         );
+
+        let Some(model) = common::model() else {
+            println!(
+                "{n:<9} (semantic ranking skipped: install the model or set CAREERBOT_MODEL_DIR)"
+            );
+            continue;
+        };
+        // Passage vectors are random unit vectors (embedding 100k passages for real would take
+        // an hour): what is measured is the question's embedding, the scan and the fusion.
+        let t = Instant::now();
+        let embed = |texts: &[&str]| {
+            Ok::<_, careerbot::semantic::EmbedError>(
+                texts.iter().map(|t| common::random_unit(t)).collect(),
+            )
+        };
+        assert!(engine.attach_vectors(model, &embed));
+        engine.set_semantic(careerbot::config::SemanticConfig {
+            enabled: true,
+            ..config.search.semantic.clone()
+        });
+        println!(
+            "{n:<9} attach random passage vectors   {:>9.0} ms",
+            t.elapsed().as_secs_f64() * 1e3
+        );
+        // Every question new (the question cache misses), then 100 questions asked again and
+        // again (it hits).
+        for (label, distinct) in [
+            ("/ask with meaning, new questions", QUERIES + WARMUP),
+            ("/ask with meaning, cached question", 100),
+        ] {
+            let mut times = Vec::with_capacity(QUERIES);
+            for i in 0..QUERIES + WARMUP {
+                let request = Request::new(Command::Ask {
+                    question: questions[i % distinct].clone(),
+                });
+                let t = Instant::now();
+                let a = answer::answer(&engine, &vocabulary, &config.answers, &request).unwrap();
+                std::hint::black_box(a);
+                if i >= WARMUP {
+                    times.push(t.elapsed());
+                }
+            }
+            let (m50, m99) = p50_p99(&mut times);
+            println!(
+                "{n:<9} {label:<32} {m50:>9.1}  {m99:>9.1}   vs words only: p50 {:.1}×, p99 {:.1}×",
+                m50 / ask50,
+                m99 / ask99
+            );
+        }
     }
 }

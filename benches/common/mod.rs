@@ -15,7 +15,37 @@ pub fn config(data: PathBuf, index: PathBuf) -> Config {
     config.data_dir = data;
     config.index_dir = index;
     config.discord.cooldown_seconds = 0;
+    // Lexical unless asked (`CAREERBOT_BENCH_SEMANTIC=1`, with the model in the checkout or
+    // `CAREERBOT_MODEL_DIR`): an installed model must not change the word-ranking figures.
+    config.search.semantic.enabled = std::env::var_os("CAREERBOT_BENCH_SEMANTIC").is_some();
+    if let Some(dir) = std::env::var_os("CAREERBOT_MODEL_DIR") {
+        config.search.semantic.model_dir = PathBuf::from(dir);
+    }
     config
+}
+
+/// The embedding model: `CAREERBOT_MODEL_DIR`, or the checkout's `models/all-MiniLM-L6-v2`.
+pub fn model() -> Option<std::sync::Arc<careerbot::semantic::Model>> {
+    let model_dir = std::env::var_os("CAREERBOT_MODEL_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("models/all-MiniLM-L6-v2"));
+    let config = careerbot::config::SemanticConfig {
+        model_dir,
+        ..Default::default()
+    };
+    careerbot::semantic::shared(&config).ok()
+}
+
+/// A unit vector derived from `text` (deterministic), standing in for a passage embedding.
+pub fn random_unit(text: &str) -> Vec<f32> {
+    let mut rng = Rng::new(text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    }));
+    let v: Vec<f32> = (0..careerbot::semantic::DIMENSIONS)
+        .map(|_| (rng.next() >> 40) as f32 / (1u64 << 24) as f32 - 0.5)
+        .collect();
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    v.iter().map(|x| x / norm).collect()
 }
 
 /// Loads `config.data_dir`, builds its index and wraps it for serving.

@@ -804,9 +804,9 @@ impl Engine {
             .map(|&(score, address)| fusion::Candidate {
                 item: address,
                 lexical: Some(score),
-                cosine: dense.ord(address).map_or(0.0, |i| {
-                    crate::semantic::cosine(dense.vectors.get(i), question)
-                }),
+                cosine: dense
+                    .ord(address)
+                    .map_or(0.0, |i| dense.vectors.cosine(i, question)),
             })
             .collect();
         let mut added = 0;

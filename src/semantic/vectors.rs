@@ -1,6 +1,11 @@
 //! Passage embeddings of one index generation: unit vectors in passage order, saved beside
 //! the tantivy files and keyed by (embedded text, model), so that the next generation embeds
 //! only the passages that are new or changed.
+//!
+//! Vectors are kept as 8-bit integers with one scale each: the nearest-neighbour scan reads
+//! every vector for every question, and at 100k passages 150 MB of floats made it memory-bound
+//! (18 ms a question, measured); a quarter of the bytes scans in a fraction of that. The
+//! rounding moves a cosine by about 0.001, far below what separates answers.
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -12,7 +17,7 @@ use super::DIMENSIONS;
 /// The file in a generation folder.
 pub const FILE: &str = "embeddings.bin";
 /// Bumped whenever the layout changes: an old file is then ignored and rebuilt.
-const MAGIC: &[u8; 8] = b"CBVEC001";
+const MAGIC: &[u8; 8] = b"CBVEC002";
 
 /// Identifies what a vector was computed from: the text and the model.
 pub type Key = [u8; 16];
@@ -46,8 +51,10 @@ pub fn passage_text(breadcrumb: &[&str], body: &str) -> String {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PassageVectors {
     keys: Vec<Key>,
-    /// `keys.len() × DIMENSIONS` floats, row by row.
-    data: Vec<f32>,
+    /// Per passage: the float one step of its integers stands for.
+    scales: Vec<f32>,
+    /// `keys.len() × DIMENSIONS` integers, row by row.
+    data: Vec<i8>,
 }
 
 impl PassageVectors {
@@ -63,9 +70,15 @@ impl PassageVectors {
         &self.keys
     }
 
-    /// The vector of passage `i`.
-    pub fn get(&self, i: usize) -> &[f32] {
-        &self.data[i * DIMENSIONS..(i + 1) * DIMENSIONS]
+    /// Cosine of passage `i`'s vector with `query` (a unit vector).
+    pub fn cosine(&self, i: usize, query: &[f32]) -> f32 {
+        self.scales[i] * dot(&self.data[i * DIMENSIONS..(i + 1) * DIMENSIONS], query)
+    }
+
+    fn push(&mut self, key: Key, scale: f32, row: &[i8]) {
+        self.keys.push(key);
+        self.scales.push(scale);
+        self.data.extend_from_slice(row);
     }
 
     /// Vectors for `keys`: taken from `cache` where it has the key, computed by `embed` for
@@ -83,12 +96,13 @@ impl PassageVectors {
         let cached: std::collections::HashMap<&Key, usize> = cache
             .map(|c| c.keys.iter().enumerate().map(|(i, k)| (k, i)).collect())
             .unwrap_or_default();
-        let mut data = vec![0f32; keys.len() * DIMENSIONS];
+        let mut rows: Vec<Option<(f32, Vec<i8>)>> = vec![None; keys.len()];
         let mut missing = Vec::new();
         for (i, k) in keys.iter().enumerate() {
             match (cache, cached.get(k)) {
                 (Some(c), Some(&j)) => {
-                    data[i * DIMENSIONS..(i + 1) * DIMENSIONS].copy_from_slice(c.get(j))
+                    let row = c.data[j * DIMENSIONS..(j + 1) * DIMENSIONS].to_vec();
+                    rows[i] = Some((c.scales[j], row));
                 }
                 _ => missing.push(i),
             }
@@ -99,12 +113,18 @@ impl PassageVectors {
             let texts: Vec<String> = chunk.iter().map(|&i| text_of(i)).collect();
             let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
             for (&i, v) in chunk.iter().zip(embed(&refs)?) {
-                data[i * DIMENSIONS..(i + 1) * DIMENSIONS].copy_from_slice(&v);
+                rows[i] = Some(quantize(&v));
             }
             done += chunk.len();
             progress(done, total);
         }
-        Ok((PassageVectors { keys, data }, total))
+        let mut out = PassageVectors::default();
+        out.data.reserve(keys.len() * DIMENSIONS);
+        for (key, row) in keys.into_iter().zip(rows) {
+            let (scale, row) = row.expect("every passage was cached or embedded");
+            out.push(key, scale, &row);
+        }
+        Ok((out, total))
     }
 
     /// The `m` passages most similar to `query` among those `allow`ed, best first, with their
@@ -120,8 +140,10 @@ impl PassageVectors {
         if m == 0 {
             return best;
         }
-        for (i, row) in self.data.chunks_exact(DIMENSIONS).enumerate() {
-            let cos = dot(row, query);
+        let dot = dot_fn();
+        let rows = self.data.chunks_exact(DIMENSIONS).zip(&self.scales);
+        for (i, (row, scale)) in rows.enumerate() {
+            let cos = scale * dot(row, query);
             if best.len() == m && cos <= best[m - 1].1 {
                 continue;
             }
@@ -152,7 +174,7 @@ impl PassageVectors {
     /// Writes the vectors for `model_id` to `path`, atomically (temporary file, then rename).
     pub fn write(&self, path: &Path, model_id: &str) -> std::io::Result<()> {
         let mut out =
-            Vec::with_capacity(32 + model_id.len() + self.data.len() * 4 + self.keys.len() * 16);
+            Vec::with_capacity(32 + model_id.len() + self.data.len() + self.keys.len() * 20);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&(DIMENSIONS as u32).to_le_bytes());
         out.extend_from_slice(&(self.keys.len() as u64).to_le_bytes());
@@ -161,9 +183,10 @@ impl PassageVectors {
         for k in &self.keys {
             out.extend_from_slice(k);
         }
-        for x in &self.data {
+        for x in &self.scales {
             out.extend_from_slice(&x.to_le_bytes());
         }
+        out.extend(self.data.iter().map(|&x| x as u8));
         let dir = path.parent().unwrap_or(Path::new("."));
         let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
         tmp.write_all(&out)?;
@@ -190,27 +213,71 @@ fn parse(bytes: &[u8], model_id: &str) -> Option<PassageVectors> {
         .chunks_exact(16)
         .map(|k| k.try_into().expect("16-byte chunks"))
         .collect();
-    let data: Vec<f32> = take(count.checked_mul(DIMENSIONS * 4)?)?
+    let scales: Vec<f32> = take(count.checked_mul(4)?)?
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes(b.try_into().expect("4-byte chunks")))
         .collect();
-    take(1).is_none().then_some(PassageVectors { keys, data })
+    let data: Vec<i8> = take(count.checked_mul(DIMENSIONS)?)?
+        .iter()
+        .map(|&b| b as i8)
+        .collect();
+    take(1)
+        .is_none()
+        .then_some(PassageVectors { keys, scales, data })
 }
 
-/// Dot product in eight independent lanes, which the compiler turns into SIMD (a plain
-/// iterator sum is one serial chain of additions it may not reorder).
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut lanes = [0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+/// A vector as integers in -127..=127 and the scale that maps them back.
+fn quantize(v: &[f32]) -> (f32, Vec<i8>) {
+    let max = v.iter().fold(0f32, |m, x| m.max(x.abs()));
+    if max == 0.0 {
+        return (0.0, vec![0; v.len()]);
+    }
+    let scale = max / 127.0;
+    (scale, v.iter().map(|x| (x / scale).round() as i8).collect())
+}
+
+/// Dot product of integers with floats, with the fastest code this CPU runs.
+fn dot(a: &[i8], b: &[f32]) -> f32 {
+    dot_fn()(a, b)
+}
+
+/// The dot product to use for a whole scan. x86-64's baseline (SSE2) has no instruction to
+/// widen bytes to floats; AVX2 widens and multiplies eight at a time, measured ~2× faster on
+/// a 100k-passage scan. Chosen at run time, so one binary runs on every x86-64 machine.
+fn dot_fn() -> fn(&[i8], &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+        return |a, b| {
+            // SAFETY: the CPU supports AVX2 and FMA, checked just above.
+            unsafe { dot_avx2(a, b) }
+        };
+    }
+    dot_lanes
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn dot_avx2(a: &[i8], b: &[f32]) -> f32 {
+    // The same loop, compiled for AVX2 once inlined here.
+    dot_lanes(a, b)
+}
+
+/// Sixteen independent lanes, which the compiler turns into SIMD (a plain iterator sum is
+/// one serial chain of additions it may not reorder).
+#[inline(always)]
+fn dot_lanes(a: &[i8], b: &[f32]) -> f32 {
+    const LANES: usize = 16;
+    let mut lanes = [0f32; LANES];
+    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
     let tail: f32 = ca
         .remainder()
         .iter()
         .zip(cb.remainder())
-        .map(|(x, y)| x * y)
+        .map(|(&x, y)| x as f32 * y)
         .sum();
     for (x, y) in ca.zip(cb) {
-        for l in 0..8 {
-            lanes[l] += x[l] * y[l];
+        for l in 0..LANES {
+            lanes[l] += x[l] as f32 * y[l];
         }
     }
     lanes.iter().sum::<f32>() + tail
@@ -287,8 +354,9 @@ mod tests {
         .unwrap();
         assert_eq!(computed, 1);
         assert_eq!(*embedded.borrow(), ["text 0"]);
-        assert_eq!(new.get(0), unit(5).as_slice());
-        assert_eq!(new.get(1), unit(1).as_slice());
+        assert!((new.cosine(0, &unit(5)) - 1.0).abs() < 1e-6);
+        assert!((new.cosine(1, &unit(1)) - 1.0).abs() < 1e-6);
+        assert!(new.cosine(1, &unit(5)).abs() < 1e-6);
     }
 
     #[test]
@@ -307,11 +375,23 @@ mod tests {
     }
 
     #[test]
-    fn dot_matches_the_plain_sum() {
-        let a: Vec<f32> = (0..DIMENSIONS).map(|i| (i as f32).sin()).collect();
-        let b: Vec<f32> = (0..DIMENSIONS).map(|i| (i as f32 * 0.7).cos()).collect();
-        let plain: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
-        assert!((dot(&a, &b) - plain).abs() < 1e-3);
+    fn quantized_cosines_stay_within_a_thousandth() {
+        let unit = |f: &dyn Fn(usize) -> f32| {
+            let v: Vec<f32> = (0..DIMENSIONS).map(f).collect();
+            let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            v.iter().map(|x| x / n).collect::<Vec<f32>>()
+        };
+        let a = unit(&|i| (i as f32).sin());
+        let b = unit(&|i| (i as f32 * 0.7).cos() + 0.3);
+        let exact: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+        let (scale, q) = quantize(&a);
+        let approx = scale * dot(&q, &b);
+        assert!((approx - exact).abs() < 1e-3, "{approx} vs {exact}");
+        assert!(
+            (dot_lanes(&q, &b) - dot(&q, &b)).abs() < 1e-5,
+            "every variant agrees"
+        );
+        assert_eq!(quantize(&[0.0; 4]), (0.0, vec![0; 4]));
     }
 
     #[test]
