@@ -5,7 +5,8 @@
 //! Run: `cargo bench --bench embed` with the model installed in `models/all-MiniLM-L6-v2`
 //! (`careerbot model install …`) or `CAREERBOT_TEST_MODEL` pointing at an installed folder, the
 //! wheel or a zip. `-- --threads 1` measures one core (it sets `RAYON_NUM_THREADS` and
-//! `CANDLE_NUM_THREADS`, which the libraries read from the environment only).
+//! `CANDLE_NUM_THREADS`, which the libraries read from the environment only);
+//! `-- --default-allocator` skips `semantic::tune_allocator`, to see what it gives.
 
 mod common;
 
@@ -50,6 +51,10 @@ fn main() {
         std::env::set_var("RAYON_NUM_THREADS", n);
         std::env::set_var("CANDLE_NUM_THREADS", n);
     }
+    let tuned = !args.iter().any(|a| a == "--default-allocator");
+    if tuned {
+        semantic::tune_allocator();
+    }
     let Some(dir) = model_dir() else {
         eprintln!(
             "embed bench: no model. Install it (`careerbot model install --from WHEEL`, into \
@@ -62,10 +67,11 @@ fn main() {
     let t = Instant::now();
     let embedder = Embedder::load(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     println!(
-        "model {} loaded in {:.0} ms; threads: {}; RSS after load {:.0} MB",
+        "model {} loaded in {:.0} ms; threads: {}; allocator: {}; RSS after load {:.0} MB",
         dir.display(),
         t.elapsed().as_secs_f64() * 1e3,
         std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "all cores".into()),
+        if tuned { "tuned" } else { "default" },
         status_mb("VmRSS:")
     );
 

@@ -30,6 +30,24 @@ pub fn model_id() -> String {
     format!("{MODEL_NAME}@{}", &files::WEIGHTS_SHA256[..12])
 }
 
+/// Makes glibc keep freed memory for reuse instead of returning it to the OS: call once at
+/// process start, before threads start (a no-op off glibc).
+///
+/// Every candle op returns a fresh buffer, up to ~25 MB for a batch of passages. By default
+/// glibc serves blocks that large with `mmap` and unmaps them on free, so each op page-faults its
+/// output in anew, and trims the heap top back to the OS as soon as 128 KB are free there. With
+/// both thresholds raised, the same memory is reused from op to op. It stays in the process
+/// (peak RSS is what one batch needs, see `BATCH_TOKENS` in the embedder), which is the point.
+pub fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets allocator parameters; glibc documents these two options.
+    unsafe {
+        // 32 MB is glibc's ceiling for the mmap threshold on 64-bit.
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 512 << 20);
+    }
+}
+
 /// Cosine similarity of two embeddings; both are unit length, so it is their dot product.
 pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
