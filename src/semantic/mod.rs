@@ -3,6 +3,7 @@
 //! candle (`embedder`). Nothing here touches the network at answer time.
 
 mod embedder;
+mod encoder;
 mod files;
 mod install;
 
