@@ -19,6 +19,7 @@ const N: usize = 1000;
 const CONCURRENCY: usize = 32;
 
 fn main() {
+    careerbot::semantic::prepare_process();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

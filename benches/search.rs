@@ -19,6 +19,7 @@ const QUERIES: usize = 3000;
 const WARMUP: usize = 300;
 
 fn main() {
+    careerbot::semantic::prepare_process();
     let sizes = common::sizes(&[10_000, 100_000]);
     println!("size      step                                p50 µs     p99 µs");
     for n in sizes {

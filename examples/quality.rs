@@ -101,6 +101,7 @@ impl Scores {
 }
 
 fn main() -> anyhow::Result<()> {
+    careerbot::semantic::prepare_process();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let show_misses = args.iter().any(|a| a == "--misses");
     let only: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();

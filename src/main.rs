@@ -9,6 +9,7 @@ use tracing_subscriber::EnvFilter;
 use careerbot::cli::{self, Args, CliError, Cmd, LogFormat};
 
 fn main() -> ExitCode {
+    careerbot::semantic::prepare_process();
     let matches = Args::command().get_matches();
     let explicit_config =
         matches.value_source("config") == Some(clap::parser::ValueSource::CommandLine);

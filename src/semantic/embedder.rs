@@ -1,15 +1,16 @@
-//! Sentence embeddings in process: WordPiece tokens → candle's BERT → mean of the last hidden
-//! states over the real tokens → unit length, as sentence-transformers computes them for
-//! all-MiniLM-L6-v2 (so cosines match the published model).
+//! Sentence embeddings in process: WordPiece tokens → the BERT encoder (candle, see
+//! [`super::encoder`]) → mean of the last hidden states over the real tokens → unit length, as
+//! sentence-transformers computes them for all-MiniLM-L6-v2 (so cosines match the published
+//! model).
 
 use std::cmp::Reverse;
 use std::path::Path;
 
-use candle_core::{DType, Device, Tensor};
-use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config as BertConfig};
+use candle_core::Device;
+use candle_transformers::models::bert::Config as BertConfig;
 use tokenizers::{Tokenizer, TruncationParams};
 
+use super::encoder::Encoder;
 use super::files::{self, ModelError, CONFIG, TOKENIZER, WEIGHTS};
 use super::DIMENSIONS;
 
@@ -26,9 +27,8 @@ const BATCH_TEXTS: usize = 64;
 
 /// The loaded model. Immutable once loaded, so one instance can serve every thread.
 pub struct Embedder {
-    model: BertModel,
+    encoder: Encoder,
     tokenizer: Tokenizer,
-    device: Device,
     id: String,
 }
 
@@ -76,28 +76,13 @@ impl Embedder {
             .map_err(|e| load_error(format!("{TOKENIZER}: {e}")))?;
         tokenizer.with_padding(None);
 
-        let device = Device::Cpu;
-        let mut tensors = candle_core::safetensors::load(dir.join(WEIGHTS), &device)
+        let tensors = candle_core::safetensors::load(dir.join(WEIGHTS), &Device::Cpu)
             .map_err(|e| load_error(format!("{WEIGHTS}: {e}")))?;
-        // gemm repacks a row-major Linear weight on every call, most of a short question's
-        // time; stored column-major once here, `weight.t()` in Linear is already the layout
-        // gemm wants. Embedding tables stay row-major: they are indexed by row.
-        for (name, tensor) in tensors.iter_mut() {
-            if name.starts_with("encoder.") && tensor.rank() == 2 {
-                *tensor = tensor
-                    .t()
-                    .and_then(|t| t.contiguous())
-                    .and_then(|t| t.t())
-                    .map_err(|e| load_error(format!("{WEIGHTS}: {name}: {e}")))?;
-            }
-        }
-        let vb = VarBuilder::from_tensors(tensors, DType::F32, &device);
-        let model =
-            BertModel::load(vb, &config).map_err(|e| load_error(format!("{WEIGHTS}: {e}")))?;
+        let encoder =
+            Encoder::new(tensors, &config).map_err(|e| load_error(format!("{WEIGHTS}: {e}")))?;
         Ok(Embedder {
-            model,
+            encoder,
             tokenizer,
-            device,
             id: super::model_id(),
         })
     }
@@ -145,28 +130,16 @@ impl Embedder {
 
     /// Embeds one batch, padded to its longest text.
     fn forward(&self, batch: &[&[u32]]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        let width = batch.iter().map(|ids| ids.len()).max().unwrap_or(0);
+        // Every encoding holds at least [CLS] and [SEP]; an empty one would still get a token.
+        let lens: Vec<usize> = batch.iter().map(|ids| ids.len().max(1)).collect();
+        let width = lens.iter().copied().max().unwrap_or(1);
         let mut input = Vec::with_capacity(batch.len() * width);
-        let mut mask = Vec::with_capacity(batch.len() * width);
         for ids in batch {
             input.extend_from_slice(ids);
             input.resize(input.len() + width - ids.len(), 0);
-            mask.resize(mask.len() + ids.len(), 1u32);
-            mask.resize(mask.len() + width - ids.len(), 0);
         }
-        let shape = (batch.len(), width);
-        let input = Tensor::from_vec(input, shape, &self.device)?;
-        let token_types = input.zeros_like()?;
-        let mask = Tensor::from_vec(mask, shape, &self.device)?;
-        let hidden = self
-            .model
-            .forward(&input, &token_types, Some(&mask))?
-            .to_vec3::<f32>()?;
-        Ok(batch
-            .iter()
-            .zip(hidden)
-            .map(|(ids, states)| mean_pool_normalised(&states[..ids.len()]))
-            .collect())
+        let pooled = self.encoder.forward(input, &lens, width)?;
+        Ok(pooled.into_iter().map(normalised).collect())
     }
 }
 
@@ -184,19 +157,14 @@ fn batches(order: &[usize], len: impl Fn(usize) -> usize) -> Vec<&[usize]> {
     out
 }
 
-/// Mean over the real tokens' states, then L2-normalised (torch's `normalize` eps, so an
-/// all-zero vector stays zero instead of becoming NaN).
-fn mean_pool_normalised(states: &[Vec<f32>]) -> Vec<f32> {
-    let mut sum = vec![0f32; DIMENSIONS];
-    for state in states {
-        for (s, x) in sum.iter_mut().zip(state) {
-            *s += x;
-        }
-    }
-    let n = states.len().max(1) as f32;
-    let norm = sum.iter().map(|x| (x / n) * (x / n)).sum::<f32>().sqrt();
-    let scale = 1.0 / (n * norm.max(1e-12));
-    sum.iter().map(|x| x * scale).collect()
+/// L2-normalised, with torch's `normalize` eps, so an all-zero vector stays zero instead of
+/// becoming NaN.
+fn normalised(mut v: Vec<f32>) -> Vec<f32> {
+    debug_assert_eq!(v.len(), DIMENSIONS);
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let scale = 1.0 / norm.max(1e-12);
+    v.iter_mut().for_each(|x| *x *= scale);
+    v
 }
 
 #[cfg(test)]
@@ -228,15 +196,13 @@ mod tests {
     }
 
     #[test]
-    fn pooling_averages_then_normalises() {
-        let mut a = vec![0f32; DIMENSIONS];
-        let mut b = vec![0f32; DIMENSIONS];
-        a[0] = 3.0;
-        b[1] = 4.0;
-        let v = mean_pool_normalised(&[a, b]);
+    fn normalising_keeps_zero_at_zero() {
+        let mut v = vec![0f32; DIMENSIONS];
+        v[0] = 3.0;
+        v[1] = 4.0;
+        let v = normalised(v);
         assert!((v[0] - 0.6).abs() < 1e-6 && (v[1] - 0.8).abs() < 1e-6);
         assert!(v[2..].iter().all(|&x| x == 0.0));
-        let zero = mean_pool_normalised(&[vec![0f32; DIMENSIONS]]);
-        assert!(zero.iter().all(|&x| x == 0.0));
+        assert!(normalised(vec![0f32; DIMENSIONS]).iter().all(|&x| x == 0.0));
     }
 }
