@@ -56,7 +56,8 @@ fn main() {
     }
     let tuned = !args.iter().any(|a| a == "--default-allocator");
     if tuned {
-        semantic::tune_allocator();
+        // As `main` does: the allocator, and RAYON_NUM_THREADS when no `--threads` set it.
+        semantic::prepare_process();
     }
     let Some(dir) = model_dir() else {
         eprintln!(
