@@ -394,7 +394,9 @@ fn grid(loaded: &mut [Loaded], base: Settings, spec: &str) -> anyhow::Result<()>
 fn model_dir() -> PathBuf {
     std::env::var_os("CAREERBOT_MODEL_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("models/all-MiniLM-L6-v2"))
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(SemanticConfig::default().model_dir)
+        })
 }
 
 fn corpus_dir() -> PathBuf {

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use careerbot::config::Config;
+use careerbot::config::{Config, SemanticConfig};
 
 /// The shipped config, reading `data` and keeping its index in `index`; cooldowns off, as
 /// benchmarks send many questions from few users.
@@ -24,12 +24,14 @@ pub fn config(data: PathBuf, index: PathBuf) -> Config {
     config
 }
 
-/// The embedding model: `CAREERBOT_MODEL_DIR`, or the checkout's `models/all-MiniLM-L6-v2`.
+/// The embedding model: `CAREERBOT_MODEL_DIR`, or the checkout's default model folder.
 pub fn model() -> Option<std::sync::Arc<careerbot::semantic::Model>> {
     let model_dir = std::env::var_os("CAREERBOT_MODEL_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("models/all-MiniLM-L6-v2"));
-    let config = careerbot::config::SemanticConfig {
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(SemanticConfig::default().model_dir)
+        });
+    let config = SemanticConfig {
         model_dir,
         ..Default::default()
     };

@@ -482,6 +482,30 @@ fn files_changed_after_install_are_caught() {
 
 // ---- ranking with the model ----
 
+/// An engine over `data` with or without the model (`None`: no model outside CI), with its
+/// config and the folder holding its index.
+fn engine_over(
+    data: &Path,
+    meaning: bool,
+) -> Option<(
+    careerbot::search::Engine,
+    careerbot::config::Config,
+    tempfile::TempDir,
+)> {
+    use super::util::{config_with, semantic_config_with};
+    let index = tempfile::tempdir().unwrap();
+    let config = if meaning {
+        semantic_config_with(data, index.path())?
+    } else {
+        config_with(data, index.path())
+    };
+    let report =
+        careerbot::content::load_dir(&config.data_dir, &careerbot::app::vocabulary(&config));
+    assert!(!report.has_errors(), "{:?}", report.diagnostics);
+    let engine = careerbot::search::Engine::build(&config, &report.content).unwrap();
+    Some((engine, config, index))
+}
+
 /// An engine over `tests/fixtures/semantic/handbook` (a small handbook in plain words, none
 /// of them the words members ask with), with or without the model.
 fn handbook(
@@ -491,19 +515,7 @@ fn handbook(
     careerbot::config::Config,
     tempfile::TempDir,
 )> {
-    use super::util::{config_with, fixtures, semantic_config_with};
-    let index = tempfile::tempdir().unwrap();
-    let data = fixtures().join("semantic/handbook");
-    let config = if meaning {
-        semantic_config_with(&data, index.path())?
-    } else {
-        config_with(&data, index.path())
-    };
-    let report =
-        careerbot::content::load_dir(&config.data_dir, &careerbot::app::vocabulary(&config));
-    assert!(!report.has_errors(), "{:?}", report.diagnostics);
-    let engine = careerbot::search::Engine::build(&config, &report.content).unwrap();
-    Some((engine, config, index))
+    engine_over(&super::util::fixtures().join("semantic/handbook"), meaning)
 }
 
 fn ask_engine(
@@ -590,20 +602,10 @@ fn no_word_in_common_answers_the_closest_in_meaning_and_says_so() {
 
 #[test]
 fn facet_commands_answer_by_meaning_only_within_their_facets() {
-    let Some(config) = super::util::semantic_config_with(
-        &super::util::root().join("data"),
-        tempfile::tempdir().unwrap().path(),
-    ) else {
+    let Some((engine, config, _index)) = engine_over(&super::util::root().join("data"), true)
+    else {
         return;
     };
-    let index = tempfile::tempdir().unwrap();
-    let config = careerbot::config::Config {
-        index_dir: index.path().to_path_buf(),
-        ..config
-    };
-    let report =
-        careerbot::content::load_dir(&config.data_dir, &careerbot::app::vocabulary(&config));
-    let engine = careerbot::search::Engine::build(&config, &report.content).unwrap();
     // Words no certification passage uses, but whose meaning some of them share.
     for line in [
         "/certs building data workflows in the cloud",
@@ -637,15 +639,12 @@ fn facet_commands_answer_by_meaning_only_within_their_facets() {
 #[test]
 fn a_rebuild_embeds_only_new_and_changed_passages() {
     use std::sync::Mutex;
-    let Some(model) = installed_model() else {
-        return;
-    };
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     super::util::copy_dir(&super::util::fixtures().join("semantic/handbook"), &data);
-    let mut config = super::util::config_with(&data, &dir.path().join("index"));
-    config.search.semantic.enabled = true;
-    config.search.semantic.model_dir = model.to_path_buf();
+    let Some(config) = super::util::semantic_config_with(&data, &dir.path().join("index")) else {
+        return;
+    };
     let vocabulary = careerbot::app::vocabulary(&config);
     let embedded = |rebuild: bool| {
         let counted = Mutex::new(0);
