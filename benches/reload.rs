@@ -1,11 +1,16 @@
 //! Reload time (load + rebuild + swap) for the shipped content and synthetic corpora, and
-//! answer latency while reloads run versus without.
+//! answer latency while reloads run versus without. Before each reload of a synthetic corpus
+//! 1 % of its passages change, as a moderator's edit does, so there is new text to index
+//! (and, with semantic ranking, to embed).
 //!
 //! Run: `cargo bench --bench reload` (add sizes, e.g. `-- 10000`, to choose corpora;
-//! `0` is the shipped content).
+//! `0` is the shipped content). `CAREERBOT_BENCH_SEMANTIC=1` reloads with the model (the
+//! first build embeds every passage once; each reload then embeds only the changed ones).
 
 mod common;
 
+use std::io::Write;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -61,7 +66,10 @@ async fn bench(n: usize) {
     let mut times = Vec::new();
     // Small corpora reload in milliseconds: run more of them so the window is long enough.
     let reloads = if n == 0 { RELOADS * 10 } else { RELOADS };
-    for _ in 0..reloads {
+    for round in 0..reloads {
+        if n > 0 {
+            edit_one_percent(&tmp.path().join("data"), n, round);
+        }
         let t = Instant::now();
         let outcome = shared.reload(Trigger::Signal, false).await;
         assert!(outcome.is_ok());
@@ -84,6 +92,22 @@ async fn bench(n: usize) {
         times.last().unwrap().as_secs_f64() * 1e3,
         d99 / i99
     );
+}
+
+/// Appends a sentence to the last passage of `passages / 100` files, so 1 % of the passages
+/// change; different files each round.
+fn edit_one_percent(data: &Path, passages: usize, round: usize) {
+    let files = passages.div_ceil(common::PASSAGES_PER_FILE);
+    let edits = (passages / 100).clamp(1, files);
+    for i in 0..edits {
+        let f = (i * files / edits + round) % files;
+        let path = data.join(format!("guide-{f:05}.md"));
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        writeln!(file, "Revised in round {round} with note {i}.\n").unwrap();
+    }
 }
 
 /// Answers questions one after another, like a steady stream of members; returns p50/p99.

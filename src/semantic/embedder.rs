@@ -19,7 +19,7 @@ use super::DIMENSIONS;
 pub const MAX_TOKENS: usize = 256;
 
 /// A batch holds at most this many tokens, padding included: memory grows with it (eight
-/// 256-token passages peak near 185 MB of process RSS with the model loaded, measured by
+/// 256-token passages peak near 155 MB of process RSS with the model loaded, measured by
 /// `cargo bench --bench embed`) and on two cores larger batches are no faster.
 const BATCH_TOKENS: usize = 8 * MAX_TOKENS;
 /// Short texts still go at most this many at a time.
