@@ -321,6 +321,7 @@ fn with_setting(mut s: Settings, key: &str, v: &str) -> anyhow::Result<Settings>
         "heading_stop_words" => w.heading_stop_words = v.parse()?,
         "synonym" => w.synonym = v.parse()?,
         "correction" => w.correction = v.parse()?,
+        "news" => w.news = v.parse()?,
         "fusion" => {
             m.fusion = match v {
                 "blend" => Fusion::Blend,

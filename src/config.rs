@@ -140,6 +140,10 @@ pub struct RankingWeights {
     pub synonym: f32,
     /// A typo correction, against the word as typed (1.0).
     pub correction: f32,
+    /// Multiplies the word score of passages from release notes, changelogs and blog posts
+    /// (see [`crate::search::is_news`]): they repeat the docs' words about features as they
+    /// were announced, and members ask how things work now. 1 turns it off.
+    pub news: f32,
 }
 
 impl Default for RankingWeights {
@@ -152,6 +156,7 @@ impl Default for RankingWeights {
             heading_stop_words: 1.0,
             synonym: 0.8,
             correction: 0.9,
+            news: 0.6,
         }
     }
 }
@@ -173,6 +178,12 @@ impl RankingWeights {
                     "search.weights.{key} must be between 0 and 100, not {value}"
                 ));
             }
+        }
+        if !(0.0..=1.0).contains(&w.news) {
+            return Err(format!(
+                "search.weights.news must be between 0 and 1, not {}",
+                w.news
+            ));
         }
         if w.body + w.heading_exact + w.context == 0.0 {
             return Err("search.weights: at least one field weight must be above 0".into());

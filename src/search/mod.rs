@@ -277,6 +277,8 @@ pub struct Engine {
     dir: Option<PathBuf>,
     /// Passage embeddings and the model, when semantic ranking is on.
     dense: Option<dense::Dense>,
+    /// The passages [`is_news`] picked at index time.
+    news: HashSet<DocAddress>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -471,6 +473,13 @@ impl Engine {
         let catalog = read_catalog(&reader.searcher(), &fields)?;
         let stemmed = schema::stemmed_analyzer();
         let families = stem_families(&reader.searcher(), &fields, &stemmed)?;
+        let news = reader.searcher().search(
+            &TermQuery::new(
+                Term::from_field_text(fields.tags, NEWS_TAG),
+                IndexRecordOption::Basic,
+            ),
+            &tantivy::collector::DocSetCollector,
+        )?;
         spelling::warm_up();
         let dense = semantic.and_then(|s| {
             let model = crate::semantic::shared(&config.search.semantic).ok()?;
@@ -487,6 +496,7 @@ impl Engine {
         });
         Ok(Engine {
             dense,
+            news,
             families,
             thesaurus: Thesaurus::new(&config.search, &plain),
             plain,
@@ -625,6 +635,7 @@ impl Engine {
             |mut docs: Vec<(f32, DocAddress)>| -> Result<Vec<(f32, DocAddress)>, SearchError> {
                 let top = docs.len().min(PHRASE_WINDOW);
                 self.add_phrase_bonus(&searcher, &pairs, &mut docs[..top])?;
+                self.demote_news(&mut docs);
                 Ok(docs)
             };
         // The ranked lexical matches from the top (`window` of them at most), and how many
@@ -1019,6 +1030,25 @@ impl Engine {
         Ok(())
     }
 
+    /// Scales the word scores of release notes, changelogs and blog posts by
+    /// `weights.news`, then re-sorts.
+    fn demote_news(&self, docs: &mut [(f32, DocAddress)]) {
+        let factor = self.search_config.weights.news;
+        if factor >= 1.0 || self.news.is_empty() {
+            return;
+        }
+        let mut changed = false;
+        for (score, address) in docs.iter_mut() {
+            if self.news.contains(address) {
+                *score *= factor;
+                changed = true;
+            }
+        }
+        if changed {
+            docs.sort_by(|x, y| y.0.total_cmp(&x.0));
+        }
+    }
+
     fn filter_query(&self, filter: &Filter) -> Option<Box<dyn Query>> {
         if filter.is_empty() {
             return None;
@@ -1285,6 +1315,42 @@ impl Lexicon for IndexLexicon<'_> {
     }
 }
 
+/// The `tags` token of passages [`is_news`] picked (facet tags are `key:value` with a facet's
+/// key, which `kind` is not).
+const NEWS_TAG: &str = "kind:news";
+
+/// Whether a file (its path in `data/`, `/`-separated, `#anchor` allowed) holds release notes,
+/// a changelog or blog posts: a folder named `blog`, `posts`, `news`, `history`,
+/// `changelog(s)`, `changes`, `releases` or `release-notes`, or a file so named
+/// (`CHANGELOG.md`, `change_log.md`, `HISTORY.md`, `whats-new.md` …). The layouts docs tools
+/// give them: MkDocs Material's `blog/posts/`, Docusaurus' `blog/`, Hugo's `posts/`, Sphinx
+/// and GitHub's `CHANGELOG.md`.
+pub fn is_news(path: &str) -> bool {
+    const NAMES: &[&str] = &[
+        "blog",
+        "blogs",
+        "posts",
+        "news",
+        "history",
+        "changelog",
+        "changelogs",
+        "changes",
+        "releases",
+        "releasenotes",
+        "whatsnew",
+    ];
+    let path = path.split('#').next().unwrap_or(path);
+    path.split('/').any(|part| {
+        let stem = part.rsplit_once('.').map_or(part, |(stem, _)| stem);
+        let name: String = stem
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect();
+        NAMES.contains(&name.as_str())
+    })
+}
+
 fn write_documents(index: &Index, content: &Content) -> Result<(), SearchError> {
     schema::register_analyzers(index);
     let fields = Fields::from_schema(&index.schema()).expect("our own schema has every field");
@@ -1315,6 +1381,9 @@ fn write_documents(index: &Index, content: &Content) -> Result<(), SearchError> 
         doc.add_text(fields.location, &p.location);
         doc.add_text(fields.hash, p.content_hash());
         doc.add_u64(fields.ord, ord as u64);
+        if is_news(&p.location) {
+            doc.add_text(fields.tags, NEWS_TAG);
+        }
         for facet in Facet::ALL {
             for v in p.facets.get(facet) {
                 doc.add_facet(fields.facet(facet), TantivyFacet::from_path([v.as_str()]));
@@ -1408,7 +1477,34 @@ fn read_catalog(searcher: &Searcher, fields: &Fields) -> Result<Catalog, SearchE
 
 #[cfg(test)]
 mod tests {
-    use super::near;
+    use super::{is_news, near};
+
+    #[test]
+    fn news_is_told_by_folder_or_file_name() {
+        for path in [
+            "blog/posts/release-hatch-160.md#hatchling",
+            "blog/2024-01-01-hello.mdx",
+            "news/index.md",
+            "history/hatch.md#unreleased",
+            "CHANGELOG.md",
+            "docs/change_log.md",
+            "release-notes/v2.md",
+            "Releases/2.0.md",
+            "whats-new.md",
+        ] {
+            assert!(is_news(path), "{path}");
+        }
+        for path in [
+            "contributing/release_process.md",
+            "guide/changing-jobs.md",
+            "blogging-for-engineers.md",
+            "posts-and-roles.md",
+            "ml-engineer/salary.md#senior-india",
+            "history-of-ml.md",
+        ] {
+            assert!(!is_news(path), "{path}");
+        }
+    }
 
     #[test]
     fn near_means_in_order_and_within_the_slop() {

@@ -12,8 +12,9 @@ use tantivy::Index;
 
 use crate::content::Facet;
 
-/// Bump when the schema or an analyzer changes: every cached index is then rebuilt.
-pub const SCHEMA_VERSION: u32 = 5;
+/// Bump when the schema, an analyzer or what a document holds changes: every cached index
+/// is then rebuilt.
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// English: lower case, accents folded, stemmed. Used for every searchable text field.
 pub const STEMMED: &str = "careerbot_en";

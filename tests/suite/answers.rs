@@ -542,3 +542,43 @@ crate::both_rankings! {
         assert_eq!(Some(all_pages("/faq").len()), ask("/faq").total);
     }
 }
+
+/// Release notes, changelogs and blog posts repeat the docs' words about a feature, often
+/// more of them; the docs page answers how it works now, and the news still answers when
+/// asked for.
+#[test]
+fn docs_rank_above_release_notes_and_changelogs_that_repeat_their_words() {
+    use super::util::{ask_engine, config_with, fixtures};
+    let data = fixtures().join("news/data");
+    let index = tempfile::tempdir().unwrap();
+    let ask_with = |news: f32, line: &str| {
+        let mut config = config_with(&data, index.path());
+        config.search.weights.news = news;
+        let report =
+            careerbot::content::load_dir(&config.data_dir, &careerbot::app::vocabulary(&config));
+        let engine = careerbot::search::Engine::build_in_memory(&config, &report.content).unwrap();
+        ask_engine(&engine, &config, line)
+    };
+    let question = "/ask run the tests against every python version with a matrix";
+    // By words alone the release note wins: it says more of them.
+    let plain = ask_with(1.0, question);
+    assert_eq!(
+        ids(&plain)[0],
+        "blog/posts/release-2-0#matrix-improvements",
+        "{plain:#?}"
+    );
+    let a = ask_with(careerbot::config::RankingWeights::default().news, question);
+    assert_eq!(a.outcome, Outcome::Found, "{a:#?}");
+    assert_eq!(ids(&a)[0], "guide/environments#matrix", "{a:#?}");
+    // The news still answers: it follows, and asking for the release finds it first.
+    assert_eq!(a.results.len(), 3, "{a:#?}");
+    let a = ask_with(
+        careerbot::config::RankingWeights::default().news,
+        "/ask release 2.0 matrix improvements",
+    );
+    assert_eq!(
+        ids(&a)[0],
+        "blog/posts/release-2-0#matrix-improvements",
+        "{a:#?}"
+    );
+}

@@ -15,7 +15,7 @@ use std::sync::{Arc, OnceLock};
 
 use careerbot::semantic::{self, Embedder, InstallError, ModelError, Source};
 
-use super::util::installed_model;
+use super::util::{ask_engine, engine_over, installed_model};
 
 fn embedder() -> Option<&'static Embedder> {
     static EMBEDDER: OnceLock<Option<Embedder>> = OnceLock::new();
@@ -482,30 +482,6 @@ fn files_changed_after_install_are_caught() {
 
 // ---- ranking with the model ----
 
-/// An engine over `data` with or without the model (`None`: no model outside CI), with its
-/// config and the folder holding its index.
-fn engine_over(
-    data: &Path,
-    meaning: bool,
-) -> Option<(
-    careerbot::search::Engine,
-    careerbot::config::Config,
-    tempfile::TempDir,
-)> {
-    use super::util::{config_with, semantic_config_with};
-    let index = tempfile::tempdir().unwrap();
-    let config = if meaning {
-        semantic_config_with(data, index.path())?
-    } else {
-        config_with(data, index.path())
-    };
-    let report =
-        careerbot::content::load_dir(&config.data_dir, &careerbot::app::vocabulary(&config));
-    assert!(!report.has_errors(), "{:?}", report.diagnostics);
-    let engine = careerbot::search::Engine::build(&config, &report.content).unwrap();
-    Some((engine, config, index))
-}
-
 /// An engine over `tests/fixtures/semantic/handbook` (a small handbook in plain words, none
 /// of them the words members ask with), with or without the model.
 fn handbook(
@@ -516,23 +492,6 @@ fn handbook(
     tempfile::TempDir,
 )> {
     engine_over(&super::util::fixtures().join("semantic/handbook"), meaning)
-}
-
-fn ask_engine(
-    engine: &careerbot::search::Engine,
-    config: &careerbot::config::Config,
-    line: &str,
-) -> careerbot::answer::Answer {
-    use careerbot::answer::{Command, Request};
-    let words: Vec<String> = line.split_whitespace().map(str::to_string).collect();
-    let request = Request::new(Command::from_words(&words).unwrap());
-    careerbot::answer::answer(
-        engine,
-        &careerbot::app::vocabulary(config),
-        &config.answers,
-        &request,
-    )
-    .unwrap()
 }
 
 #[test]

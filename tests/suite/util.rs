@@ -206,3 +206,25 @@ pub fn installed_model() -> Option<&'static Path> {
     })
     .as_deref()
 }
+
+/// An engine over `data` with or without the model (`None`: no model outside CI), with its
+/// config and the folder holding its index.
+pub fn engine_over(data: &Path, meaning: bool) -> Option<(Engine, Config, tempfile::TempDir)> {
+    let index = tempfile::tempdir().unwrap();
+    let config = if meaning {
+        semantic_config_with(data, index.path())?
+    } else {
+        config_with(data, index.path())
+    };
+    let report = content::load_dir(&config.data_dir, &app::vocabulary(&config));
+    assert!(!report.has_errors(), "{:?}", report.diagnostics);
+    let engine = Engine::build(&config, &report.content).unwrap();
+    Some((engine, config, index))
+}
+
+/// Answers a command line (`/ask …`) from `engine`.
+pub fn ask_engine(engine: &Engine, config: &Config, line: &str) -> Answer {
+    let words: Vec<String> = line.split_whitespace().map(str::to_string).collect();
+    let request = Request::new(Command::from_words(&words).unwrap());
+    answer::answer(engine, &app::vocabulary(config), &config.answers, &request).unwrap()
+}
