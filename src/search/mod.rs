@@ -635,7 +635,7 @@ impl Engine {
             |mut docs: Vec<(f32, DocAddress)>| -> Result<Vec<(f32, DocAddress)>, SearchError> {
                 let top = docs.len().min(PHRASE_WINDOW);
                 self.add_phrase_bonus(&searcher, &pairs, &mut docs[..top])?;
-                self.demote_news(&mut docs);
+                self.demote_news(&mut docs[..top]);
                 Ok(docs)
             };
         // The ranked lexical matches from the top (`window` of them at most), and how many
@@ -1031,7 +1031,10 @@ impl Engine {
     }
 
     /// Scales the word scores of release notes, changelogs and blog posts by
-    /// `weights.news`, then re-sorts.
+    /// `weights.news`, then re-sorts. Given the top [`PHRASE_WINDOW`] only, as the phrase
+    /// bonus is: a fixed head re-sorted the same way whatever the page, so paging never
+    /// shows a passage twice or skips one (a window that grew with the page would let
+    /// passages further down overtake demoted ones on later pages only).
     fn demote_news(&self, docs: &mut [(f32, DocAddress)]) {
         let factor = self.search_config.weights.news;
         if factor >= 1.0 || self.news.is_empty() {
@@ -1326,19 +1329,12 @@ const NEWS_TAG: &str = "kind:news";
 /// give them: MkDocs Material's `blog/posts/`, Docusaurus' `blog/`, Hugo's `posts/`, Sphinx
 /// and GitHub's `CHANGELOG.md`.
 pub fn is_news(path: &str) -> bool {
+    // Whole names: as prefixes these would catch docs ("posts-and-roles", "history-of-ml").
     const NAMES: &[&str] = &[
-        "blog",
-        "blogs",
-        "posts",
-        "news",
-        "history",
-        "changelog",
-        "changelogs",
-        "changes",
-        "releases",
-        "releasenotes",
-        "whatsnew",
+        "blog", "blogs", "posts", "news", "history", "changes", "releases",
     ];
+    // Prefixes: "CHANGELOG-v2", "release-notes-2024", "whats-new-in-2-0".
+    const PREFIXES: &[&str] = &["changelog", "releasenotes", "whatsnew"];
     let path = path.split('#').next().unwrap_or(path);
     path.split('/').any(|part| {
         let stem = part.rsplit_once('.').map_or(part, |(stem, _)| stem);
@@ -1347,7 +1343,7 @@ pub fn is_news(path: &str) -> bool {
             .filter(|c| c.is_alphanumeric())
             .flat_map(char::to_lowercase)
             .collect();
-        NAMES.contains(&name.as_str())
+        NAMES.contains(&name.as_str()) || PREFIXES.iter().any(|p| name.starts_with(p))
     })
 }
 
@@ -1491,6 +1487,8 @@ mod tests {
             "release-notes/v2.md",
             "Releases/2.0.md",
             "whats-new.md",
+            "CHANGELOG-v2.md",
+            "docs/whats-new-in-2-0.md",
         ] {
             assert!(is_news(path), "{path}");
         }
