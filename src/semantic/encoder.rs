@@ -283,13 +283,19 @@ impl InplaceOp1 for AddBias<'_> {
         let data = data(storage, layout)?;
         let n = self.bias.len();
         let rows_per_task = (CHUNK / n).max(1);
-        data.par_chunks_mut(rows_per_task * n).for_each(|rows| {
+        let run = |rows: &mut [f32]| {
             if self.gelu {
                 add_bias_gelu(rows, self.bias);
             } else {
                 add_bias(rows, self.bias);
             }
-        });
+        };
+        if data.len() <= rows_per_task * n {
+            // One task (a question): handing it to the pool only adds two thread switches.
+            run(data);
+        } else {
+            data.par_chunks_mut(rows_per_task * n).for_each(run);
+        }
         Ok(())
     }
 }
@@ -338,72 +344,78 @@ impl CustomOp1 for Attention<'_> {
         }
         let head_size = hidden / heads;
         let mut context = vec![0f32; rows * hidden];
-        context
-            .par_chunks_mut(width * hidden)
-            .zip(qkv.par_chunks(width * three_hidden))
-            .zip(self.lens)
-            .for_each(|((out, text), &len)| {
-                let mut scores = vec![0f32; len * len];
-                for h in 0..heads {
-                    let q = &text[h * head_size..];
-                    let k = &text[hidden + h * head_size..];
-                    let v = &text[2 * hidden + h * head_size..];
-                    // SAFETY: every access stays inside its slice: q, k and v rows are
-                    // `three_hidden` apart and `len` ≤ `width` of them exist past each start
-                    // with `head_size` columns; `scores` is len × len; `out` holds `width`
-                    // rows of `hidden`, and this head writes columns h·head_size.. of `len`.
-                    unsafe {
-                        // scores = q · kᵀ (the scale is folded into q's weights).
-                        gemm::gemm(
-                            len,
-                            len,
-                            head_size,
-                            scores.as_mut_ptr(),
-                            1,
-                            len as isize,
-                            false,
-                            q.as_ptr(),
-                            1,
-                            three_hidden as isize,
-                            k.as_ptr(),
-                            three_hidden as isize,
-                            1,
-                            0.0,
-                            1.0,
-                            false,
-                            false,
-                            false,
-                            gemm::Parallelism::None,
-                        );
-                    }
-                    softmax_rows(&mut scores, len, len);
-                    // SAFETY: as above.
-                    unsafe {
-                        // out[.., head] = scores · v.
-                        gemm::gemm(
-                            len,
-                            head_size,
-                            len,
-                            out[h * head_size..].as_mut_ptr(),
-                            1,
-                            hidden as isize,
-                            false,
-                            scores.as_ptr(),
-                            1,
-                            len as isize,
-                            v.as_ptr(),
-                            1,
-                            three_hidden as isize,
-                            0.0,
-                            1.0,
-                            false,
-                            false,
-                            false,
-                            gemm::Parallelism::None,
-                        );
-                    }
+        let attend = |((out, text), &len): ((&mut [f32], &[f32]), &usize)| {
+            let mut scores = vec![0f32; len * len];
+            for h in 0..heads {
+                let q = &text[h * head_size..];
+                let k = &text[hidden + h * head_size..];
+                let v = &text[2 * hidden + h * head_size..];
+                // SAFETY: every access stays inside its slice: q, k and v rows are
+                // `three_hidden` apart and `len` ≤ `width` of them exist past each start
+                // with `head_size` columns; `scores` is len × len; `out` holds `width`
+                // rows of `hidden`, and this head writes columns h·head_size.. of `len`.
+                unsafe {
+                    // scores = q · kᵀ (the scale is folded into q's weights).
+                    gemm::gemm(
+                        len,
+                        len,
+                        head_size,
+                        scores.as_mut_ptr(),
+                        1,
+                        len as isize,
+                        false,
+                        q.as_ptr(),
+                        1,
+                        three_hidden as isize,
+                        k.as_ptr(),
+                        three_hidden as isize,
+                        1,
+                        0.0,
+                        1.0,
+                        false,
+                        false,
+                        false,
+                        gemm::Parallelism::None,
+                    );
                 }
-            });
+                softmax_rows(&mut scores, len, len);
+                // SAFETY: as above.
+                unsafe {
+                    // out[.., head] = scores · v.
+                    gemm::gemm(
+                        len,
+                        head_size,
+                        len,
+                        out[h * head_size..].as_mut_ptr(),
+                        1,
+                        hidden as isize,
+                        false,
+                        scores.as_ptr(),
+                        1,
+                        len as isize,
+                        v.as_ptr(),
+                        1,
+                        three_hidden as isize,
+                        0.0,
+                        1.0,
+                        false,
+                        false,
+                        false,
+                        gemm::Parallelism::None,
+                    );
+                }
+            }
+        };
+        if self.lens.len() == 1 {
+            // One text (a question): run it here, as in `AddBias`.
+            attend(((&mut context, qkv), &self.lens[0]));
+        } else {
+            context
+                .par_chunks_mut(width * hidden)
+                .zip(qkv.par_chunks(width * three_hidden))
+                .zip(self.lens)
+                .for_each(attend);
+        }
         Ok((CpuStorage::F32(context), Shape::from((rows, hidden))))
     }
 }
@@ -448,11 +460,16 @@ impl InplaceOp2 for AddNorm<'_> {
             );
         }
         let rows_per_task = (CHUNK / n).max(1);
-        data.par_chunks_mut(rows_per_task * n)
-            .enumerate()
-            .for_each(|(task, rows)| {
-                add_norm_rows(rows, task * rows_per_task, residual, self.bias, self.norm)
-            });
+        if data.len() <= rows_per_task * n {
+            // One task (a question): run it here, as in `AddBias`.
+            add_norm_rows(data, 0, residual, self.bias, self.norm);
+        } else {
+            data.par_chunks_mut(rows_per_task * n)
+                .enumerate()
+                .for_each(|(task, rows)| {
+                    add_norm_rows(rows, task * rows_per_task, residual, self.bias, self.norm)
+                });
+        }
         Ok(())
     }
 }
