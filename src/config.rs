@@ -140,9 +140,10 @@ pub struct RankingWeights {
     pub synonym: f32,
     /// A typo correction, against the word as typed (1.0).
     pub correction: f32,
-    /// Multiplies the word score of passages from release notes, changelogs and blog posts
-    /// (see [`crate::search::is_news`]): they repeat the docs' words about features as they
-    /// were announced, and members ask how things work now. 1 turns it off.
+    /// Multiplies the score (with meaning, the fused one) of passages from release notes,
+    /// changelogs and blog posts (see [`crate::search::is_news`]): they repeat the docs'
+    /// words about features as they were announced, and members ask how things work now.
+    /// 1 turns it off.
     pub news: f32,
 }
 

@@ -635,7 +635,10 @@ impl Engine {
             |mut docs: Vec<(f32, DocAddress)>| -> Result<Vec<(f32, DocAddress)>, SearchError> {
                 let top = docs.len().min(PHRASE_WINDOW);
                 self.add_phrase_bonus(&searcher, &pairs, &mut docs[..top])?;
-                self.demote_news(&mut docs[..top]);
+                if question.is_none() {
+                    // With meaning, the fused score is demoted instead (`fuse`).
+                    self.demote_news(&mut docs[..top]);
+                }
                 Ok(docs)
             };
         // The ranked lexical matches from the top (`window` of them at most), and how many
@@ -836,6 +839,8 @@ impl Engine {
                 .into_iter()
                 .map(|(address, score)| (score, address))
                 .collect();
+        // The candidates are the same whatever the page: demoting them keeps paging stable.
+        self.demote_news(&mut out);
         out.extend_from_slice(&ranked[split..]);
         (out, added)
     }
@@ -1030,11 +1035,12 @@ impl Engine {
         Ok(())
     }
 
-    /// Scales the word scores of release notes, changelogs and blog posts by
-    /// `weights.news`, then re-sorts. Given the top [`PHRASE_WINDOW`] only, as the phrase
-    /// bonus is: a fixed head re-sorted the same way whatever the page, so paging never
-    /// shows a passage twice or skips one (a window that grew with the page would let
-    /// passages further down overtake demoted ones on later pages only).
+    /// Scales the scores of release notes, changelogs and blog posts by `weights.news`, then
+    /// re-sorts: the word scores of the top [`PHRASE_WINDOW`] (as the phrase bonus does), or
+    /// with meaning the fused scores of the candidates. Either is a fixed head, re-sorted the
+    /// same way whatever the page, so paging never shows a passage twice or skips one (a
+    /// window that grew with the page would let passages further down overtake demoted ones
+    /// on later pages only).
     fn demote_news(&self, docs: &mut [(f32, DocAddress)]) {
         let factor = self.search_config.weights.news;
         if factor >= 1.0 || self.news.is_empty() {
