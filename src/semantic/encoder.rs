@@ -166,14 +166,14 @@ impl Layer {
         width: usize,
         heads: usize,
     ) -> candle_core::Result<Tensor> {
-        let context = self
-            .qkv
-            .forward(x)?
-            .apply_op1_no_bwd(&Attention { lens, width, heads })?;
+        let context =
+            self.qkv
+                .forward(x, false)?
+                .apply_op1_no_bwd(&Attention { lens, width, heads })?;
         let attended = self
             .attention_out
             .forward_add_norm(&context, x, &self.attention_norm)?;
-        let inner = self.intermediate.forward_gelu(&attended)?;
+        let inner = self.intermediate.forward(&attended, true)?;
         self.output
             .forward_add_norm(&inner, &attended, &self.output_norm)
     }
@@ -195,22 +195,12 @@ impl Linear {
         )
     }
 
-    /// GELU(x · w + b).
-    fn forward_gelu(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+    /// x · w + b, then GELU if asked.
+    fn forward(&self, x: &Tensor, gelu: bool) -> candle_core::Result<Tensor> {
         let y = x.matmul(&self.weight)?;
         y.inplace_op1(&AddBias {
             bias: &self.bias,
-            gelu: true,
-        })?;
-        Ok(y)
-    }
-
-    /// x · w + b.
-    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        let y = x.matmul(&self.weight)?;
-        y.inplace_op1(&AddBias {
-            bias: &self.bias,
-            gelu: false,
+            gelu,
         })?;
         Ok(y)
     }
@@ -268,6 +258,20 @@ fn data<'a>(storage: &'a mut CpuStorage, layout: &Layout) -> candle_core::Result
 /// Elements per rayon task: below this, splitting costs more than it saves.
 const CHUNK: usize = 1 << 14;
 
+/// Runs `f(first_row, rows)` over `data` in tasks of whole `n`-long rows, about [`CHUNK`]
+/// elements each: on the calling thread when one task holds it all (a question: handing it to
+/// rayon's pool would only add two thread switches), else split across the pool.
+fn for_each_rows(data: &mut [f32], n: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
+    let rows_per_task = (CHUNK / n).max(1);
+    if data.len() <= rows_per_task * n {
+        f(0, data);
+    } else {
+        data.par_chunks_mut(rows_per_task * n)
+            .enumerate()
+            .for_each(|(task, rows)| f(task * rows_per_task, rows));
+    }
+}
+
 /// Adds a bias to each row (the last dimension), then GELU if asked.
 struct AddBias<'a> {
     bias: &'a [f32],
@@ -281,21 +285,13 @@ impl InplaceOp1 for AddBias<'_> {
 
     fn cpu_fwd(&self, storage: &mut CpuStorage, layout: &Layout) -> candle_core::Result<()> {
         let data = data(storage, layout)?;
-        let n = self.bias.len();
-        let rows_per_task = (CHUNK / n).max(1);
-        let run = |rows: &mut [f32]| {
+        for_each_rows(data, self.bias.len(), |_, rows| {
             if self.gelu {
                 add_bias_gelu(rows, self.bias);
             } else {
                 add_bias(rows, self.bias);
             }
-        };
-        if data.len() <= rows_per_task * n {
-            // One task (a question): handing it to the pool only adds two thread switches.
-            run(data);
-        } else {
-            data.par_chunks_mut(rows_per_task * n).for_each(run);
-        }
+        });
         Ok(())
     }
 }
@@ -356,53 +352,24 @@ impl CustomOp1 for Attention<'_> {
                 // with `head_size` columns; `scores` is len × len; `out` holds `width`
                 // rows of `hidden`, and this head writes columns h·head_size.. of `len`.
                 unsafe {
-                    // scores = q · kᵀ (the scale is folded into q's weights).
-                    gemm::gemm(
-                        len,
-                        len,
-                        head_size,
-                        scores.as_mut_ptr(),
-                        1,
-                        len as isize,
-                        false,
-                        q.as_ptr(),
-                        1,
-                        three_hidden as isize,
-                        k.as_ptr(),
-                        three_hidden as isize,
-                        1,
-                        0.0,
-                        1.0,
-                        false,
-                        false,
-                        false,
-                        gemm::Parallelism::None,
+                    // scores = q · kᵀ (the scale is folded into q's weights): kᵀ's rows are
+                    // k's columns.
+                    matmul_into(
+                        (len, len, head_size),
+                        (scores.as_mut_ptr(), len),
+                        (q.as_ptr(), three_hidden, 1),
+                        (k.as_ptr(), 1, three_hidden),
                     );
                 }
                 softmax_rows(&mut scores, len, len);
                 // SAFETY: as above.
                 unsafe {
                     // out[.., head] = scores · v.
-                    gemm::gemm(
-                        len,
-                        head_size,
-                        len,
-                        out[h * head_size..].as_mut_ptr(),
-                        1,
-                        hidden as isize,
-                        false,
-                        scores.as_ptr(),
-                        1,
-                        len as isize,
-                        v.as_ptr(),
-                        1,
-                        three_hidden as isize,
-                        0.0,
-                        1.0,
-                        false,
-                        false,
-                        false,
-                        gemm::Parallelism::None,
+                    matmul_into(
+                        (len, head_size, len),
+                        (out[h * head_size..].as_mut_ptr(), hidden),
+                        (scores.as_ptr(), len, 1),
+                        (v.as_ptr(), three_hidden, 1),
                     );
                 }
             }
@@ -418,6 +385,46 @@ impl CustomOp1 for Attention<'_> {
                 .for_each(attend);
         }
         Ok((CpuStorage::F32(context), Shape::from((rows, hidden))))
+    }
+}
+
+/// `dst = lhs · rhs` on one thread, for an (m, n, k) product: `dst` is m rows `dst_rs`
+/// apart with unit column stride; `lhs` (m × k) and `rhs` (k × n) are each given as
+/// (pointer, row stride, column stride), so a transpose is a swap of strides.
+///
+/// # Safety
+/// Every element the strides reach, (m, k) of `lhs`, (k, n) of `rhs` and (m, n) of `dst`,
+/// must lie in one live allocation each, and `dst` must not overlap `lhs` or `rhs`.
+unsafe fn matmul_into(
+    (m, n, k): (usize, usize, usize),
+    (dst, dst_rs): (*mut f32, usize),
+    (lhs, lhs_rs, lhs_cs): (*const f32, usize, usize),
+    (rhs, rhs_rs, rhs_cs): (*const f32, usize, usize),
+) {
+    // SAFETY: the caller's contract. gemm computes dst = alpha·dst + beta·lhs·rhs; with
+    // alpha 0 and `read_dst` false it never reads dst.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst,
+            1,
+            dst_rs as isize,
+            false,
+            lhs,
+            lhs_cs as isize,
+            lhs_rs as isize,
+            rhs,
+            rhs_cs as isize,
+            rhs_rs as isize,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
     }
 }
 
@@ -460,17 +467,9 @@ impl InplaceOp2 for AddNorm<'_> {
                 residual_layout.dims()
             );
         }
-        let rows_per_task = (CHUNK / n).max(1);
-        if data.len() <= rows_per_task * n {
-            // One task (a question): run it here, as in `AddBias`.
-            add_norm_rows(data, 0, residual, self.bias, self.norm);
-        } else {
-            data.par_chunks_mut(rows_per_task * n)
-                .enumerate()
-                .for_each(|(task, rows)| {
-                    add_norm_rows(rows, task * rows_per_task, residual, self.bias, self.norm)
-                });
-        }
+        for_each_rows(data, n, |first_row, rows| {
+            add_norm_rows(rows, first_row, residual, self.bias, self.norm)
+        });
         Ok(())
     }
 }
