@@ -301,9 +301,10 @@ impl InplaceOp1 for AddBias<'_> {
 /// single-threaded gemm calls straight on the projection rows: over its real tokens only
 /// (padded keys would get weight 0; a padded query's row reaches no real token, since every
 /// other op works row by row, and mean pooling weighs it 0; it is left 0, finite, so 0 × it
-/// stays 0), with no (texts, heads, width, width) score tensor, no
-/// permuted copies, and no fork-join per head — candle's batched matmul joined both threads
-/// for each of the texts × heads small products, ~15 % of a passage's time in the scheduler.
+/// stays 0), with no (texts, heads, width, width) score tensor, no permuted copies, and no
+/// fork-join per head — candle's batched matmul joined both threads for each of the texts ×
+/// heads small products, ~15 % of a passage's time in the scheduler. One text alone (a
+/// question) runs on the calling thread.
 struct Attention<'a> {
     lens: &'a [usize],
     width: usize,

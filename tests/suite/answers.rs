@@ -548,16 +548,13 @@ crate::both_rankings! {
 /// asked for.
 #[test]
 fn docs_rank_above_release_notes_and_changelogs_that_repeat_their_words() {
-    use super::util::{ask_engine, config_with, fixtures};
+    use super::util::{ask_engine, config_with, engine_for, fixtures};
     let data = fixtures().join("news/data");
     let index = tempfile::tempdir().unwrap();
     let ask_with = |news: f32, line: &str| {
         let mut config = config_with(&data, index.path());
         config.search.weights.news = news;
-        let report =
-            careerbot::content::load_dir(&config.data_dir, &careerbot::app::vocabulary(&config));
-        let engine = careerbot::search::Engine::build_in_memory(&config, &report.content).unwrap();
-        ask_engine(&engine, &config, line)
+        ask_engine(&engine_for(&config), &config, line)
     };
     let question = "/ask run the tests against every python version with a matrix";
     // By words alone the release note wins: it says more of them.

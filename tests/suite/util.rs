@@ -216,10 +216,14 @@ pub fn engine_over(data: &Path, meaning: bool) -> Option<(Engine, Config, tempfi
     } else {
         config_with(data, index.path())
     };
-    let report = content::load_dir(&config.data_dir, &app::vocabulary(&config));
+    Some((engine_for(&config), config, index))
+}
+
+/// Loads `config.data_dir` (which must have no content error) and builds its index.
+pub fn engine_for(config: &Config) -> Engine {
+    let report = content::load_dir(&config.data_dir, &app::vocabulary(config));
     assert!(!report.has_errors(), "{:?}", report.diagnostics);
-    let engine = Engine::build(&config, &report.content).unwrap();
-    Some((engine, config, index))
+    Engine::build(config, &report.content).unwrap()
 }
 
 /// Answers a command line (`/ask …`) from `engine`.
