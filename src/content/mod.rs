@@ -11,6 +11,7 @@ pub mod walk;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -626,40 +627,75 @@ pub fn load_dir(dir: &Path, vocabulary: &Vocabulary) -> LoadReport {
     report.diagnostics.extend(walked.diagnostics);
     report.files = walked.files.len();
 
-    let mut sources = Sources::new(dir);
-    let mut doc_ids: HashMap<String, PathBuf> = HashMap::new();
-    for file in &walked.files {
-        let read = sources.bytes(&file.rel_path);
+    let mut loader = Loader {
+        sources: Sources::new(dir),
+        vocabulary,
+        doc_ids: HashMap::new(),
+        report: &mut report,
+    };
+    let mut loaded = Vec::new();
+    let mut partials = Vec::new();
+    for (order, file) in walked.files.iter().enumerate() {
+        // Partials are read here too, for the content version.
+        let read = loader.sources.bytes(&file.rel_path);
         match file.role {
-            // Read only for the content version; a broken partial is reported where it is used.
-            Role::Partial => continue,
-            Role::Draft => {
-                report.diagnostics.push(
-                    Diagnostic::warning(&file.path, 1, 1, "draft; skipped")
-                        .with_hint("move it out of `_drafts/` to publish it"),
-                );
-                continue;
-            }
-            Role::Document => {}
+            Role::Partial => partials.push(order),
+            Role::Draft => loader.report.diagnostics.push(
+                Diagnostic::warning(&file.path, 1, 1, "draft; skipped")
+                    .with_hint("move it out of `_drafts/` to publish it"),
+            ),
+            Role::Document => loaded.extend(loader.load(file, read).map(|doc| (order, doc))),
         }
-        let bytes = match read {
-            Ok(b) => b,
-            Err(d) => {
-                report.diagnostics.push(d);
-                continue;
-            }
-        };
+    }
+    // A `_` file no guide imports is a page of its own (Jupyter Book, Jekyll collections); a
+    // broken partial that is imported is reported where it is used.
+    for order in partials {
+        let file = &walked.files[order];
+        if loader.sources.is_imported(&file.rel_path) || walk::in_tool_folder(&file.rel_path) {
+            continue;
+        }
+        let read = loader.sources.bytes(&file.rel_path);
+        loaded.extend(loader.load(file, read).map(|doc| (order, doc)));
+    }
+    let version = loader.sources.version();
+    loaded.sort_by_key(|&(order, _)| order);
+    report.content.documents = loaded.into_iter().map(|(_, doc)| doc).collect();
+    drop_repeated_passages(&mut report.content.documents);
+    report.content.version = version;
+    report
+        .diagnostics
+        .sort_by(|a, b| (&a.path, a.line, a.col).cmp(&(&b.path, b.line, b.col)));
+    // A partial shared by many documents reports its own problems once.
+    let mut seen = HashSet::new();
+    report.diagnostics.retain(|d| seen.insert(d.clone()));
+    report
+}
+
+/// What [`load_dir`] carries from file to file.
+struct Loader<'a> {
+    sources: Sources,
+    vocabulary: &'a Vocabulary,
+    /// Each loaded document's id and where it came from, to report duplicates.
+    doc_ids: HashMap<String, PathBuf>,
+    report: &'a mut LoadReport,
+}
+
+impl Loader<'_> {
+    /// Loads one document, reporting its diagnostics; `None` when it cannot be indexed.
+    fn load(&mut self, file: &walk::File, read: Result<Arc<[u8]>, Diagnostic>) -> Option<Document> {
+        let diagnostics = &mut self.report.diagnostics;
+        let bytes = read.map_err(|d| diagnostics.push(d)).ok()?;
         let (doc, diags) = load_source(
             &file.path,
             &file.rel_path,
             &bytes,
-            vocabulary,
-            Some(&mut sources),
+            self.vocabulary,
+            Some(&mut self.sources),
         );
-        report.diagnostics.extend(diags);
-        let Some(doc) = doc else { continue };
-        if let Some(first) = doc_ids.get(&doc.id) {
-            report.diagnostics.push(
+        diagnostics.extend(diags);
+        let doc = doc?;
+        if let Some(first) = self.doc_ids.get(&doc.id) {
+            diagnostics.push(
                 Diagnostic::error(
                     &file.path,
                     1,
@@ -671,26 +707,17 @@ pub fn load_dir(dir: &Path, vocabulary: &Vocabulary) -> LoadReport {
                     first.display()
                 )),
             );
-            continue;
+            return None;
         }
-        doc_ids.insert(doc.id.clone(), file.path.clone());
+        self.doc_ids.insert(doc.id.clone(), file.path.clone());
         if doc.passages.is_empty() {
-            report.diagnostics.push(
+            diagnostics.push(
                 Diagnostic::warning(&file.path, 1, 1, "no text to answer from; nothing indexed")
                     .with_hint("write some text below the front matter"),
             );
         }
-        report.content.documents.push(doc);
+        Some(doc)
     }
-    drop_repeated_passages(&mut report.content.documents);
-    report.content.version = sources.version();
-    report
-        .diagnostics
-        .sort_by(|a, b| (&a.path, a.line, a.col).cmp(&(&b.path, b.line, b.col)));
-    // A partial shared by many documents reports its own problems once.
-    let mut seen = HashSet::new();
-    report.diagnostics.retain(|d| seen.insert(d.clone()));
-    report
 }
 
 /// A partial inlined into many guides gives the same passage many times: keep its first

@@ -213,6 +213,7 @@ fn inline(
         );
         return None;
     }
+    sources.mark_imported(target);
     let partial_path = sources.display_path(target);
     let text = match sources.bytes(target) {
         Ok(bytes) => match sources::decode(&partial_path, &bytes) {

@@ -1,7 +1,7 @@
 //! Reads content files, each once, within the size limit, and hashes everything read into
 //! the content version, so a change to any loaded file (partials too) changes the version.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -17,6 +17,8 @@ pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 pub struct Sources {
     root: PathBuf,
     files: BTreeMap<String, Result<Arc<[u8]>, Diagnostic>>,
+    /// Files some loaded file imported as a partial.
+    imported: BTreeSet<String>,
 }
 
 impl Sources {
@@ -24,6 +26,7 @@ impl Sources {
         Sources {
             root: root.to_path_buf(),
             files: BTreeMap::new(),
+            imported: BTreeSet::new(),
         }
     }
 
@@ -39,6 +42,16 @@ impl Sources {
             self.files.insert(rel_path.to_string(), read);
         }
         self.files[rel_path].clone()
+    }
+
+    /// Notes that a loaded file imports `rel_path` as a partial.
+    pub fn mark_imported(&mut self, rel_path: &str) {
+        self.imported.insert(rel_path.to_string());
+    }
+
+    /// Whether a file loaded so far imported `rel_path`.
+    pub fn is_imported(&self, rel_path: &str) -> bool {
+        self.imported.contains(rel_path)
     }
 
     /// Short hash of the path and bytes of every file read.

@@ -16,7 +16,9 @@ pub const EXTENSIONS: &[&str] = &["md", "markdown", "mdx"];
 pub enum Role {
     /// A guide or FAQ: loaded and indexed.
     Document,
-    /// Under a `_` name: only text other files import (`_courses/Courses.md`).
+    /// Under a `_` name: text other files import (`_courses/Courses.md`). One that nothing
+    /// imports is loaded as a document (Jupyter Book and Jekyll collections keep pages in `_`
+    /// folders), unless it sits in a docs tool's own folder ([`in_tool_folder`]).
     Partial,
     /// Under Jekyll's `_drafts/`: skipped, as Jekyll does without `--drafts`.
     Draft,
@@ -164,6 +166,27 @@ pub fn role(rel_path: &str) -> Role {
     }
 }
 
+/// Folders docs tools keep for themselves (templates, includes, build output, data), never
+/// pages: Jekyll's `_includes`, `_layouts`, `_data`, `_sass`, `_site`; Sphinx and Jupyter
+/// Book's `_build`, `_static`, `_templates`.
+const TOOL_FOLDERS: &[&str] = &[
+    "_build",
+    "_data",
+    "_includes",
+    "_layouts",
+    "_sass",
+    "_site",
+    "_static",
+    "_templates",
+];
+
+/// Whether `rel_path` sits in a folder of [`TOOL_FOLDERS`]: a partial there is never a page.
+pub fn in_tool_folder(rel_path: &str) -> bool {
+    rel_path
+        .rsplit_once('/')
+        .is_some_and(|(folders, _)| folders.split('/').any(|f| TOOL_FOLDERS.contains(&f)))
+}
+
 /// Where a link lives, whichever path reached it, so a loop is reported once.
 fn link_location(path: &Path) -> PathBuf {
     match (path.parent(), path.file_name()) {
@@ -212,5 +235,14 @@ mod tests {
         assert_eq!(role("docs/_shared/deep/x.md"), Role::Partial);
         assert_eq!(role("_partials/_index.md"), Role::Partial);
         assert_eq!(role("_drafts/idea.md"), Role::Draft);
+    }
+
+    #[test]
+    fn tool_folders_are_told_from_content_folders() {
+        assert!(in_tool_folder("_includes/footer.md"));
+        assert!(in_tool_folder("book/_build/jupyter_execute/intro.md"));
+        assert!(!in_tool_folder("_posters/2025/readme.md"));
+        assert!(!in_tool_folder("_build.md"));
+        assert!(!in_tool_folder("guide.md"));
     }
 }

@@ -219,18 +219,38 @@ fn hidden_folders_node_modules_partials_and_drafts_are_not_documents() {
         "docs/node_modules/x/README.md",
         "_partials/shared.md",
         "docs/_snippet.mdx",
+        // Docs tools' own folders: never pages, imported or not.
+        "_includes/footer.md",
+        "book/_build/jupyter_execute/intro.md",
     ] {
         write(&data.join(skipped), "# Not a guide\n\nText.\n");
     }
     write(&data.join("_drafts/idea.md"), "# Idea\n\nLater.\n");
-    write(&data.join("guide.md"), "# Guide\n\nText.\n");
-    write(&data.join("docs/_index.md"), "# Section\n\nText.\n");
+    write(
+        &data.join("guide.md"),
+        "import Shared from './_partials/shared.md'\n\n# Guide\n\nText.\n\n<Shared />\n",
+    );
+    write(
+        &data.join("docs/_index.md"),
+        "import Snippet from './_snippet.mdx'\n\n# Section\n\nText.\n\n<Snippet />\n",
+    );
     write(&data.join("_posts/2024-01-01-post.md"), "# Post\n\nText.\n");
+    // Nothing imports it: a page kept in a `_` folder, as Jupyter Book and Jekyll
+    // collections do.
+    write(
+        &data.join("_posters/2025/readme.md"),
+        "# Poster\n\nBoard size.\n",
+    );
 
     let report = load(dir.path());
     assert_eq!(
         doc_paths(&report),
-        vec!["_posts/2024-01-01-post.md", "docs/_index.md", "guide.md"]
+        vec![
+            "_posters/2025/readme.md",
+            "_posts/2024-01-01-post.md",
+            "docs/_index.md",
+            "guide.md"
+        ]
     );
     let messages: Vec<&str> = report
         .diagnostics
