@@ -128,6 +128,52 @@ fn main() {
                 );
                 se.push(t.elapsed());
             }
+            // The slowest questions, each timed again (best of 5) against raw tantivy's time
+            // for the same text, to see what the tail is made of.
+            let parser = engine.raw_parser(true);
+            let best = |f: &dyn Fn()| {
+                (0..5)
+                    .map(|_| {
+                        let t = Instant::now();
+                        f();
+                        t.elapsed()
+                    })
+                    .min()
+                    .unwrap()
+            };
+            let mut slow: Vec<(std::time::Duration, std::time::Duration, &String)> = questions
+                [WARMUP..]
+                .iter()
+                .map(|q| {
+                    let ask = best(&|| {
+                        let request = Request::new(Command::Ask {
+                            question: q.clone(),
+                        });
+                        std::hint::black_box(
+                            answer::answer(&engine, &vocabulary, &config.answers, &request)
+                                .unwrap(),
+                        );
+                    });
+                    let raw = best(&|| {
+                        let (query, _) = parser.parse_query_lenient(q);
+                        std::hint::black_box(
+                            engine
+                                .searcher()
+                                .search(&query, &TopDocs::with_limit(5).order_by_score())
+                                .unwrap(),
+                        );
+                    });
+                    (ask, raw, q)
+                })
+                .collect();
+            slow.sort_by_key(|&(ask, _, _)| std::cmp::Reverse(ask));
+            for (ask, raw, q) in slow.iter().take(15) {
+                println!(
+                    "{n:<9}   slow: /ask {:>6.0} µs, raw {:>6.0} µs  {q:?}",
+                    ask.as_secs_f64() * 1e6,
+                    raw.as_secs_f64() * 1e6
+                );
+            }
             let (a50, a99) = p50_p99(&mut an);
             let (s50, s99) = p50_p99(&mut se);
             println!(

@@ -888,56 +888,41 @@ impl Engine {
     /// One flat disjunction of boosted term queries: each word in every form and field it
     /// may match, plus facet tags the question names. A flat union of terms is what tantivy
     /// prunes with block-WAND, so answering stays close to a raw term search; only
-    /// multi-word synonyms add phrase queries.
+    /// multi-word synonyms add phrase queries. A term reached several ways (a word and its
+    /// synonym both typed: "salary pay") is one clause carrying the sum of the weights: the
+    /// same score, one posting list read once.
     fn text_query(&self, analysis: &Analysis, boost: &Filter) -> Option<Box<dyn Query>> {
         if analysis.is_empty() {
             return None;
         }
         let f = &self.fields;
-        let term = |field, text: &str, weight: f32| -> (Occur, Box<dyn Query>) {
-            let q = TermQuery::new(
-                Term::from_field_text(field, text),
-                IndexRecordOption::WithFreqs,
-            );
-            (
-                Occur::Should,
-                Box::new(BoostQuery::new(Box::new(q), weight)),
-            )
-        };
         let w = &self.search_config.weights;
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut terms = TermWeights::default();
+        let mut phrases: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for alt in analysis.concepts.iter().flat_map(|c| &c.alternatives) {
-            // One word's matches in the passage's fields.
-            let mut fields: Vec<(Occur, Box<dyn Query>)> = Vec::new();
             // Only the word as typed earns the exact-heading weight, not its synonyms.
             if let ([word], true) = (alt.words.as_slice(), alt.weight >= 1.0) {
-                if w.heading_exact > 0.0 {
-                    fields.push(term(f.title_exact, word, w.heading_exact));
-                }
+                terms.add(f.title_exact, word, w.heading_exact);
             }
             if !alt.forms.is_empty() {
                 // The stem also stands for other words: match this word's own forms.
                 for form in &alt.forms {
-                    fields.push(term(f.words, form, w.body * alt.weight));
+                    terms.add(f.words, form, w.body * alt.weight);
                 }
-            } else {
-                for (field, weight) in [(f.extra, w.context), (f.body, w.body)] {
-                    if weight <= 0.0 {
-                        continue;
+                continue;
+            }
+            for (field, weight) in [(f.extra, w.context), (f.body, w.body)] {
+                match alt.stems.as_slice() {
+                    [stem] => terms.add(field, stem, weight * alt.weight),
+                    stems if weight > 0.0 => {
+                        phrases.push(phrase(field, stems, 0, weight * alt.weight))
                     }
-                    match alt.stems.as_slice() {
-                        [stem] => fields.push(term(field, stem, weight * alt.weight)),
-                        stems => fields.push(phrase(field, stems, 0, weight * alt.weight)),
-                    }
+                    _ => {}
                 }
             }
-            // A flat union of terms: what tantivy prunes with block-WAND.
-            clauses.extend(fields);
         }
-        if w.heading_stop_words > 0.0 {
-            for word in &analysis.stop_words {
-                clauses.push(term(f.title_exact, word, w.heading_stop_words));
-            }
+        for word in &analysis.stop_words {
+            terms.add(f.title_exact, word, w.heading_stop_words);
         }
         for (facet, values) in &boost.facets {
             let weight = if *facet == Facet::Topic {
@@ -946,9 +931,11 @@ impl Engine {
                 FACET_MENTION_BOOST
             };
             for v in values {
-                clauses.push(term(f.tags, &Fields::tag(*facet, v), weight));
+                terms.add(f.tags, &Fields::tag(*facet, v), weight);
             }
         }
+        let mut clauses = terms.into_clauses();
+        clauses.extend(phrases);
         Some(Box::new(BooleanQuery::new(clauses)))
     }
 
@@ -1158,6 +1145,46 @@ fn near(a: &[u32], b: &[u32], slop: u32) -> bool {
 }
 
 /// Words in order, at most `slop` positions apart, as one weighted clause.
+/// Term clauses in first-added order, each term once with its weights summed (a boosted
+/// BM25 score is linear in the boost, so the sum scores as the separate clauses would).
+#[derive(Default)]
+struct TermWeights {
+    order: Vec<Term>,
+    weights: HashMap<Term, f32>,
+}
+
+impl TermWeights {
+    /// Adds `weight` to the term; a weight of zero or less adds nothing.
+    fn add(&mut self, field: tantivy::schema::Field, text: &str, weight: f32) {
+        if weight <= 0.0 {
+            return;
+        }
+        let term = Term::from_field_text(field, text);
+        match self.weights.get_mut(&term) {
+            Some(w) => *w += weight,
+            None => {
+                self.weights.insert(term.clone(), weight);
+                self.order.push(term);
+            }
+        }
+    }
+
+    fn into_clauses(self) -> Vec<(Occur, Box<dyn Query>)> {
+        let weights = self.weights;
+        self.order
+            .into_iter()
+            .map(|term| {
+                let weight = weights[&term];
+                let q = TermQuery::new(term, IndexRecordOption::WithFreqs);
+                (
+                    Occur::Should,
+                    Box::new(BoostQuery::new(Box::new(q), weight)) as Box<dyn Query>,
+                )
+            })
+            .collect()
+    }
+}
+
 fn phrase(
     field: tantivy::schema::Field,
     stems: &[String],
@@ -1289,9 +1316,23 @@ impl Lexicon for IndexLexicon<'_> {
         (same.len() < family.len()).then_some(same)
     }
 
+    /// One edit away first, two only when that finds nothing: the two-edit automaton costs
+    /// several times more to build and to run over the terms, and a word one edit away is
+    /// the likelier meant than any two away.
     fn near_words(&self, word: &str, distance: u8) -> Vec<String> {
+        (1..=distance.min(2))
+            .map(|d| self.words_within(word, d))
+            .find(|near| !near.is_empty())
+            .unwrap_or_default()
+    }
+}
+
+impl IndexLexicon<'_> {
+    /// Index words within `distance` edits of `word` (transpositions count one), by true
+    /// edit distance, then by how many passages use them.
+    fn words_within(&self, word: &str, distance: u8) -> Vec<String> {
         let term = Term::from_field_text(self.fields.words, word);
-        let Ok(dfa) = FuzzyTermQuery::new(term, distance.min(2), true).automaton() else {
+        let Ok(dfa) = FuzzyTermQuery::new(term, distance, true).automaton() else {
             return Vec::new();
         };
         let mut found: BTreeMap<String, u64> = BTreeMap::new();

@@ -103,7 +103,8 @@ pub trait Lexicon {
     fn has_word(&self, word: &str) -> bool;
     /// Whether the stem occurs in a searchable field.
     fn has_stem(&self, stem: &str) -> bool;
-    /// Index words within `distance` edits of `word`, closest and most frequent first.
+    /// The index words nearest to `word`, at the fewest edits that find any (at most
+    /// `distance`), most frequent first.
     fn near_words(&self, word: &str, distance: u8) -> Vec<String>;
     /// When the index's words with this stem are not all forms of one word, the ones that
     /// are forms of `word` (possibly none); `None` when the stem merges nothing wrongly.
@@ -351,11 +352,16 @@ mod tests {
             false
         }
         fn near_words(&self, word: &str, distance: u8) -> Vec<String> {
-            self.0
-                .iter()
-                .filter(|w| strsim::damerau_levenshtein(w, word) <= distance as usize)
-                .map(|w| w.to_string())
-                .collect()
+            (1..=distance as usize)
+                .map(|d| {
+                    self.0
+                        .iter()
+                        .filter(|w| strsim::damerau_levenshtein(w, word) == d)
+                        .map(|w| w.to_string())
+                        .collect::<Vec<_>>()
+                })
+                .find(|near| !near.is_empty())
+                .unwrap_or_default()
         }
     }
 
