@@ -369,7 +369,7 @@ pub fn answer(
             note_closest(&mut answer.notes, &results);
             if results.hits.is_empty() && request.page == 0 {
                 answer.outcome = Outcome::NotFound;
-                answer.suggestions = note_absent(engine, &mut answer.notes, &results.analysis);
+                answer.suggestions = note_absent(engine, &mut answer.notes, &results.analysis)?;
                 if results.analysis.is_empty()
                     && results.analysis.unknown.is_empty()
                     && results.analysis.absent.is_empty()
@@ -463,7 +463,7 @@ fn faceted(
         .zip(request.command.args())
         .filter_map(|(f, a)| a.map(|a| (f, a)))
         .collect();
-    let (values, words) = resolve_args(engine, vocabulary, spec.facets, &args, &mut answer.notes);
+    let (values, words) = resolve_args(engine, vocabulary, spec.facets, &args, &mut answer.notes)?;
 
     // The command's own topic stays a separate clause: `/faq tools` is FAQ *and* tools.
     let mut chosen: Vec<(Facet, Vec<String>)> = Vec::new();
@@ -531,7 +531,7 @@ fn faceted(
     note_corrections(&mut answer.notes, &results.analysis.corrections);
     if results.hits.is_empty() && offset == 0 {
         answer.outcome = Outcome::NotFound;
-        answer.suggestions = note_absent(engine, &mut answer.notes, &results.analysis);
+        answer.suggestions = note_absent(engine, &mut answer.notes, &results.analysis)?;
         return Ok(());
     }
     let scope = scope(&spec, &labels);
@@ -594,6 +594,9 @@ fn no_data(
         });
 }
 
+/// Option values read as facet values, and the words left to search for.
+type ReadArgs = (Vec<(Facet, String)>, Vec<String>);
+
 /// Splits option values into facet values and free words. Each value is read by its
 /// option's facet, then by the command's other facets (`/salary india` means the region);
 /// a multi-word value word by word (longest known phrase first: `google cloud`); a word
@@ -605,7 +608,7 @@ fn resolve_args(
     facets: &[Facet],
     args: &[(Facet, &str)],
     notes: &mut Vec<String>,
-) -> (Vec<(Facet, String)>, Vec<String>) {
+) -> Result<ReadArgs, SearchError> {
     // An open facet (no vocabulary) takes any value, but only values some passage carries
     // count as one: any other word is a word to search for.
     let exact = |facet: Facet, text: &str| match vocabulary.resolve(facet, text) {
@@ -651,7 +654,7 @@ fn resolve_args(
             }
             let word = ws[i];
             i += 1;
-            let close = if engine.is_correctable(word) {
+            let close = if engine.is_correctable(word)? {
                 others(own).find_map(|f| match vocabulary.resolve(f, word) {
                     Resolved::Unknown { closest: Some(c) } => Some((f, c)),
                     _ => None,
@@ -672,7 +675,7 @@ fn resolve_args(
             }
         }
     }
-    (values, words)
+    Ok((values, words))
 }
 
 /// Names the words the guide does not have and that no "did you mean" will explain: real
@@ -681,11 +684,11 @@ fn note_absent(
     engine: &Engine,
     notes: &mut Vec<String>,
     analysis: &crate::search::query::Analysis,
-) -> Vec<String> {
+) -> Result<Vec<String>, SearchError> {
     let mut suggestions = Vec::new();
     let mut missing: Vec<&String> = Vec::new();
     for word in &analysis.unknown {
-        let near = engine.suggestions(std::slice::from_ref(word));
+        let near = engine.suggestions(std::slice::from_ref(word))?;
         if near.is_empty() {
             missing.push(word);
         }
@@ -704,7 +707,7 @@ fn note_absent(
             .join(", ");
         notes.push(format!("The guide does not mention {list}."));
     }
-    suggestions
+    Ok(suggestions)
 }
 
 /// Says when no word matched and the passages are the closest in meaning.

@@ -589,22 +589,22 @@ impl Engine {
         self.reader.searcher()
     }
 
-    /// Analyses `text` against this index's words.
-    pub fn analyze(&self, text: &str) -> Analysis {
+    /// Analyses `text` against this index's words. Fails only when the index cannot be read.
+    pub fn analyze(&self, text: &str) -> Result<Analysis, SearchError> {
         let searcher = self.reader.searcher();
         let lexicon = IndexLexicon {
             searcher: &searcher,
             fields: &self.fields,
             families: &self.families,
         };
-        query::analyze(
+        Ok(query::analyze(
             text,
             &self.plain,
             &self.stemmed,
             &self.thesaurus,
             &lexicon,
             &self.search_config,
-        )
+        )?)
     }
 
     /// Ranked passages for free text within a filter. Empty text with a filter lists the
@@ -614,7 +614,7 @@ impl Engine {
     /// meaning answer, above the similarity floor, and `closest` says so.
     pub fn search(&self, request: &SearchRequest<'_>) -> Result<SearchResults, SearchError> {
         let searcher = self.reader.searcher();
-        let analysis = self.analyze(request.text);
+        let analysis = self.analyze(request.text)?;
         let text_query = self.text_query(&analysis, &request.boost);
         let filter_query = self.filter_query(&request.filter);
         let pairs = self.phrase_pairs(&analysis);
@@ -846,43 +846,42 @@ impl Engine {
     }
 
     /// Whether the guide uses `word` (lower case) anywhere, as written.
-    pub fn has_word(&self, word: &str) -> bool {
+    pub fn has_word(&self, word: &str) -> Result<bool, SearchError> {
         let searcher = self.reader.searcher();
-        IndexLexicon {
-            searcher: &searcher,
-            fields: &self.fields,
-            families: &self.families,
-        }
-        .has_word(word)
+        Ok(self.lexicon(&searcher).has_word(word)?)
     }
 
     /// Whether `word` may be read as a misspelling of something else: the guide does not
     /// use it and it is no English word.
-    pub fn is_correctable(&self, word: &str) -> bool {
+    pub fn is_correctable(&self, word: &str) -> Result<bool, SearchError> {
         let word = word.to_lowercase();
-        !self.has_word(&word) && !spelling::is_english_word(&word)
+        Ok(!self.has_word(&word)? && !spelling::is_english_word(&word))
     }
 
     /// Close spellings, from the index's own words, for words that matched nothing.
-    pub fn suggestions(&self, words: &[String]) -> Vec<String> {
+    pub fn suggestions(&self, words: &[String]) -> Result<Vec<String>, SearchError> {
         let searcher = self.reader.searcher();
-        let lexicon = IndexLexicon {
-            searcher: &searcher,
-            fields: &self.fields,
-            families: &self.families,
-        };
+        let lexicon = self.lexicon(&searcher);
         let mut out = Vec::new();
         for w in words {
             if w.chars().count() < 3 {
                 continue;
             }
-            if let Some(best) = lexicon.near_words(w, 2).into_iter().next() {
+            if let Some(best) = lexicon.near_words(w, 2)?.into_iter().next() {
                 if !out.contains(&best) {
                     out.push(best);
                 }
             }
         }
-        out
+        Ok(out)
+    }
+
+    fn lexicon<'a>(&'a self, searcher: &'a Searcher) -> IndexLexicon<'a> {
+        IndexLexicon {
+            searcher,
+            fields: &self.fields,
+            families: &self.families,
+        }
     }
 
     /// One flat disjunction of boosted term queries: each word in every form and field it
@@ -1292,18 +1291,24 @@ struct IndexLexicon<'a> {
 }
 
 impl Lexicon for IndexLexicon<'_> {
-    fn has_word(&self, word: &str) -> bool {
-        self.searcher
-            .doc_freq(&Term::from_field_text(self.fields.words, word))
-            .is_ok_and(|n| n > 0)
+    fn has_word(&self, word: &str) -> tantivy::Result<bool> {
+        let n = self
+            .searcher
+            .doc_freq(&Term::from_field_text(self.fields.words, word))?;
+        Ok(n > 0)
     }
 
-    fn has_stem(&self, stem: &str) -> bool {
-        [self.fields.body, self.fields.extra].into_iter().any(|f| {
-            self.searcher
-                .doc_freq(&Term::from_field_text(f, stem))
-                .is_ok_and(|n| n > 0)
-        })
+    fn has_stem(&self, stem: &str) -> tantivy::Result<bool> {
+        for field in [self.fields.body, self.fields.extra] {
+            if self
+                .searcher
+                .doc_freq(&Term::from_field_text(field, stem))?
+                > 0
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     fn forms(&self, word: &str, stem: &str) -> Option<Vec<String>> {
@@ -1319,31 +1324,29 @@ impl Lexicon for IndexLexicon<'_> {
     /// One edit away first, two only when that finds nothing: the two-edit automaton costs
     /// several times more to build and to run over the terms, and a word one edit away is
     /// the likelier meant than any two away.
-    fn near_words(&self, word: &str, distance: u8) -> Vec<String> {
-        (1..=distance.min(2))
-            .map(|d| self.words_within(word, d))
-            .find(|near| !near.is_empty())
-            .unwrap_or_default()
+    fn near_words(&self, word: &str, distance: u8) -> tantivy::Result<Vec<String>> {
+        for d in 1..=distance.min(2) {
+            let near = self.words_within(word, d)?;
+            if !near.is_empty() {
+                return Ok(near);
+            }
+        }
+        Ok(Vec::new())
     }
 }
 
 impl IndexLexicon<'_> {
     /// Index words within `distance` edits of `word` (transpositions count one), by true
     /// edit distance, then by how many passages use them.
-    fn words_within(&self, word: &str, distance: u8) -> Vec<String> {
+    fn words_within(&self, word: &str, distance: u8) -> tantivy::Result<Vec<String>> {
         let term = Term::from_field_text(self.fields.words, word);
-        let Ok(dfa) = FuzzyTermQuery::new(term, distance, true).automaton() else {
-            return Vec::new();
-        };
+        let dfa = FuzzyTermQuery::new(term, distance, true).automaton()?;
         let mut found: BTreeMap<String, u64> = BTreeMap::new();
         for segment in self.searcher.segment_readers() {
-            let Ok(inverted) = segment.inverted_index(self.fields.words) else {
-                continue;
-            };
-            let Ok(mut stream) = inverted.terms().search(&dfa).into_stream() else {
-                continue;
-            };
+            let inverted = segment.inverted_index(self.fields.words)?;
+            let mut stream = inverted.terms().search(&dfa).into_stream()?;
             while stream.advance() {
+                // Every indexed word is UTF-8: it came from a `&str`.
                 if let Ok(w) = std::str::from_utf8(stream.key()) {
                     *found.entry(w.to_string()).or_default() += u64::from(stream.value().doc_freq);
                 }
@@ -1361,7 +1364,7 @@ impl IndexLexicon<'_> {
             })
             .collect();
         ranked.sort();
-        ranked.into_iter().map(|(_, _, w)| w).collect()
+        Ok(ranked.into_iter().map(|(_, _, w)| w).collect())
     }
 }
 

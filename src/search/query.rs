@@ -100,12 +100,12 @@ pub fn stems(stemmed: &TextAnalyzer, text: &str) -> Vec<String> {
 /// What the analysis needs to know about the index.
 pub trait Lexicon {
     /// Whether the unstemmed word occurs anywhere.
-    fn has_word(&self, word: &str) -> bool;
+    fn has_word(&self, word: &str) -> tantivy::Result<bool>;
     /// Whether the stem occurs in a searchable field.
-    fn has_stem(&self, stem: &str) -> bool;
+    fn has_stem(&self, stem: &str) -> tantivy::Result<bool>;
     /// The index words nearest to `word`, at the fewest edits that find any (at most
     /// `distance`), most frequent first.
-    fn near_words(&self, word: &str, distance: u8) -> Vec<String>;
+    fn near_words(&self, word: &str, distance: u8) -> tantivy::Result<Vec<String>>;
     /// When the index's words with this stem are not all forms of one word, the ones that
     /// are forms of `word` (possibly none); `None` when the stem merges nothing wrongly.
     fn forms(&self, _word: &str, _stem: &str) -> Option<Vec<String>> {
@@ -195,7 +195,7 @@ pub fn analyze(
     thesaurus: &Thesaurus,
     lexicon: &dyn Lexicon,
     config: &SearchConfig,
-) -> Analysis {
+) -> tantivy::Result<Analysis> {
     // Abbreviations first: `sr` is read as `senior` before anything else looks at it.
     let mut ws: Vec<String> = Vec::new();
     for w in words(plain, text) {
@@ -258,7 +258,7 @@ pub fn analyze(
         i += 1;
         let weight = if !is_stop_word(&word) {
             1.0
-        } else if keep_stop_words && lexicon.has_word(&word) {
+        } else if keep_stop_words && lexicon.has_word(&word)? {
             STOP_WORD_WEIGHT
         } else {
             if !analysis.stop_words.contains(&word) {
@@ -270,7 +270,7 @@ pub fn analyze(
         if stem.is_empty() {
             continue;
         }
-        if lexicon.has_word(&word) || stem.iter().all(|s| lexicon.has_stem(s)) {
+        if lexicon.has_word(&word)? || all_stems_present(lexicon, &stem)? {
             let forms = match stem.as_slice() {
                 [s] => lexicon.forms(&word, s),
                 _ => None,
@@ -298,7 +298,7 @@ pub fn analyze(
         }
         let budget = config.typo_budget(word.chars().count());
         let near = if budget > 0 {
-            lexicon.near_words(&word, budget)
+            lexicon.near_words(&word, budget)?
         } else {
             Vec::new()
         };
@@ -335,7 +335,16 @@ pub fn analyze(
             });
         }
     }
-    analysis
+    Ok(analysis)
+}
+
+fn all_stems_present(lexicon: &dyn Lexicon, stems: &[String]) -> tantivy::Result<bool> {
+    for stem in stems {
+        if !lexicon.has_stem(stem)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 #[cfg(test)]
@@ -345,14 +354,14 @@ mod tests {
 
     struct Fake(&'static [&'static str]);
     impl Lexicon for Fake {
-        fn has_word(&self, word: &str) -> bool {
-            self.0.contains(&word)
+        fn has_word(&self, word: &str) -> tantivy::Result<bool> {
+            Ok(self.0.contains(&word))
         }
-        fn has_stem(&self, _stem: &str) -> bool {
-            false
+        fn has_stem(&self, _stem: &str) -> tantivy::Result<bool> {
+            Ok(false)
         }
-        fn near_words(&self, word: &str, distance: u8) -> Vec<String> {
-            (1..=distance as usize)
+        fn near_words(&self, word: &str, distance: u8) -> tantivy::Result<Vec<String>> {
+            Ok((1..=distance as usize)
                 .map(|d| {
                     self.0
                         .iter()
@@ -361,7 +370,7 @@ mod tests {
                         .collect::<Vec<_>>()
                 })
                 .find(|near| !near.is_empty())
-                .unwrap_or_default()
+                .unwrap_or_default())
         }
     }
 
@@ -379,7 +388,7 @@ mod tests {
         let config = config();
         let t = Thesaurus::new(&config, &plain);
         let lex = Fake(&["kubernetes", "senior", "tools", "google", "cloud", "mlops"]);
-        analyze(text, &plain, &stemmed, &t, &lex, &config)
+        analyze(text, &plain, &stemmed, &t, &lex, &config).unwrap()
     }
 
     #[test]
