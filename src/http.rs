@@ -261,6 +261,7 @@ async fn command(endpoint: Arc<Endpoint>, interaction: CommandInteraction) -> Re
     let shared = Arc::clone(&endpoint.shared);
     let user = interaction.user.id.get();
     let (ephemeral, note) = shared.visibility(user, command.name(), private);
+    let request_name = command.name().to_string();
     let request = crate::answer::Request::new(command);
     let work = {
         let shared = Arc::clone(&shared);
@@ -280,17 +281,19 @@ async fn command(endpoint: Arc<Endpoint>, interaction: CommandInteraction) -> Re
     } else {
         tokio::time::timeout(defer_after, &mut task).await.ok()
     };
+    let name = request_name.clone();
+    let id = interaction.id;
+    let failed = move |e: tokio::task::JoinError| {
+        let e = core::task_failure(e);
+        tracing::error!(command = %name, interaction = %id, user, error = format!("{e:#}"), "command failed");
+        Reply::apology()
+    };
     match finished {
         Some(Ok(reply)) => respond(CreateInteractionResponse::Message(reply.to_message())),
-        Some(Err(e)) => {
-            tracing::error!(error = %e, "answer task failed");
-            respond(CreateInteractionResponse::Message(
-                Reply::apology().to_message(),
-            ))
-        }
+        Some(Err(e)) => respond(CreateInteractionResponse::Message(failed(e).to_message())),
         None => {
             tokio::spawn(async move {
-                let reply = task.await.unwrap_or_else(|_| Reply::apology());
+                let reply = task.await.unwrap_or_else(failed);
                 edit_later(&endpoint, &interaction, reply).await;
             });
             respond(CreateInteractionResponse::Defer(
@@ -354,28 +357,25 @@ async fn page_turn(endpoint: Arc<Endpoint>, press: ComponentInteraction) -> Resp
         PageTurn::Update(reply) => CreateInteractionResponse::UpdateMessage(reply.to_message()),
         PageTurn::Refused(reply) => CreateInteractionResponse::Message(reply.to_message()),
     };
+    let id = press.id;
+    let failed = move |e: tokio::task::JoinError| {
+        let e = core::task_failure(e);
+        tracing::error!(interaction = %id, user = presser, error = format!("{e:#}"), "page turn failed");
+        PageTurn::Refused(Reply::apology())
+    };
     match finished {
         Some(Ok(turn)) => respond(turn_response(turn)),
-        Some(Err(e)) => {
-            tracing::error!(error = %e, "page turn failed");
-            respond(CreateInteractionResponse::Message(
-                Reply::apology().to_message(),
-            ))
-        }
+        Some(Err(e)) => respond(turn_response(failed(e))),
         None => {
             // Slow: acknowledge now ("deferred update"), edit the message when ready.
             tokio::spawn(async move {
-                let result = match task.await {
-                    Ok(PageTurn::Update(reply)) => press
+                let result = match task.await.unwrap_or_else(failed) {
+                    PageTurn::Update(reply) => press
                         .edit_response(endpoint.rest.as_ref(), reply.to_edit())
                         .await
                         .map(drop),
-                    Ok(PageTurn::Refused(reply)) => press
+                    PageTurn::Refused(reply) => press
                         .create_followup(endpoint.rest.as_ref(), reply.to_followup())
-                        .await
-                        .map(drop),
-                    Err(_) => press
-                        .create_followup(endpoint.rest.as_ref(), Reply::apology().to_followup())
                         .await
                         .map(drop),
                 };

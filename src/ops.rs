@@ -1,5 +1,5 @@
-//! Operations endpoints, the same in both modes: `GET /healthz` (ready only when the index
-//! is loaded and, over the gateway, every shard is connected) and `GET /metrics`
+//! Operations endpoints, the same in both modes: `GET /healthz` (ready once an index is
+//! serving and, over the gateway, every shard this process should run is connected) and `GET /metrics`
 //! (Prometheus text, from the `metrics` facade).
 
 use std::sync::{Arc, OnceLock};
@@ -103,17 +103,20 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
-/// Serves [`router`] on `listener` until the task is dropped (gateway mode's `[ops] listen`).
+/// Serves [`router`] on `listener` until the task is aborted (gateway mode's `[ops] listen`:
+/// the bot aborts it when it stops).
 pub async fn serve(shared: Arc<Shared>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
     axum::serve(listener, router(shared)).await
 }
 
+/// Ready when every shard this process should run is connected (gateway mode). An engine
+/// is always loaded once serving starts, an empty but valid content set included: it
+/// answers "nothing found" correctly, so it is no reason to take the replica out.
 async fn healthz(State(shared): State<Arc<Shared>>) -> Response {
     let engine = shared.engine();
-    let loaded = engine.passage_count() > 0;
     let shards = shared.shard_status().await;
     let connected = shards.is_none_or(|(up, total)| total > 0 && up == total);
-    let status = if loaded && connected {
+    let status = if connected {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE

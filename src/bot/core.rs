@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -35,6 +35,9 @@ pub struct Shared {
     pub http: OnceLock<Arc<serenity::all::Http>>,
     /// The gateway's shards, in gateway mode: for `/healthz`.
     pub shards: OnceLock<Arc<serenity::all::ShardManager>>,
+    /// How many shards this process should run, once known (from the config, or from
+    /// Discord's recommended count with `shards = "auto"`); 0 before.
+    expected_shards: AtomicUsize,
     /// Interactions that reached a handler (refused HTTP requests never do).
     pub handled: AtomicU64,
 }
@@ -49,11 +52,14 @@ impl Shared {
             reload_lock: tokio::sync::Mutex::new(()),
             http: OnceLock::new(),
             shards: OnceLock::new(),
+            expected_shards: AtomicUsize::new(0),
             handled: AtomicU64::new(0),
         })
     }
 
-    /// `(connected, expected)` shards in gateway mode; `None` elsewhere.
+    /// `(connected, expected)` shards in gateway mode; `None` elsewhere. `expected` counts
+    /// every shard this process should run, booted yet or not (serenity starts them five
+    /// seconds apart), so health is not "ready" while some are still to come.
     pub async fn shard_status(&self) -> Option<(usize, usize)> {
         let manager = self.shards.get()?;
         let runners = manager.runners.lock().await;
@@ -61,11 +67,12 @@ impl Shared {
             .values()
             .filter(|r| r.stage == serenity::all::ConnectionStage::Connected)
             .count();
-        let expected = match self.config.discord.shards {
-            crate::config::ShardsConfig::Fixed { range, .. } => (range.1 - range.0) as usize,
-            crate::config::ShardsConfig::Auto => runners.len(),
-        };
-        Some((connected, expected))
+        Some((connected, self.expected_shards.load(Ordering::SeqCst)))
+    }
+
+    /// Records how many shards this process runs, before they start.
+    pub fn expect_shards(&self, count: usize) {
+        self.expected_shards.store(count, Ordering::SeqCst);
     }
 
     /// The engine serving now. Callers keep their `Arc` for the whole request, so a reload
@@ -551,15 +558,30 @@ where
     let mut task = tokio::task::spawn_blocking(work);
     if defer_after.is_zero() {
         defer.await;
-        return Ok(task.await?);
+        return task.await.map_err(task_failure);
     }
     tokio::select! {
-        done = &mut task => Ok(done?),
+        done = &mut task => done.map_err(task_failure),
         _ = tokio::time::sleep(defer_after) => {
             defer.await;
-            Ok(task.await?)
+            task.await.map_err(task_failure)
         }
     }
+}
+
+/// Why a blocking task ended without a result, for the log: its panic message, or that it
+/// was cancelled (the runtime shutting down).
+pub fn task_failure(e: tokio::task::JoinError) -> anyhow::Error {
+    if !e.is_panic() {
+        return anyhow::anyhow!("the task was cancelled");
+    }
+    let payload = e.into_panic();
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(not text)".into());
+    anyhow::anyhow!("the task panicked: {message}")
 }
 
 /// The state of a paging button, carried in its custom id (≤ 100 characters) so any
@@ -749,6 +771,20 @@ mod tests {
             },
         };
         assert_eq!(long_topic.encode(), None);
+    }
+
+    #[tokio::test]
+    async fn a_panicked_task_is_an_error_with_its_message() {
+        let failed = with_deadline(
+            || -> u32 { panic!("index file vanished") },
+            Duration::ZERO,
+            async {},
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(failed.to_string(), "the task panicked: index file vanished");
+        let slow = with_deadline(|| 7, Duration::from_secs(5), async {}).await;
+        assert_eq!(slow.unwrap(), 7);
     }
 
     #[test]

@@ -88,10 +88,14 @@ pub fn run_blocking(config: Config) -> anyhow::Result<u8> {
     })
 }
 
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM. A signal whose handler cannot be installed is
+/// logged as an error and never fires: it is no reason to stop serving.
 pub async fn shutdown_signal() {
     let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C; stop the bot with SIGTERM");
+            std::future::pending::<()>().await;
+        }
     };
     #[cfg(unix)]
     let term = async {
@@ -99,7 +103,10 @@ pub async fn shutdown_signal() {
             Ok(mut s) => {
                 s.recv().await;
             }
-            Err(_) => std::future::pending::<()>().await,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM; stop the bot with Ctrl-C");
+                std::future::pending::<()>().await
+            }
         }
     };
     #[cfg(not(unix))]
@@ -130,13 +137,20 @@ pub async fn run(
     let _ = shared.http.set(Arc::clone(&client.http));
     let _ = shared.shards.set(Arc::clone(&client.shard_manager));
     crate::ops::record_engine(&shared);
-    if let Some(addr) = shared.config.ops.listen {
+    // The operations endpoint lives as long as this bot, however `run` ends: a stopped bot
+    // must not keep answering health checks.
+    let _ops = if let Some(addr) = shared.config.ops.listen {
         let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
             anyhow::anyhow!("cannot listen on {addr} for /healthz and /metrics: {e}")
         })?;
         tracing::info!(%addr, "serving /healthz and /metrics");
-        tokio::spawn(crate::ops::serve(Arc::clone(&shared), listener));
-    }
+        Some(AbortOnDrop(tokio::spawn(crate::ops::serve(
+            Arc::clone(&shared),
+            listener,
+        ))))
+    } else {
+        None
+    };
     reloading::reload_on_sighup(&shared);
     let _watcher = if shared.config.reload.watch {
         Some(reloading::watch(&shared)?)
@@ -150,13 +164,30 @@ pub async fn run(
         shards.shutdown_all().await;
     });
 
-    match shared.config.discord.shards {
-        ShardsConfig::Auto => client.start_autosharded().await?,
-        ShardsConfig::Fixed { total, range } => {
-            client.start_shard_range(range.0..range.1, total).await?
+    // What `start_autosharded` does, keeping Discord's recommended count for `/healthz`.
+    let (range, total) = match shared.config.discord.shards {
+        ShardsConfig::Auto => {
+            let total = client.http.get_bot_gateway().await?.shards;
+            (0..total, total)
         }
-    }
+        ShardsConfig::Fixed { total, range } => (range.0..range.1, total),
+    };
+    shared.expect_shards(range.len());
+    // serenity 0.12 reads the range's end as the last shard to run (`4..7` runs 4 to 7):
+    // pass `start..end - 1` so that no shard past ours starts.
+    client
+        .start_shard_range(range.start..range.end - 1, total)
+        .await?;
     Ok(())
+}
+
+/// Stops a spawned task when dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 fn framework(shared: Arc<Shared>) -> poise::Framework<Arc<Shared>, BotError> {
@@ -233,7 +264,11 @@ async fn on_event(
                 defer_after,
                 defer,
             )
-            .await?;
+            .await
+            .unwrap_or_else(|e| {
+                tracing::error!(interaction = %press.id, user = presser, error = format!("{e:#}"), "page turn failed");
+                PageTurn::Refused(Reply::apology())
+            });
             let sent = if deferred.load(std::sync::atomic::Ordering::SeqCst) {
                 match turn {
                     PageTurn::Update(reply) => press

@@ -87,7 +87,10 @@ impl Shared {
                             git_commit: None,
                         },
                         errors: Vec::new(),
-                        build_error: Some(format!("the rebuild task failed: {e}")),
+                        build_error: Some(format!(
+                            "the rebuild failed: {:#}",
+                            super::core::task_failure(e)
+                        )),
                     }),
                 }
             }

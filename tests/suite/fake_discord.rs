@@ -121,6 +121,8 @@ struct Shared {
     identifies: AtomicUsize,
     resumes: AtomicUsize,
     connections: AtomicUsize,
+    /// The shard count `GET /gateway/bot` recommends.
+    recommended_shards: AtomicUsize,
 }
 
 impl Shared {
@@ -147,6 +149,7 @@ impl FakeDiscord {
             identifies: AtomicUsize::new(0),
             resumes: AtomicUsize::new(0),
             connections: AtomicUsize::new(0),
+            recommended_shards: AtomicUsize::new(1),
         });
         let app = Router::new()
             .route("/", any(gateway))
@@ -391,6 +394,13 @@ impl FakeDiscord {
     }
 
     /// IDENTIFY payloads received, in order.
+    /// Sets the shard count Discord recommends to bots that start with `shards = "auto"`.
+    pub fn recommend_shards(&self, count: usize) {
+        self.shared
+            .recommended_shards
+            .store(count, Ordering::SeqCst);
+    }
+
     pub fn identify_payloads(&self) -> Vec<Value> {
         self.shared.lock().identify_payloads.clone()
     }
@@ -650,7 +660,7 @@ async fn get_gateway(State(s): State<Arc<Shared>>) -> Json<Value> {
 async fn get_gateway_bot(State(s): State<Arc<Shared>>) -> Json<Value> {
     Json(json!({
         "url": format!("ws://{}", s.addr),
-        "shards": 1,
+        "shards": s.recommended_shards.load(Ordering::SeqCst),
         "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}
     }))
 }

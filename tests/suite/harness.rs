@@ -59,8 +59,16 @@ impl TestBot {
     }
 
     pub async fn start_with_data(data: &Path, tweak: impl FnOnce(&mut Config)) -> TestBot {
+        Self::start_on(FakeDiscord::start().await, data, tweak).await
+    }
+
+    /// Like [`TestBot::start_with_data`], against a fake set up beforehand.
+    pub async fn start_on(
+        fake: FakeDiscord,
+        data: &Path,
+        tweak: impl FnOnce(&mut Config),
+    ) -> TestBot {
         logs();
-        let fake = FakeDiscord::start().await;
         let dir = tempfile::tempdir().unwrap();
         let data_copy = dir.path().join("data");
         super::util::copy_dir(data, &data_copy);

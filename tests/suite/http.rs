@@ -453,8 +453,92 @@ async fn gateway_health_follows_the_shards() {
     assert_eq!(ready.0, 200, "{:?}", ready.1);
     assert_eq!(ready.1["shards"], json!({"connected": 1, "total": 1}));
     bot.stop().await;
-    let (status, body) = get().await;
-    assert_eq!(status, 503, "no shard connected after shutdown: {body}");
+    // The endpoint stops with the bot: a load balancer sees it gone, not "ready".
+    let after = reqwest::get(format!("http://{addr}/healthz")).await;
+    assert!(after.is_err(), "still answering after stop: {after:?}");
+}
+
+/// With `shards = "auto"`, ready means every shard Discord recommends is connected, not
+/// every shard started so far: serenity boots them five seconds apart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn gateway_health_waits_for_every_recommended_shard() {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = probe.local_addr().unwrap();
+    drop(probe);
+    let fake = FakeDiscord::start().await;
+    fake.recommend_shards(2);
+    let bot = TestBot::start_on(fake, &root().join("data"), |c| {
+        c.ops.listen = Some(addr);
+        c.discord.shards = ShardsConfig::Auto;
+    })
+    .await;
+    let get = || async move {
+        let r = reqwest::get(format!("http://{addr}/healthz"))
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json::<Value>().await.unwrap())
+    };
+    let poll = |until: fn(&(u16, Value)) -> bool| async move {
+        let mut last = get().await;
+        for _ in 0..300 {
+            if until(&last) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            last = get().await;
+        }
+        last
+    };
+    let one_up = poll(|(_, body)| body["shards"]["connected"] == 1).await;
+    assert_eq!(
+        one_up,
+        (503, one_up.1.clone()),
+        "one of two shards is not ready"
+    );
+    assert_eq!(one_up.1["shards"], json!({"connected": 1, "total": 2}));
+    let all_up = poll(|(status, _)| *status == 200).await;
+    assert_eq!(all_up.1["shards"], json!({"connected": 2, "total": 2}));
+    // No third shard follows five seconds later (serenity's shard range is inclusive).
+    let shards = || -> Vec<Value> {
+        let payloads = bot.fake.identify_payloads();
+        payloads.iter().map(|d| d["shard"].clone()).collect()
+    };
+    for _ in 0..80 {
+        if shards().len() > 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let shards = shards();
+    assert_eq!(shards, vec![json!([0, 2]), json!([1, 2])]);
+    assert_eq!(get().await.0, 200);
+    bot.stop().await;
+}
+
+/// An empty but valid content set is a loaded index: the replica answers ("nothing found"),
+/// so it is ready.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn health_is_ready_with_an_empty_guide() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let config = config_with(&data, &dir.path().join("index"));
+    let report = content::load_dir(&config.data_dir, &app::vocabulary(&config));
+    assert!(!report.has_errors(), "{:?}", report.diagnostics);
+    let engine = Engine::build(&config, &report.content).unwrap();
+    let shared = Shared::new(config, engine);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(careerbot::ops::serve(shared, listener));
+    let r = reqwest::get(format!("http://{addr}/healthz"))
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(
+        (body["status"].as_str(), body["passages"].as_u64()),
+        (Some("ok"), Some(0))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
