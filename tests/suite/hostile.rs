@@ -39,51 +39,80 @@ fn query_syntax_is_plain_words() {
     assert_eq!(a.outcome, Outcome::Found);
 }
 
+/// The note a nothing-found answer gives when no word of the question can be searched.
+const ASK_WITH_KEYWORDS: &str = "Ask with a few keywords, for example `/ask mlops tools`.";
+
 #[test]
 fn odd_inputs_answer_without_error() {
     let long = "kubernetes ".repeat(500);
     let very_long_word = "x".repeat(5000);
+    // (input, the passage that must come first, or the note a nothing-found answer gives)
+    let found = |id: &'static str| Ok::<&str, &str>(id);
+    let nothing = |note: &'static str| Err::<&str, &str>(note);
     let cases = [
-        "",
-        "   ",
-        long.as_str(),
-        very_long_word.as_str(),
-        "🚀🤖💰",
-        "ما هو راتب مهندس",
-        "מהנדס למידת מכונה",
-        "the of and what is a",
-        "\u{0}\u{1b}[31m",
-        "ＭＬＯｐｓ",
-        "senior\u{200b}india",
+        ("", nothing(ASK_WITH_KEYWORDS)),
+        ("   ", nothing(ASK_WITH_KEYWORDS)),
+        ("🚀🤖💰", nothing(ASK_WITH_KEYWORDS)),
+        ("the of and what is a", nothing(ASK_WITH_KEYWORDS)),
+        (
+            "ما هو راتب مهندس",
+            nothing("The guide does not mention `ما`, `هو`, `راتب`, `مهندس`."),
+        ),
+        (
+            "\u{0}\u{1b}[31m",
+            nothing("The guide does not mention `31m`."),
+        ),
+        // Words too long to be words are not searched.
+        (very_long_word.as_str(), nothing(ASK_WITH_KEYWORDS)),
+        // Full-width letters are folded; a zero-width space separates words.
+        (
+            "ＭＬＯｐｓ",
+            found("ml-engineer/certifications#mlops-specialization"),
+        ),
+        (
+            "senior\u{200b}india",
+            found("ml-engineer/salary#senior-india"),
+        ),
     ];
-    for q in cases {
+    for (q, expected) in cases {
         let a = ask_text(q);
-        assert!(
-            matches!(a.outcome, Outcome::Found | Outcome::NotFound),
-            "{q:?}"
-        );
+        let short: String = q.chars().take(40).collect();
+        match expected {
+            Ok(first) => {
+                assert_eq!(a.outcome, Outcome::Found, "{short:?}");
+                assert_eq!(a.results[0].id, first, "{short:?}");
+            }
+            Err(note) => {
+                assert_eq!(a.outcome, Outcome::NotFound, "{short:?}");
+                assert!(a.results.is_empty(), "{short:?}");
+                assert_eq!(a.notes.last().map(String::as_str), Some(note), "{short:?}");
+            }
+        }
     }
-    assert_eq!(ask_text("the of and what is a").outcome, Outcome::NotFound);
-    // A 5,000-character repetition still answers.
-    assert_eq!(ask_text(&long).outcome, Outcome::Found);
+    // A 5,000-character repetition answers as the word once does.
+    let (a, once) = (ask_text(&long), ask_text("kubernetes"));
+    assert_eq!(a.outcome, Outcome::Found);
+    assert_eq!(a.results[0].id, once.results[0].id);
 }
 
 #[test]
 fn facet_options_accept_anything() {
-    for line in [
-        "/salary 🚀 \u{202e}india",
-        "/certs :::",
-        "/levels \"senior",
-        "/faq *",
-        "/salary region:level:senior",
+    // Junk around option words changes nothing: each line answers as its clean form does.
+    for (line, clean) in [
+        ("/salary 🚀 \u{202e}india", "/salary india"),
+        ("/certs :::", "/certs"),
+        ("/levels \"senior", "/levels senior"),
+        ("/faq *", "/faq"),
     ] {
-        let a = ask(line);
-        assert!(
-            matches!(a.outcome, Outcome::Found | Outcome::NoData),
-            "{line}: {:?}",
-            a.outcome
-        );
+        let (a, b) = (ask(line), ask(clean));
+        assert_eq!(a.outcome, Outcome::Found, "{line}");
+        let ids = |a: &answer::Answer| a.results.iter().map(|h| h.id.clone()).collect::<Vec<_>>();
+        assert_eq!((&a.heading, ids(&a)), (&b.heading, ids(&b)), "{line}");
     }
+    // A value that is no region is searched for, words and all.
+    let a = ask("/salary region:level:senior");
+    assert_eq!(a.heading, "Salary · level:senior");
+    assert_eq!(a.results[0].id, "ml-engineer/salary#senior-india");
 }
 
 proptest! {
@@ -92,7 +121,12 @@ proptest! {
     #[test]
     fn any_question_answers(q in "\\PC{0,200}") {
         let a = ask_text(&q);
-        prop_assert!(a.results.len() <= a.per_page);
+        // Found means passages, and nothing found means none; each passage at most once.
+        prop_assert_eq!(a.outcome == Outcome::Found, !a.results.is_empty());
+        let mut ids: Vec<&str> = a.results.iter().map(|h| h.id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        prop_assert_eq!(ids.len(), a.results.len());
         for hit in &a.results {
             for r in &hit.snippet.highlights {
                 prop_assert!(hit.snippet.text.is_char_boundary(r.start) && hit.snippet.text.is_char_boundary(r.end));
@@ -115,8 +149,12 @@ proptest! {
         let a = answer::answer(&s.engine, &s.vocabulary, &s.config.answers, &Request {
             command: Command::Faq { topic: None },
             page,
-        });
-        prop_assert!(a.is_ok());
+        }).unwrap();
+        // Pages within the total hold passages and say whether more follow; pages past it
+        // are empty and say none do.
+        let pages = a.pages().expect("a facet listing counts its passages");
+        prop_assert_eq!(a.results.is_empty(), page >= pages);
+        prop_assert_eq!(a.has_more, page + 1 < pages);
     }
 }
 
