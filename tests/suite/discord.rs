@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use super::fake_discord::{self, MEMBER_PERMISSIONS};
-use super::harness::{log_text, TestBot};
+use super::harness::{Logs, TestBot};
 
 const ALICE: u64 = 111_111_111_111_111_111;
 const BOB: u64 = 222_222_222_222_222_222;
@@ -344,42 +344,45 @@ async fn resumes_after_the_gateway_closes_and_answers_again() {
     bot.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_failed_callback_is_logged_retried_and_the_bot_keeps_serving() {
-    let bot = TestBot::start(|_| {}).await;
-    let payload = bot.fake.command(
-        "certs",
-        json!([opt("provider", "gcp")]),
-        ALICE,
-        MEMBER_PERMISSIONS,
-    );
-    let id: u64 = payload["id"].as_str().unwrap().parse().unwrap();
-    bot.fake.fail_callback(id, 500);
-    bot.fake.dispatch(payload);
-    // The first attempt gets the 500; the retry delivers the answer.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while bot.fake.callbacks_for(id).len() < 2 {
-        assert!(std::time::Instant::now() < deadline, "no retry");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let attempts = bot.fake.callbacks_for(id);
-    assert_eq!(attempts[0].status, 500);
-    assert_eq!(attempts[1].status, 204);
-    assert!(attempts[1]
-        .text()
-        .contains("Google Professional ML Engineer"));
-    let logs = log_text();
-    assert!(
-        logs.lines()
-            .any(|l| l.contains("WARN") && l.contains("server error") && l.contains("certs")),
-        "the failure is logged"
-    );
-    // And the bot keeps serving.
-    let text = ask(&bot, "levels", json!([opt("level", "senior")]), ALICE)
-        .await
-        .text();
-    assert!(text.contains("Mentors junior ML engineers"));
-    bot.stop().await;
+#[test]
+fn a_failed_callback_is_logged_retried_and_the_bot_keeps_serving() {
+    let logs = Logs::new();
+    logs.run(async {
+        let bot = TestBot::start(|_| {}).await;
+        let payload = bot.fake.command(
+            "certs",
+            json!([opt("provider", "gcp")]),
+            ALICE,
+            MEMBER_PERMISSIONS,
+        );
+        let id: u64 = payload["id"].as_str().unwrap().parse().unwrap();
+        bot.fake.fail_callback(id, 500);
+        bot.fake.dispatch(payload);
+        // The first attempt gets the 500; the retry delivers the answer.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while bot.fake.callbacks_for(id).len() < 2 {
+            assert!(std::time::Instant::now() < deadline, "no retry");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let attempts = bot.fake.callbacks_for(id);
+        assert_eq!(attempts[0].status, 500);
+        assert_eq!(attempts[1].status, 204);
+        assert!(attempts[1]
+            .text()
+            .contains("Google Professional ML Engineer"));
+        let logs = logs.text();
+        assert!(
+            logs.lines()
+                .any(|l| l.contains("WARN") && l.contains("server error") && l.contains("certs")),
+            "the failure is logged"
+        );
+        // And the bot keeps serving.
+        let text = ask(&bot, "levels", json!([opt("level", "senior")]), ALICE)
+            .await
+            .text();
+        assert!(text.contains("Mentors junior ML engineers"));
+        bot.stop().await;
+    });
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -12,34 +12,73 @@ use tokio::sync::oneshot;
 use super::fake_discord::FakeDiscord;
 use super::util::{config_with, root};
 
-/// Every log line of the test process, for "was it logged" assertions.
-pub fn logs() -> &'static Mutex<Vec<u8>> {
-    static LOGS: OnceLock<Mutex<Vec<u8>>> = OnceLock::new();
+/// Installs the process-wide log sink, so tests that do not look at logs stay quiet. Tests
+/// that assert on log lines use their own [`Logs`] instead: a shared buffer would let a
+/// test pass on another test's lines.
+pub fn logs() {
     static INIT: OnceLock<()> = OnceLock::new();
-    let logs = LOGS.get_or_init(|| Mutex::new(Vec::new()));
     INIT.get_or_init(|| {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter("careerbot=debug,serenity=warn,poise=warn")
-            .with_writer(|| LogWriter)
-            .with_ansi(false)
-            .try_init();
+        let _ =
+            tracing::subscriber::set_global_default(subscriber(Arc::new(Mutex::new(Vec::new()))));
     });
-    logs
 }
 
-pub fn log_text() -> String {
-    String::from_utf8_lossy(&logs().lock().unwrap()).into_owned()
+fn subscriber(buf: Arc<Mutex<Vec<u8>>>) -> impl tracing::Subscriber + Send + Sync {
+    tracing_subscriber::fmt()
+        .with_env_filter("careerbot=debug,serenity=warn,poise=warn")
+        .with_writer(move || LogWriter(Arc::clone(&buf)))
+        .with_ansi(false)
+        .finish()
 }
 
-struct LogWriter;
+struct LogWriter(Arc<Mutex<Vec<u8>>>);
 
 impl std::io::Write for LogWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        logs().lock().unwrap().extend_from_slice(buf);
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(buf);
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
+    }
+}
+
+/// One test's own log. [`Logs::run`] runs the test on a runtime whose every thread (its
+/// workers, its blocking pool, and the test's thread while it waits) logs into this buffer
+/// only, so whatever the bot logs from any task lands here and nowhere else.
+pub struct Logs {
+    buf: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Logs {
+    pub fn new() -> Logs {
+        logs();
+        Logs {
+            buf: Arc::new(Mutex::new(Vec::new())),
+        }
+    }
+
+    pub fn run<F: std::future::Future>(&self, test: F) -> F::Output {
+        use tracing::subscriber::set_default;
+        let buf = Arc::clone(&self.buf);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(4)
+            .enable_all()
+            // The guard lives as long as the thread: forget it rather than drop it.
+            .on_thread_start(move || std::mem::forget(set_default(subscriber(Arc::clone(&buf)))))
+            .build()
+            .unwrap();
+        let _here = set_default(subscriber(Arc::clone(&self.buf)));
+        let out = runtime.block_on(test);
+        runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+        out
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.buf.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
     }
 }
 
@@ -105,4 +144,25 @@ impl TestBot {
         }
         let _ = tokio::time::timeout(std::time::Duration::from_secs(10), &mut self.task).await;
     }
+}
+
+#[test]
+fn each_test_reads_only_its_own_log_lines() {
+    let (a, b) = (Logs::new(), Logs::new());
+    a.run(async {
+        tracing::info!(target: "careerbot::test", "on the test's thread");
+        tokio::spawn(async { tracing::info!(target: "careerbot::test", "on a worker") })
+            .await
+            .unwrap();
+        tokio::task::spawn_blocking(|| tracing::info!(target: "careerbot::test", "blocking"))
+            .await
+            .unwrap();
+    });
+    b.run(async { tracing::info!(target: "careerbot::test", "in another test") });
+    let a = a.text();
+    for line in ["on the test's thread", "on a worker", "blocking"] {
+        assert!(a.contains(line), "{line}: {a}");
+    }
+    assert!(!a.contains("in another test"), "{a}");
+    assert!(b.text().contains("in another test"));
 }

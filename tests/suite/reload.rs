@@ -9,7 +9,7 @@ use careerbot::reload::Trigger;
 use serde_json::{json, Value};
 
 use super::fake_discord::{self, embed_text, MEMBER_PERMISSIONS, MODERATOR_PERMISSIONS};
-use super::harness::{log_text, TestBot};
+use super::harness::{Logs, TestBot};
 
 const MOD: u64 = 333_333_333_333_333_333;
 const MEMBER: u64 = 444_444_444_444_444_444;
@@ -52,118 +52,124 @@ async fn ask_text(bot: &TestBot, question: &str) -> String {
     cb.text()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn only_moderators_may_reload_whatever_discord_shows() {
-    let bot = TestBot::start(|c| c.reload.moderator_roles = vec![777]).await;
-    // Hidden from ordinary members by default...
-    let registered = bot.fake.registered().await.body;
-    let command = registered
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "reload")
-        .unwrap()
-        .clone();
-    assert_eq!(command["default_member_permissions"], "32", "Manage Server");
+#[test]
+fn only_moderators_may_reload_whatever_discord_shows() {
+    let logs = Logs::new();
+    logs.run(async {
+        let bot = TestBot::start(|c| c.reload.moderator_roles = vec![777]).await;
+        // Hidden from ordinary members by default...
+        let registered = bot.fake.registered().await.body;
+        let command = registered
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "reload")
+            .unwrap()
+            .clone();
+        assert_eq!(command["default_member_permissions"], "32", "Manage Server");
 
-    // ...but Discord delivered it anyway (an admin changed visibility): refused by the bot.
-    let before = bot.shared.engine();
-    let text = reload(&bot, MEMBER, MEMBER_PERMISSIONS, false).await;
-    assert!(text.contains("Only moderators can reload"), "{text}");
-    assert!(
-        Arc::ptr_eq(&before, &bot.shared.engine()),
-        "nothing was reloaded"
-    );
-    assert!(log_text().contains("reload refused"));
+        // ...but Discord delivered it anyway (an admin changed visibility): refused by the bot.
+        let before = bot.shared.engine();
+        let text = reload(&bot, MEMBER, MEMBER_PERMISSIONS, false).await;
+        assert!(text.contains("Only moderators can reload"), "{text}");
+        assert!(
+            Arc::ptr_eq(&before, &bot.shared.engine()),
+            "nothing was reloaded"
+        );
+        assert!(logs.text().contains("reload refused"));
 
-    let text = reload(&bot, MOD, MODERATOR_PERMISSIONS, false).await;
-    assert!(text.contains("Reloaded"), "{text}");
-    assert!(text.contains("No passage changed."), "{text}");
+        let text = reload(&bot, MOD, MODERATOR_PERMISSIONS, false).await;
+        assert!(text.contains("Reloaded"), "{text}");
+        assert!(text.contains("No passage changed."), "{text}");
 
-    // A moderator role counts as much as the permission.
-    let id = bot.fake.dispatch(bot.fake.command_with_roles(
-        "reload",
-        json!([]),
-        MEMBER,
-        MEMBER_PERMISSIONS,
-        &[777],
-    ));
-    assert_eq!(
-        bot.fake.callback(id).await.kind(),
-        5,
-        "accepted and deferred"
-    );
-    bot.fake.webhook_calls(id, 1).await;
-    bot.stop().await;
+        // A moderator role counts as much as the permission.
+        let id = bot.fake.dispatch(bot.fake.command_with_roles(
+            "reload",
+            json!([]),
+            MEMBER,
+            MEMBER_PERMISSIONS,
+            &[777],
+        ));
+        assert_eq!(
+            bot.fake.callback(id).await.kind(),
+            5,
+            "accepted and deferred"
+        );
+        bot.fake.webhook_calls(id, 1).await;
+        bot.stop().await;
+    });
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn reload_shows_the_diff_and_serves_the_new_content() {
-    let bot = TestBot::start(|c| c.reload.log_channel = Some(555)).await;
-    let data = bot.data_dir().join("ml-engineer");
-    // Add a passage, edit one, delete one.
-    std::fs::write(
-        data.join("interviews.md"),
-        "+++\ntopic = \"faq\"\n+++\n# Interviews\n\n## Whiteboard rounds {#whiteboard}\n\nPractise zanzibar drills.\n",
-    )
-    .unwrap();
-    let mistakes = std::fs::read_to_string(data.join("mistakes.md")).unwrap();
-    let mistakes = mistakes
-        .replace("A model that takes 2 seconds to respond is often unusable.", "A model that takes 2 seconds to respond is often unusable, say users.")
-        .replace("## Monolithic ML pipelines {#monolithic-pipelines}\n\nBuilding ML pipelines as one monolith. Modular pipelines that can be tested are the\nstandard.\n\n", "");
-    std::fs::write(data.join("mistakes.md"), mistakes).unwrap();
-    assert!(ask_text(&bot, "monolithic pipelines")
-        .await
-        .contains("Monolithic ML pipelines"));
+#[test]
+fn reload_shows_the_diff_and_serves_the_new_content() {
+    let logs = Logs::new();
+    logs.run(async {
+        let bot = TestBot::start(|c| c.reload.log_channel = Some(555)).await;
+        let data = bot.data_dir().join("ml-engineer");
+        // Add a passage, edit one, delete one.
+        std::fs::write(
+            data.join("interviews.md"),
+            "+++\ntopic = \"faq\"\n+++\n# Interviews\n\n## Whiteboard rounds {#whiteboard}\n\nPractise zanzibar drills.\n",
+        )
+        .unwrap();
+        let mistakes = std::fs::read_to_string(data.join("mistakes.md")).unwrap();
+        let mistakes = mistakes
+            .replace("A model that takes 2 seconds to respond is often unusable.", "A model that takes 2 seconds to respond is often unusable, say users.")
+            .replace("## Monolithic ML pipelines {#monolithic-pipelines}\n\nBuilding ML pipelines as one monolith. Modular pipelines that can be tested are the\nstandard.\n\n", "");
+        std::fs::write(data.join("mistakes.md"), mistakes).unwrap();
+        assert!(ask_text(&bot, "monolithic pipelines")
+            .await
+            .contains("Monolithic ML pipelines"));
 
-    let text = reload(&bot, MOD, MODERATOR_PERMISSIONS, false).await;
-    assert!(text.contains("Reloaded"), "{text}");
-    assert!(
-        text.contains("Added (1)\n`ml-engineer/interviews#whiteboard` — Whiteboard rounds"),
-        "{text}"
-    );
-    assert!(
-        text.contains("Changed (1)\n`ml-engineer/mistakes#ignoring-latency`"),
-        "{text}"
-    );
-    assert!(
-        text.contains("Removed (1)\n`ml-engineer/mistakes#monolithic-pipelines`"),
-        "{text}"
-    );
-    assert!(
-        text.contains("Documents 7 → 8 · passages 30 → 30"),
-        "{text}"
-    );
-    assert!(text.contains("Content version: `"), "{text}");
+        let text = reload(&bot, MOD, MODERATOR_PERMISSIONS, false).await;
+        assert!(text.contains("Reloaded"), "{text}");
+        assert!(
+            text.contains("Added (1)\n`ml-engineer/interviews#whiteboard` — Whiteboard rounds"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Changed (1)\n`ml-engineer/mistakes#ignoring-latency`"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Removed (1)\n`ml-engineer/mistakes#monolithic-pipelines`"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Documents 7 → 8 · passages 30 → 30"),
+            "{text}"
+        );
+        assert!(text.contains("Content version: `"), "{text}");
 
-    assert!(ask_text(&bot, "zanzibar drills")
-        .await
-        .contains("Whiteboard rounds"));
-    assert!(!ask_text(&bot, "monolithic pipelines")
-        .await
-        .contains("Monolithic ML pipelines"));
+        assert!(ask_text(&bot, "zanzibar drills")
+            .await
+            .contains("Whiteboard rounds"));
+        assert!(!ask_text(&bot, "monolithic pipelines")
+            .await
+            .contains("Monolithic ML pipelines"));
 
-    // The audit trail: a structured log event and a line in the moderators' channel.
-    let logs = log_text();
-    assert!(
-        logs.lines().any(|l| l.contains("careerbot::audit")
-            && l.contains("result=\"ok\"")
-            && l.contains("added=1")),
-        "{logs}"
-    );
-    let posted = bot.fake.channel_message(1).await;
-    let line = posted[0].body["content"].as_str().unwrap();
-    assert!(
-        line.contains("reload by member333333333333333333"),
-        "{line}"
-    );
-    assert!(
-        line.contains("passages 1 added, 1 changed, 1 removed"),
-        "{line}"
-    );
-    assert_eq!(posted[0].path, "/channels/555/messages");
-    assert_eq!(posted[0].body["allowed_mentions"]["parse"], json!([]));
-    bot.stop().await;
+        // The audit trail: a structured log event and a line in the moderators' channel.
+        let logs = logs.text();
+        assert!(
+            logs.lines().any(|l| l.contains("careerbot::audit")
+                && l.contains("result=\"ok\"")
+                && l.contains("added=1")),
+            "{logs}"
+        );
+        let posted = bot.fake.channel_message(1).await;
+        let line = posted[0].body["content"].as_str().unwrap();
+        assert!(
+            line.contains("reload by member333333333333333333"),
+            "{line}"
+        );
+        assert!(
+            line.contains("passages 1 added, 1 changed, 1 removed"),
+            "{line}"
+        );
+        assert_eq!(posted[0].path, "/channels/555/messages");
+        assert_eq!(posted[0].body["allowed_mentions"]["parse"], json!([]));
+        bot.stop().await;
+    });
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -320,31 +326,34 @@ async fn answers_keep_flowing_during_ten_reloads() {
     assert!(answered >= 10, "only {answered} answers during the reloads");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn the_watcher_reloads_on_file_changes() {
-    let bot = TestBot::start(|c| {
-        c.reload.watch = true;
-        c.reload.debounce_ms = 100;
-    })
-    .await;
-    std::fs::write(
-        bot.data_dir().join("watched.md"),
-        "# Watched\n\nOcelot notes.\n",
-    )
-    .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        if ask_text(&bot, "ocelot").await.contains("Watched") {
-            break;
+#[test]
+fn the_watcher_reloads_on_file_changes() {
+    let logs = Logs::new();
+    logs.run(async {
+        let bot = TestBot::start(|c| {
+            c.reload.watch = true;
+            c.reload.debounce_ms = 100;
+        })
+        .await;
+        std::fs::write(
+            bot.data_dir().join("watched.md"),
+            "# Watched\n\nOcelot notes.\n",
+        )
+        .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            if ask_text(&bot, "ocelot").await.contains("Watched") {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the watcher never reloaded"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the watcher never reloaded"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(log_text().contains("trigger=file watcher"));
-    bot.stop().await;
+        assert!(logs.text().contains("trigger=file watcher"));
+        bot.stop().await;
+    });
 }
 
 #[test]
