@@ -115,8 +115,7 @@ pub async fn reload(
 /// from `reload.permission`.
 pub fn all(config: &Config) -> Vec<poise::Command<Arc<Shared>, BotError>> {
     let mut commands = vec![salary(), certs(), levels(), ask(), faq(), help(), reload()];
-    let visible_to = serenity::Permissions::from_name(&config.reload.permission)
-        .unwrap_or(serenity::Permissions::MANAGE_GUILD);
+    let visible_to = reload_permission(config);
     for c in &mut commands {
         if c.name == "reload" {
             c.default_member_permissions = visible_to;
@@ -215,4 +214,38 @@ async fn ac_levels_level(ctx: Context<'_>, partial: &str) -> serenity::CreateAut
 
 async fn ac_faq_topic(ctx: Context<'_>, partial: &str) -> serenity::CreateAutocompleteResponse {
     autocomplete(ctx, "topic", partial).await
+}
+
+/// The permission `/reload` asks for (validated with the config, so never unknown here).
+pub fn reload_permission(config: &Config) -> serenity::Permissions {
+    crate::config::permission_bits(&config.reload.permission).map_or(
+        serenity::Permissions::MANAGE_GUILD,
+        serenity::Permissions::from_bits_truncate,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use poise::serenity_prelude as serenity;
+
+    use crate::config::DISCORD_PERMISSIONS;
+
+    /// The config's permission table is Discord's, as serenity knows it: every name with its
+    /// bit, and none missing.
+    #[test]
+    fn the_config_knows_every_discord_permission() {
+        for &(name, bits) in DISCORD_PERMISSIONS {
+            assert_eq!(
+                serenity::Permissions::from_name(name).map(|p| p.bits()),
+                Some(bits),
+                "{name}"
+            );
+        }
+        for (name, flag) in serenity::Permissions::all().iter_names() {
+            assert!(
+                DISCORD_PERMISSIONS.contains(&(name, flag.bits())),
+                "{name} is missing from config::DISCORD_PERMISSIONS"
+            );
+        }
+    }
 }

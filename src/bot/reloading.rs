@@ -18,8 +18,7 @@ use crate::render::escape_markdown;
 /// because server admins can make the command visible to anyone.
 pub fn may_reload(config: &Config, member: Option<&Member>) -> bool {
     let Some(member) = member else { return false };
-    let wanted =
-        Permissions::from_name(&config.reload.permission).unwrap_or(Permissions::MANAGE_GUILD);
+    let wanted = super::commands::reload_permission(config);
     let by_permission = member
         .permissions
         .is_some_and(|p| p.contains(Permissions::ADMINISTRATOR) || p.contains(wanted));
