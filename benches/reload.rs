@@ -141,9 +141,7 @@ fn answer_loop(shared: &Shared, questions: &[String], busy: Option<&AtomicBool>)
     let mut i = 0;
     loop {
         let q = &questions[i % questions.len()];
-        let request = Request::new(Command::Ask {
-            question: q.clone(),
-        });
+        let request = Request::new(Command::ask(q));
         let t = Instant::now();
         let reply = shared.reply(1, &request, false, None).unwrap();
         std::hint::black_box(reply);

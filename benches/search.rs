@@ -87,9 +87,7 @@ fn main() {
         let time_ask = |engine: &Engine, distinct: usize| {
             let mut times = Vec::with_capacity(QUERIES);
             for i in 0..QUERIES + WARMUP {
-                let request = Request::new(Command::Ask {
-                    question: questions[i % distinct].clone(),
-                });
+                let request = Request::new(Command::ask(&questions[i % distinct]));
                 let t = Instant::now();
                 let a = answer::answer(engine, &vocabulary, &config.answers, &request).unwrap();
                 std::hint::black_box(a);
@@ -146,9 +144,7 @@ fn main() {
                 .iter()
                 .map(|q| {
                     let ask = best(&|| {
-                        let request = Request::new(Command::Ask {
-                            question: q.clone(),
-                        });
+                        let request = Request::new(Command::ask(q));
                         std::hint::black_box(
                             answer::answer(&engine, &vocabulary, &config.answers, &request)
                                 .unwrap(),
@@ -187,10 +183,16 @@ fn main() {
         }
         let mut salary = Vec::with_capacity(QUERIES);
         for i in 0..QUERIES + WARMUP {
-            let request = Request::new(Command::Salary {
-                level: Some(rng.pick(LEVELS).to_string()),
-                region: Some(rng.pick(REGIONS).to_string()),
-            });
+            let request = Request::new(
+                Command::from_options(
+                    "salary",
+                    [
+                        ("level", rng.pick(LEVELS).to_string()),
+                        ("region", rng.pick(REGIONS).to_string()),
+                    ],
+                )
+                .unwrap(),
+            );
             let t = Instant::now();
             let a = answer::answer(&engine, &vocabulary, &config.answers, &request).unwrap();
             std::hint::black_box(a);

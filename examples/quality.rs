@@ -237,9 +237,7 @@ impl Loaded {
         let vocabulary = Vocabulary::default();
         let mut ranks = Vec::new();
         for q in &self.questions {
-            let request = Request::new(Command::Ask {
-                question: q.q.clone(),
-            });
+            let request = Request::new(Command::ask(&q.q));
             let answer = answer::answer(&self.engine, &vocabulary, &self.config.answers, &request)?;
             let found: Vec<(String, String)> = answer
                 .results

@@ -9,74 +9,17 @@ use serde::Serialize;
 
 use crate::config::AnswersConfig;
 use crate::content::{Facet, Resolved, Vocabulary};
+use crate::registry::{self, Action, CommandDef, FacetCommand, OptionKind};
 use crate::search::{Engine, Filter, Hit, SearchError, SearchRequest};
 
-/// A question in structured form.
+/// A request in structured form: a command of the [registry](crate::registry) and the
+/// values of its word options, in option order (switches such as `private` are not part of
+/// it: they change how an answer is shown, not what it says). Built only through
+/// [`Command::from_options`] and [`Command::from_words`], so it always fits its command.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Command {
-    Salary {
-        level: Option<String>,
-        region: Option<String>,
-    },
-    Certs {
-        provider: Option<String>,
-    },
-    Levels {
-        level: Option<String>,
-    },
-    Ask {
-        question: String,
-    },
-    Faq {
-        topic: Option<String>,
-    },
-    Help,
-}
-
-/// A command's name, its options in the order positional words fill them, and a line
-/// for `/help`.
-#[derive(Debug)]
-pub struct CommandSpec {
-    pub name: &'static str,
-    pub options: &'static [&'static str],
-    pub summary: &'static str,
-}
-
-pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec {
-        name: "salary",
-        options: &["level", "region"],
-        summary: "Salary figures by level and region",
-    },
-    CommandSpec {
-        name: "certs",
-        options: &["provider"],
-        summary: "Certifications worth taking, by provider",
-    },
-    CommandSpec {
-        name: "levels",
-        options: &["level"],
-        summary: "What each career level is responsible for",
-    },
-    CommandSpec {
-        name: "ask",
-        options: &["question"],
-        summary: "Ask anything; answers come from the guide",
-    },
-    CommandSpec {
-        name: "faq",
-        options: &["topic"],
-        summary: "Frequently asked questions, by topic",
-    },
-    CommandSpec {
-        name: "help",
-        options: &[],
-        summary: "What I can answer",
-    },
-];
-
-fn spec(name: &str) -> Option<&'static CommandSpec> {
-    COMMANDS.iter().find(|c| c.name == name)
+pub struct Command {
+    name: &'static str,
+    values: Vec<Option<String>>,
 }
 
 /// Mistakes the user can fix; shown to them as they are.
@@ -95,6 +38,13 @@ pub enum UserError {
     },
     #[error("ask me a question, for example `/ask which MLOps tools should I learn first`")]
     EmptyQuestion,
+    #[error("`/{command}` needs `{option}`")]
+    MissingOption {
+        command: &'static str,
+        option: &'static str,
+    },
+    #[error("`/reload` is for moderators in Discord; from a terminal, `careerbot index` rebuilds the index and SIGHUP reloads a running bot")]
+    NotAnAnswer,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -107,101 +57,103 @@ pub enum AnswerError {
 
 impl Command {
     pub fn name(&self) -> &'static str {
-        match self {
-            Command::Salary { .. } => "salary",
-            Command::Certs { .. } => "certs",
-            Command::Levels { .. } => "levels",
-            Command::Ask { .. } => "ask",
-            Command::Faq { .. } => "faq",
-            Command::Help => "help",
-        }
+        self.name
     }
 
-    /// Option values in declaration order (`None` where not given).
+    /// Its registry entry.
+    pub fn def(&self) -> &'static CommandDef {
+        registry::find(self.name).expect("commands are built from registry entries")
+    }
+
+    /// Word option values in declaration order (`None` where not given).
     pub fn args(&self) -> Vec<Option<&str>> {
-        match self {
-            Command::Salary { level, region } => vec![level.as_deref(), region.as_deref()],
-            Command::Certs { provider } => vec![provider.as_deref()],
-            Command::Levels { level } => vec![level.as_deref()],
-            Command::Ask { question } => vec![Some(question.as_str())],
-            Command::Faq { topic } => vec![topic.as_deref()],
-            Command::Help => vec![],
-        }
+        self.values.iter().map(Option::as_deref).collect()
     }
 
-    /// Builds a command from its name and option values by option name; blank values count
-    /// as not given. Used by the CLI and by Discord alike.
+    /// The value of one word option.
+    pub fn value(&self, option: &str) -> Option<&str> {
+        let i = self.def().word_options().position(|o| o.name == option)?;
+        self.values[i].as_deref()
+    }
+
+    /// `/ask question`: the question, or `None` for other commands.
+    pub fn question(&self) -> Option<&str> {
+        (self.def().action == Action::Ask).then(|| self.value("question"))?
+    }
+
+    /// Builds a command from its name and word option values by option name; blank values
+    /// count as not given. Used by the terminal, Discord and paging ids alike.
     pub fn from_options<'a>(
         name: &str,
         options: impl IntoIterator<Item = (&'a str, String)>,
     ) -> Result<Command, UserError> {
-        let Some(CommandSpec {
-            name,
-            options: option_names,
-            ..
-        }) = spec(name)
-        else {
+        let Some(def) = registry::find(name) else {
             return Err(UserError::UnknownCommand {
                 name: name.to_string(),
                 suggestion: crate::content::diagnostic::did_you_mean(
                     name,
-                    COMMANDS.iter().map(|c| c.name),
+                    registry::COMMANDS.iter().map(|c| c.name),
                 )
                 .map(str::to_string),
             });
         };
-        let mut values: Vec<Option<String>> = vec![None; option_names.len()];
+        let names: Vec<&str> = def.word_options().map(|o| o.name).collect();
+        let mut values: Vec<Option<String>> = vec![None; names.len()];
         for (key, value) in options {
-            let Some(i) = option_names.iter().position(|o| *o == key) else {
+            let Some(i) = names.iter().position(|o| *o == key) else {
                 return Err(UserError::UnknownOption {
-                    command: name.to_string(),
+                    command: def.name.to_string(),
                     option: key.to_string(),
-                    options: option_names.join(", "),
+                    options: names.join(", "),
                 });
             };
             let value = value.split_whitespace().collect::<Vec<_>>().join(" ");
             values[i] = (!value.is_empty()).then_some(value);
         }
-        let mut v = values.into_iter();
-        let mut next = || v.next().flatten();
-        Ok(match *name {
-            "salary" => Command::Salary {
-                level: next(),
-                region: next(),
-            },
-            "certs" => Command::Certs { provider: next() },
-            "levels" => Command::Levels { level: next() },
-            "ask" => Command::Ask {
-                question: next().ok_or(UserError::EmptyQuestion)?,
-            },
-            "faq" => Command::Faq { topic: next() },
-            _ => Command::Help,
+        for (option, value) in def.word_options().zip(&values) {
+            if option.required && value.is_none() {
+                return Err(match def.action {
+                    Action::Ask => UserError::EmptyQuestion,
+                    _ => UserError::MissingOption {
+                        command: def.name,
+                        option: option.name,
+                    },
+                });
+            }
+        }
+        Ok(Command {
+            name: def.name,
+            values,
         })
     }
 
     /// Parses terminal words: `/salary senior india`, `/certs google cloud`,
     /// `/salary region:india`, or a bare question (read as `/ask`). Positional words fill
-    /// the options in order, the last option taking all remaining words.
+    /// the word options in order, the last option taking all remaining words; `option:value`
+    /// names one, except in free text (a question keeps its colons).
     pub fn from_words(words: &[String]) -> Result<Command, UserError> {
         let words: Vec<&str> = words.iter().flat_map(|w| w.split_whitespace()).collect();
         let (name, rest) = match words.split_first() {
             Some((first, rest)) if first.starts_with('/') => (first.trim_start_matches('/'), rest),
-            Some((first, rest)) if spec(first).is_some() => (*first, rest),
+            Some((first, rest)) if registry::find(first).is_some() => (*first, rest),
             Some(_) => ("ask", &words[..]),
             None => ("help", &words[..]),
         };
         let name = name.to_lowercase();
-        let option_names = spec(&name).map_or(&[][..], |c| c.options);
+        let def = registry::find(&name);
+        let option_names: Vec<&str> = def
+            .map(|d| d.word_options().map(|o| o.name).collect())
+            .unwrap_or_default();
+        let free_text = def.is_some_and(|d| {
+            d.word_options()
+                .any(|o| matches!(o.kind, OptionKind::Text { .. }))
+        });
         let mut named: Vec<(&str, String)> = Vec::new();
         let mut positional: Vec<&str> = Vec::new();
         for w in rest {
             match w.split_once(':') {
-                // `/ask` keeps colons: its question is free text.
-                Some((k, v)) if name != "ask" && option_names.contains(&k) && !v.is_empty() => {
-                    named.push((
-                        option_names[option_names.iter().position(|o| *o == k).unwrap_or(0)],
-                        v.to_string(),
-                    ));
+                Some((k, v)) if !free_text && option_names.contains(&k) && !v.is_empty() => {
+                    named.push((k, v.to_string()));
                 }
                 _ => positional.push(w),
             }
@@ -228,12 +180,20 @@ impl Command {
 
     /// How the command reads when typed: `/salary senior india`.
     pub fn display(&self) -> String {
-        let mut s = format!("/{}", self.name());
-        for a in self.args().into_iter().flatten() {
+        let mut s = format!("/{}", self.name);
+        for a in self.values.iter().flatten() {
             s.push(' ');
             s.push_str(a);
         }
         s
+    }
+
+    /// `/ask {question}`, for code and tests that ask directly.
+    pub fn ask(question: &str) -> Command {
+        Command {
+            name: "ask",
+            values: vec![Some(question.to_string())],
+        }
     }
 }
 
@@ -315,7 +275,7 @@ impl serde::Serialize for Command {
     }
 }
 
-/// Answers one request from `engine`.
+/// Answers one request from `engine`: the handler of the command's [`Action`].
 pub fn answer(
     engine: &Engine,
     vocabulary: &Vocabulary,
@@ -339,107 +299,82 @@ pub fn answer(
         content_version: engine.manifest().content_version.clone(),
     };
     let offset = request.page.saturating_mul(per_page);
-
-    match &request.command {
-        Command::Help => {
+    let def = request.command.def();
+    match &def.action {
+        Action::Help => {
             answer.heading = "What I can answer".into();
             answer.outcome = Outcome::Help;
             answer.help = Some(help_info(engine, vocabulary));
         }
-        Command::Ask { question } => {
-            answer.heading = question.clone();
-            // Facet values named in the question (`google cloud`, `senior`) lift the passages
-            // filed under them, so free text benefits from the structure too.
-            let mut boost = Filter::default();
-            for (facet, id) in vocabulary.mentions(question) {
-                match boost.facets.iter_mut().find(|(f, _)| *f == facet) {
-                    Some((_, ids)) => ids.push(id),
-                    None => boost.facets.push((facet, vec![id])),
-                }
-            }
-            let results = engine.search(&SearchRequest {
-                text: question,
-                filter: Filter::default(),
-                boost,
-                require_text: false,
-                offset,
-                limit: per_page,
-            })?;
-            note_corrections(&mut answer.notes, &results.analysis.corrections);
-            note_closest(&mut answer.notes, &results);
-            if results.hits.is_empty() && request.page == 0 {
-                answer.outcome = Outcome::NotFound;
-                answer.suggestions = note_absent(engine, &mut answer.notes, &results.analysis)?;
-                if results.analysis.is_empty()
-                    && results.analysis.unknown.is_empty()
-                    && results.analysis.absent.is_empty()
-                {
-                    answer
-                        .notes
-                        .push("Ask with a few keywords, for example `/ask mlops tools`.".into());
-                }
-            }
-            answer.total = results.total;
-            answer.has_more = results.has_more;
-            answer.results = results.hits;
+        Action::Ask => {
+            let question = request.command.value("question").unwrap_or_default();
+            ask(engine, vocabulary, question, offset, &mut answer)?;
         }
-        Command::Faq { .. }
-        | Command::Salary { .. }
-        | Command::Certs { .. }
-        | Command::Levels { .. } => {
-            faceted(engine, vocabulary, request, offset, per_page, &mut answer)?;
+        Action::Facets(spec) => {
+            let page = Page { offset, per_page };
+            faceted(engine, vocabulary, def, spec, request, page, &mut answer)?;
         }
+        Action::Reload => return Err(UserError::NotAnAnswer.into()),
     }
     Ok(answer)
 }
 
-/// The facet commands: which topic they cover, which facets their options fill, and how
-/// their data is named in sentences.
-struct FacetCommand {
-    topic: &'static str,
-    title: &'static str,
-    /// "We have no {what} for …"
-    what: &'static str,
-    facets: &'static [Facet],
-}
-
-impl FacetCommand {
-    /// Only the passages of this command's topic.
-    fn topic_filter(&self) -> Filter {
-        Filter {
-            facets: vec![(Facet::Topic, vec![self.topic.to_string()])],
+/// `/ask`: the whole guide, ranked for the question.
+fn ask(
+    engine: &Engine,
+    vocabulary: &Vocabulary,
+    question: &str,
+    offset: usize,
+    answer: &mut Answer,
+) -> Result<(), AnswerError> {
+    answer.heading = question.to_string();
+    // Facet values named in the question (`google cloud`, `senior`) lift the passages
+    // filed under them, so free text benefits from the structure too.
+    let mut boost = Filter::default();
+    for (facet, id) in vocabulary.mentions(question) {
+        match boost.facets.iter_mut().find(|(f, _)| *f == facet) {
+            Some((_, ids)) => ids.push(id),
+            None => boost.facets.push((facet, vec![id])),
         }
     }
+    let results = engine.search(&SearchRequest {
+        text: question,
+        filter: Filter::default(),
+        boost,
+        require_text: false,
+        offset,
+        limit: answer.per_page,
+    })?;
+    note_corrections(&mut answer.notes, &results.analysis.corrections);
+    note_closest(&mut answer.notes, &results);
+    if results.hits.is_empty() && answer.page == 0 {
+        answer.outcome = Outcome::NotFound;
+        answer.suggestions = note_absent(engine, &mut answer.notes, &results.analysis)?;
+        if results.analysis.is_empty()
+            && results.analysis.unknown.is_empty()
+            && results.analysis.absent.is_empty()
+        {
+            answer
+                .notes
+                .push("Ask with a few keywords, for example `/ask mlops tools`.".into());
+        }
+    }
+    take(answer, results);
+    Ok(())
 }
 
-fn facet_command(command: &Command) -> Option<FacetCommand> {
-    Some(match command {
-        Command::Salary { .. } => FacetCommand {
-            topic: "salary",
-            title: "Salary",
-            what: "salary data",
-            facets: &[Facet::Levels, Facet::Regions],
-        },
-        Command::Certs { .. } => FacetCommand {
-            topic: "certs",
-            title: "Certifications",
-            what: "certification advice",
-            facets: &[Facet::Providers],
-        },
-        Command::Levels { .. } => FacetCommand {
-            topic: "levels",
-            title: "Career levels",
-            what: "level description",
-            facets: &[Facet::Levels],
-        },
-        Command::Faq { .. } => FacetCommand {
-            topic: "faq",
-            title: "FAQ",
-            what: "FAQ answer",
-            facets: &[Facet::Topic],
-        },
-        Command::Ask { .. } | Command::Help => return None,
-    })
+/// Where a page starts, and how many results it holds.
+#[derive(Debug, Clone, Copy)]
+struct Page {
+    offset: usize,
+    per_page: usize,
+}
+
+/// Only the passages of a facet command's topic.
+fn topic_filter(spec: &FacetCommand) -> Filter {
+    Filter {
+        facets: vec![(Facet::Topic, vec![spec.topic.to_string()])],
+    }
 }
 
 /// A facet command: option words that name facet values filter; other words are searched,
@@ -448,22 +383,21 @@ fn facet_command(command: &Command) -> Option<FacetCommand> {
 fn faceted(
     engine: &Engine,
     vocabulary: &Vocabulary,
+    def: &CommandDef,
+    spec: &FacetCommand,
     request: &Request,
-    offset: usize,
-    per_page: usize,
+    page: Page,
     answer: &mut Answer,
 ) -> Result<(), AnswerError> {
-    let Some(spec) = facet_command(&request.command) else {
-        unreachable!("only facet commands are answered here")
-    };
-    let args: Vec<(Facet, &str)> = spec
-        .facets
+    let Page { offset, per_page } = page;
+    let facets = def.facets();
+    let args: Vec<(Facet, &str)> = facets
         .iter()
         .copied()
         .zip(request.command.args())
         .filter_map(|(f, a)| a.map(|a| (f, a)))
         .collect();
-    let (values, words) = resolve_args(engine, vocabulary, spec.facets, &args, &mut answer.notes)?;
+    let (values, words) = resolve_args(engine, vocabulary, &facets, &args, &mut answer.notes)?;
 
     // The command's own topic stays a separate clause: `/faq tools` is FAQ *and* tools.
     let mut chosen: Vec<(Facet, Vec<String>)> = Vec::new();
@@ -473,7 +407,7 @@ fn faceted(
             None => chosen.push((*facet, vec![id.clone()])),
         }
     }
-    let mut filter = spec.topic_filter();
+    let mut filter = topic_filter(spec);
     filter.facets.extend(chosen);
     let labels: Vec<String> = values
         .iter()
@@ -503,7 +437,7 @@ fn faceted(
             take(answer, results);
             return Ok(());
         }
-        no_data(engine, vocabulary, &spec, &labels, answer);
+        no_data(engine, vocabulary, spec, &facets, &labels, answer);
         return Ok(());
     }
 
@@ -516,14 +450,14 @@ fn faceted(
             if results.closest {
                 answer.notes.push(format!(
                     "No passage in {} uses these words; the closest in meaning:",
-                    scope(&spec, &labels)
+                    scope(spec, &labels)
                 ));
             }
             take(answer, results);
             return Ok(());
         }
     } else {
-        no_data(engine, vocabulary, &spec, &labels, answer);
+        no_data(engine, vocabulary, spec, &facets, &labels, answer);
     }
 
     // Nothing under the command's topic has the words: look in the whole guide.
@@ -534,7 +468,7 @@ fn faceted(
         answer.suggestions = note_absent(engine, &mut answer.notes, &results.analysis)?;
         return Ok(());
     }
-    let scope = scope(&spec, &labels);
+    let scope = scope(spec, &labels);
     answer.notes.push(if results.closest {
         format!("Nothing in {scope} mentions `{words}`, and no passage uses these words; the closest in meaning:")
     } else {
@@ -564,6 +498,7 @@ fn no_data(
     engine: &Engine,
     vocabulary: &Vocabulary,
     spec: &FacetCommand,
+    facets: &[Facet],
     labels: &[String],
     answer: &mut Answer,
 ) {
@@ -575,7 +510,7 @@ fn no_data(
     });
     answer.available = engine
         .catalog()
-        .combinations(spec.facets, &spec.topic_filter())
+        .combinations(facets, &topic_filter(spec))
         .into_iter()
         .filter_map(|combo| {
             let parts: Vec<String> = combo
@@ -771,41 +706,57 @@ mod tests {
         s.split(' ').map(str::to_string).collect()
     }
 
+    /// The command's name and word option values, as `from_words` read them.
+    fn read(line: &str) -> (&'static str, Vec<Option<String>>) {
+        let c = Command::from_words(&words(line)).unwrap();
+        let args = c
+            .args()
+            .into_iter()
+            .map(|a| a.map(str::to_string))
+            .collect();
+        (c.name(), args)
+    }
+
+    fn some(s: &str) -> Option<String> {
+        Some(s.to_string())
+    }
+
     #[test]
     fn positional_words_fill_options_last_takes_the_rest() {
         assert_eq!(
+            read("/salary senior india"),
+            ("salary", vec![some("senior"), some("india")])
+        );
+        assert_eq!(
+            read("/certs google cloud"),
+            ("certs", vec![some("google cloud")])
+        );
+        assert_eq!(
+            read("/salary region:india"),
+            ("salary", vec![None, some("india")])
+        );
+        assert_eq!(read("what is mlops"), ("ask", vec![some("what is mlops")]));
+        assert_eq!(
+            read("/ask salary: india"),
+            ("ask", vec![some("salary: india")])
+        );
+        assert_eq!(Command::from_words(&[]).unwrap().name(), "help");
+        // Options by name, as Discord and paging ids give them, make the same command.
+        assert_eq!(
             Command::from_words(&words("/salary senior india")).unwrap(),
-            Command::Salary {
-                level: Some("senior".into()),
-                region: Some("india".into())
-            }
+            Command::from_options(
+                "salary",
+                [("region", "india".into()), ("level", "senior".into())]
+            )
+            .unwrap()
         );
-        assert_eq!(
-            Command::from_words(&words("/certs google cloud")).unwrap(),
-            Command::Certs {
-                provider: Some("google cloud".into())
-            }
-        );
-        assert_eq!(
-            Command::from_words(&words("/salary region:india")).unwrap(),
-            Command::Salary {
-                level: None,
-                region: Some("india".into())
-            }
-        );
-        assert_eq!(
-            Command::from_words(&words("what is mlops")).unwrap(),
-            Command::Ask {
-                question: "what is mlops".into()
-            }
-        );
-        assert_eq!(
-            Command::from_words(&words("/ask salary: india")).unwrap(),
-            Command::Ask {
-                question: "salary: india".into()
-            }
-        );
-        assert_eq!(Command::from_words(&[]).unwrap(), Command::Help);
+    }
+
+    #[test]
+    fn reload_is_a_command_but_not_an_answer() {
+        let reload = Command::from_words(&words("/reload")).unwrap();
+        assert_eq!(reload.def().action, Action::Reload);
+        assert!(Command::from_options("reload", [("dry_run", "true".into())]).is_err());
     }
 
     #[test]

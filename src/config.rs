@@ -474,6 +474,15 @@ impl Config {
                     .into(),
             );
         }
+        for name in &self.discord.private_commands {
+            if crate::registry::find(name).is_none() {
+                let known: Vec<&str> = crate::registry::COMMANDS.iter().map(|c| c.name).collect();
+                return Err(format!(
+                    "discord.private_commands: there is no command {name:?} (commands: {})",
+                    known.join(", ")
+                ));
+            }
+        }
         if permission_bits(&self.reload.permission).is_none() {
             return Err(format!(
                 "reload.permission: unknown Discord permission {:?} (use names such as MANAGE_GUILD)",
@@ -599,6 +608,12 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.contains("unknown Discord permission"), "{err}");
+        let err = Config::parse(
+            "[discord]\nprivate_commands = [\"salaries\"]\n",
+            Path::new("."),
+        )
+        .unwrap_err();
+        assert!(err.contains("there is no command \"salaries\""), "{err}");
         let c = Config::parse("data_dir = \"guides\"\n", Path::new("/srv/bot")).unwrap();
         assert_eq!(c.data_dir, Path::new("/srv/bot/guides"));
         assert_eq!(c.index_dir, Path::new("/srv/bot/index"));

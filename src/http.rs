@@ -21,6 +21,7 @@ use serenity::interactions_endpoint::Verifier;
 use crate::bot::core::{self, PageTurn, Reply, Shared};
 use crate::bot::reloading::{self, authorize_reload, reload_reply};
 use crate::config::Config;
+use crate::registry::Action;
 
 /// What the endpoint needs besides the shared core.
 pub struct Endpoint {
@@ -124,7 +125,7 @@ pub fn run_blocking(config: Config, listen: Option<SocketAddr>) -> anyhow::Resul
 async fn register(rest: &Http, config: &Config) -> anyhow::Result<()> {
     let app = rest.get_current_application_info().await?;
     rest.set_application_id(app.id);
-    crate::bot::register(rest, &crate::bot::commands::all(config), config).await?;
+    crate::bot::register(rest, config).await?;
     Ok(())
 }
 
@@ -224,7 +225,6 @@ async fn interactions(
     match interaction {
         // Exactly `{"type":1}`, as Discord's URL check expects (serenity's Pong adds a null).
         Interaction::Ping(_) => Json(serde_json::json!({"type": 1})).into_response(),
-        Interaction::Command(c) if c.data.name == "reload" => reload(endpoint, c).await,
         Interaction::Command(c) => command(endpoint, c).await,
         Interaction::Autocomplete(c) => autocomplete(&endpoint, &c),
         Interaction::Component(c) => page_turn(endpoint, c).await,
@@ -249,7 +249,7 @@ fn respond(response: CreateInteractionResponse) -> Response {
 /// A command, answered in the response body — or, when the answer is slow, a deferral
 /// now and an edit over REST when it is ready (the 3-second rule holds either way).
 async fn command(endpoint: Arc<Endpoint>, interaction: CommandInteraction) -> Response {
-    let (command, private) = match core::command_from_interaction(&interaction) {
+    let invocation = match core::invocation(&interaction) {
         Ok(parsed) => parsed,
         Err(e) => {
             core::count("unknown", "user_error");
@@ -258,8 +258,18 @@ async fn command(endpoint: Arc<Endpoint>, interaction: CommandInteraction) -> Re
             ));
         }
     };
+    if invocation.command.def().action == Action::Reload {
+        return reload(
+            endpoint,
+            interaction,
+            invocation.flag("dry_run").unwrap_or(false),
+        )
+        .await;
+    }
     let shared = Arc::clone(&endpoint.shared);
     let user = interaction.user.id.get();
+    let private = invocation.flag("private");
+    let command = invocation.command;
     let (ephemeral, note) = shared.visibility(user, command.name(), private);
     let request_name = command.name().to_string();
     let request = crate::answer::Request::new(command);
@@ -390,16 +400,17 @@ async fn page_turn(endpoint: Arc<Endpoint>, press: ComponentInteraction) -> Resp
 
 /// `/reload` over HTTP: the same checks and core as the gateway; always deferred, since a
 /// rebuild can take longer than Discord waits.
-async fn reload(endpoint: Arc<Endpoint>, interaction: CommandInteraction) -> Response {
+async fn reload(
+    endpoint: Arc<Endpoint>,
+    interaction: CommandInteraction,
+    dry_run: bool,
+) -> Response {
     let shared = Arc::clone(&endpoint.shared);
     let Some(trigger) = authorize_reload(&shared.config, &interaction) else {
         return respond(CreateInteractionResponse::Message(
             reloading::refusal().to_message(),
         ));
     };
-    let dry_run = interaction.data.options().iter().any(|o| {
-        o.name == "dry_run" && matches!(o.value, serenity::all::ResolvedValue::Boolean(true))
-    });
     tokio::spawn(async move {
         let outcome = shared.reload(trigger, dry_run).await;
         edit_later(

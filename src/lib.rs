@@ -10,6 +10,7 @@ pub mod config;
 pub mod content;
 pub mod http;
 pub mod ops;
+pub mod registry;
 pub mod reload;
 pub mod render;
 pub mod search;

@@ -1,143 +1,150 @@
-//! The slash commands as poise declares them: names, options and the descriptions members
-//! see in Discord. Each handler only reads its options and hands over to the shared core.
+//! The registry's commands as Discord sees them: poise commands for the gateway (one slash
+//! action and one autocomplete callback serve them all) and the registration payload for
+//! both modes, all derived from [`registry::COMMANDS`]. Nothing here names a command.
 
 use std::sync::Arc;
 
 use poise::serenity_prelude as serenity;
 
-use super::core::{with_deadline, Reply, Shared};
+use super::core::{invocation, with_deadline, Invocation, Reply, Shared};
 use super::reloading::{authorize_reload, refusal, reload_reply};
 use super::{BotError, Context};
-use crate::answer::{Command, Request};
+use crate::answer::Request;
 use crate::config::Config;
+use crate::registry::{self, Access, Action, CommandDef, OptionDef, OptionKind};
 
-/// Salary figures from the guide, by career level and region.
-#[poise::command(slash_command, rename = "salary")]
-pub async fn salary(
-    ctx: Context<'_>,
-    #[description = "Career level, e.g. senior"]
-    #[autocomplete = "ac_salary_level"]
-    #[max_length = 100]
-    level: Option<String>,
-    #[description = "Region or country, e.g. india"]
-    #[autocomplete = "ac_salary_region"]
-    #[max_length = 100]
-    region: Option<String>,
-    #[description = "Show the answer only to you"] private: Option<bool>,
-) -> Result<(), BotError> {
-    respond(ctx, &[("level", level), ("region", region)], private).await
+type Command = poise::Command<Arc<Shared>, BotError>;
+type AppContext<'a> = poise::ApplicationContext<'a, Arc<Shared>, BotError>;
+type FrameworkError<'a> = poise::FrameworkError<'a, Arc<Shared>, BotError>;
+
+/// Every command for poise to dispatch, in the registry's order.
+pub fn all(config: &Config) -> Vec<Command> {
+    registry::COMMANDS
+        .iter()
+        .map(|def| poise_command(def, config))
+        .collect()
 }
 
-/// Certifications worth taking, and what each is good for.
-#[poise::command(slash_command)]
-pub async fn certs(
-    ctx: Context<'_>,
-    #[description = "Cloud or course provider, e.g. aws or gcp"]
-    #[autocomplete = "ac_certs_provider"]
-    #[max_length = 100]
-    provider: Option<String>,
-    #[description = "Show the answer only to you"] private: Option<bool>,
-) -> Result<(), BotError> {
-    respond(ctx, &[("provider", provider)], private).await
+fn poise_command(def: &'static CommandDef, config: &Config) -> Command {
+    Command {
+        name: def.name.into(),
+        qualified_name: def.name.into(),
+        description: Some(def.description.into()),
+        slash_action: Some(|ctx| Box::pin(slash(ctx))),
+        parameters: def.options.iter().map(parameter).collect(),
+        guild_only: def.access == Access::Moderators,
+        default_member_permissions: visible_to(def, config),
+        ..Default::default()
+    }
 }
 
-/// What people at each career level are responsible for.
-#[poise::command(slash_command)]
-pub async fn levels(
-    ctx: Context<'_>,
-    #[description = "Career level, e.g. junior or senior"]
-    #[autocomplete = "ac_levels_level"]
-    #[max_length = 100]
-    level: Option<String>,
-    #[description = "Show the answer only to you"] private: Option<bool>,
-) -> Result<(), BotError> {
-    respond(ctx, &[("level", level)], private).await
+/// Names and autocomplete callbacks, for poise's autocomplete dispatch; option types and
+/// limits go to Discord through [`create`].
+fn parameter(option: &'static OptionDef) -> poise::CommandParameter<Arc<Shared>, BotError> {
+    poise::CommandParameter {
+        name: option.name.into(),
+        name_localizations: Default::default(),
+        description: Some(option.description.into()),
+        description_localizations: Default::default(),
+        required: option.required,
+        channel_types: None,
+        choices: Default::default(),
+        type_setter: None,
+        autocomplete_callback: option
+            .autocompletes()
+            .then_some(|ctx, partial| Box::pin(autocomplete(ctx, partial))),
+        // poise has no constructor for parameters; its own macro fills this field too.
+        __non_exhaustive: (),
+    }
 }
 
-/// Ask anything about the career; answers come from the community's guide.
-#[poise::command(slash_command)]
-pub async fn ask(
-    ctx: Context<'_>,
-    #[description = "Your question, e.g. which MLOps tools should I learn first"]
-    #[max_length = 300]
-    question: String,
-    #[description = "Show the answer only to you"] private: Option<bool>,
-) -> Result<(), BotError> {
-    respond(ctx, &[("question", Some(question))], private).await
+/// Who sees the command in Discord's list by default: everyone, or members with
+/// `reload.permission`.
+fn visible_to(def: &CommandDef, config: &Config) -> serenity::Permissions {
+    match def.access {
+        Access::Everyone => serenity::Permissions::empty(),
+        Access::Moderators => reload_permission(config),
+    }
 }
 
-/// Frequently asked questions, by topic.
-#[poise::command(slash_command)]
-pub async fn faq(
-    ctx: Context<'_>,
-    #[description = "Topic, e.g. salary or tools"]
-    #[autocomplete = "ac_faq_topic"]
-    #[max_length = 100]
-    topic: Option<String>,
-    #[description = "Show the answer only to you"] private: Option<bool>,
-) -> Result<(), BotError> {
-    respond(ctx, &[("topic", topic)], private).await
+/// The commands as registered with Discord (both modes), in the registry's order.
+pub fn create(config: &Config) -> Vec<serenity::CreateCommand> {
+    registry::COMMANDS
+        .iter()
+        .map(|def| {
+            let mut command = serenity::CreateCommand::new(def.name)
+                .description(def.description)
+                .set_options(def.options.iter().map(create_option).collect());
+            if def.access == Access::Moderators {
+                command = command
+                    .default_member_permissions(visible_to(def, config))
+                    .contexts(vec![serenity::InteractionContext::Guild]);
+            }
+            command
+        })
+        .collect()
 }
 
-/// What I can answer, and how to ask.
-#[poise::command(slash_command)]
-pub async fn help(
-    ctx: Context<'_>,
-    #[description = "Show the answer only to you"] private: Option<bool>,
-) -> Result<(), BotError> {
-    respond(ctx, &[], private).await
-}
-
-/// Moderators: reload the guides from disk, or check them with dry_run.
-#[poise::command(slash_command, guild_only, default_member_permissions = "MANAGE_GUILD")]
-pub async fn reload(
-    ctx: Context<'_>,
-    #[description = "Only validate and show what would change; keep serving the current guides"]
-    dry_run: Option<bool>,
-) -> Result<(), BotError> {
-    let poise::Context::Application(app) = ctx else {
-        return Ok(());
+fn create_option(option: &OptionDef) -> serenity::CreateCommandOption {
+    let kind = match option.kind {
+        OptionKind::Flag => serenity::CommandOptionType::Boolean,
+        OptionKind::Facet(_) | OptionKind::Text { .. } => serenity::CommandOptionType::String,
     };
+    let mut created = serenity::CreateCommandOption::new(kind, option.name, option.description)
+        .required(option.required);
+    if let Some(max) = option.max_chars() {
+        created = created.max_length(max);
+    }
+    if option.autocompletes() {
+        created = created.set_autocomplete(true);
+    }
+    created
+}
+
+/// The permission `/reload` asks for (validated with the config, so never unknown here).
+pub fn reload_permission(config: &Config) -> serenity::Permissions {
+    crate::config::permission_bits(&config.reload.permission).map_or(
+        serenity::Permissions::MANAGE_GUILD,
+        serenity::Permissions::from_bits_truncate,
+    )
+}
+
+/// Every slash command: read the options through the registry, then answer or reload.
+async fn slash(ctx: AppContext<'_>) -> Result<(), FrameworkError<'_>> {
+    let run = async {
+        let invocation = invocation(ctx.interaction)?;
+        match invocation.command.def().action {
+            Action::Reload => reload(ctx, &invocation).await,
+            _ => respond(ctx.into(), invocation).await,
+        }
+    };
+    run.await
+        .map_err(|error| poise::FrameworkError::new_command(ctx.into(), error))
+}
+
+/// Moderators: reload the guides (deferred privately: a rebuild can take seconds).
+async fn reload(ctx: AppContext<'_>, invocation: &Invocation) -> Result<(), BotError> {
     let shared = Arc::clone(ctx.data());
-    let Some(trigger) = authorize_reload(&shared.config, app.interaction) else {
-        ctx.send(refusal().to_poise()).await?;
+    let poise_ctx: Context<'_> = ctx.into();
+    let Some(trigger) = authorize_reload(&shared.config, ctx.interaction) else {
+        poise_ctx.send(refusal().to_poise()).await?;
         return Ok(());
     };
-    // Rebuilding can take seconds: acknowledge first, privately.
-    ctx.defer_ephemeral().await?;
-    let outcome = shared.reload(trigger, dry_run.unwrap_or(false)).await;
-    ctx.send(reload_reply(&outcome, &shared.config.data_dir).to_poise())
+    poise_ctx.defer_ephemeral().await?;
+    let dry_run = invocation.flag("dry_run").unwrap_or(false);
+    let outcome = shared.reload(trigger, dry_run).await;
+    poise_ctx
+        .send(reload_reply(&outcome, &shared.config.data_dir).to_poise())
         .await?;
     Ok(())
 }
 
-/// Every command, in the order Discord lists them. `/reload`'s default visibility comes
-/// from `reload.permission`.
-pub fn all(config: &Config) -> Vec<poise::Command<Arc<Shared>, BotError>> {
-    let mut commands = vec![salary(), certs(), levels(), ask(), faq(), help(), reload()];
-    let visible_to = reload_permission(config);
-    for c in &mut commands {
-        if c.name == "reload" {
-            c.default_member_permissions = visible_to;
-        }
-    }
-    commands
-}
-
-/// Read options, answer, reply — deferring first when the answer is slow. Options go
-/// through [`Command::from_options`], as on the HTTP endpoint and in the terminal, so blank
-/// values and validation behave the same everywhere.
-async fn respond(
-    ctx: Context<'_>,
-    options: &[(&str, Option<String>)],
-    private: Option<bool>,
-) -> Result<(), BotError> {
-    let given = options
-        .iter()
-        .filter_map(|(name, value)| value.clone().map(|v| (*name, v)));
-    let command = Command::from_options(&ctx.command().name, given)?;
+/// Answer, reply — deferring first when the answer is slow.
+async fn respond(ctx: Context<'_>, invocation: Invocation) -> Result<(), BotError> {
     let shared = Arc::clone(ctx.data());
     let user = ctx.author().id.get();
+    let private = invocation.flag("private");
+    let command = invocation.command;
     let (ephemeral, note) = shared.visibility(user, command.name(), private);
     let request = Request::new(command);
     let work = {
@@ -179,49 +186,22 @@ fn is_server_error(e: &serenity::Error) -> bool {
     matches!(e, serenity::Error::Http(serenity::HttpError::UnsuccessfulRequest(r)) if r.status_code.is_server_error())
 }
 
-async fn autocomplete(
-    ctx: Context<'_>,
-    option: &str,
-    partial: &str,
+/// Completions for whichever facet option is being typed.
+async fn autocomplete<'a>(
+    ctx: AppContext<'a>,
+    partial: &'a str,
 ) -> serenity::CreateAutocompleteResponse {
-    let choices = ctx
-        .data()
-        .choices(&ctx.command().name, option, partial)
+    let option = ctx.args.iter().find_map(|o| match o.value {
+        serenity::ResolvedValue::Autocomplete { .. } => Some(o.name),
+        _ => None,
+    });
+    let choices = option
+        .map(|option| ctx.data().choices(&ctx.command().name, option, partial))
+        .unwrap_or_default()
         .into_iter()
         .map(|(label, value)| serenity::AutocompleteChoice::new(label, value))
         .collect();
     serenity::CreateAutocompleteResponse::new().set_choices(choices)
-}
-
-async fn ac_salary_level(ctx: Context<'_>, partial: &str) -> serenity::CreateAutocompleteResponse {
-    autocomplete(ctx, "level", partial).await
-}
-
-async fn ac_salary_region(ctx: Context<'_>, partial: &str) -> serenity::CreateAutocompleteResponse {
-    autocomplete(ctx, "region", partial).await
-}
-
-async fn ac_certs_provider(
-    ctx: Context<'_>,
-    partial: &str,
-) -> serenity::CreateAutocompleteResponse {
-    autocomplete(ctx, "provider", partial).await
-}
-
-async fn ac_levels_level(ctx: Context<'_>, partial: &str) -> serenity::CreateAutocompleteResponse {
-    autocomplete(ctx, "level", partial).await
-}
-
-async fn ac_faq_topic(ctx: Context<'_>, partial: &str) -> serenity::CreateAutocompleteResponse {
-    autocomplete(ctx, "topic", partial).await
-}
-
-/// The permission `/reload` asks for (validated with the config, so never unknown here).
-pub fn reload_permission(config: &Config) -> serenity::Permissions {
-    crate::config::permission_bits(&config.reload.permission).map_or(
-        serenity::Permissions::MANAGE_GUILD,
-        serenity::Permissions::from_bits_truncate,
-    )
 }
 
 #[cfg(test)]

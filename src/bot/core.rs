@@ -18,6 +18,7 @@ use serenity::all::{
 use crate::answer::{self, AnswerError, Command, Request, UserError};
 use crate::config::Config;
 use crate::content::{facets::normalize, Facet, Vocabulary};
+use crate::registry::{self, OptionKind};
 use crate::render::discord::{self, MessageView};
 use crate::search::Engine;
 
@@ -268,12 +269,9 @@ pub fn count(command: &'static str, outcome: &'static str) {
 
 /// The facet an option's values come from, and the topic its command covers.
 pub fn option_facet(command: &str, option: &str) -> Option<(Facet, Option<&'static str>)> {
-    match (command, option) {
-        ("salary", "level") => Some((Facet::Levels, Some("salary"))),
-        ("salary", "region") => Some((Facet::Regions, Some("salary"))),
-        ("certs", "provider") => Some((Facet::Providers, Some("certs"))),
-        ("levels", "level") => Some((Facet::Levels, Some("levels"))),
-        ("faq", "topic") => Some((Facet::Topic, Some("faq"))),
+    let def = registry::find(command)?;
+    match def.option(option)?.kind {
+        OptionKind::Facet(facet) => Some((facet, def.topic())),
         _ => None,
     }
 }
@@ -618,9 +616,7 @@ impl PageId {
         if args.iter().map(String::len).sum::<usize>() > room {
             // A question's stop words and punctuation do not change its results (the index
             // splits words the same way), so its meaningful words are the same request.
-            let Command::Ask { question } = &self.command else {
-                return None;
-            };
+            let question = self.command.question()?;
             args = vec![meaningful_words(question)];
             if args[0].len() > room {
                 return None;
@@ -642,12 +638,11 @@ impl PageId {
         let owner = parts.next()?.parse().ok()?;
         let page = parts.next()?.parse().ok().filter(|&p| p <= MAX_PAGE)?;
         let name = parts.next()?;
-        let spec = answer::COMMANDS.iter().find(|c| c.name == name)?;
+        let def = registry::find(name)?;
         let values: Vec<String> = parts.map(unescape).collect();
-        let options = spec
-            .options
-            .iter()
-            .copied()
+        let options = def
+            .word_options()
+            .map(|o| o.name)
             .zip(values)
             .filter(|(_, v)| !v.is_empty());
         let command = Command::from_options(name, options).ok()?;
@@ -678,16 +673,36 @@ fn meaningful_words(question: &str) -> String {
         .join(" ")
 }
 
-/// Reads a command interaction's options by name, as the HTTP endpoint receives them
-/// (poise parses them for the gateway). Returns the command and the `private` option.
-pub fn command_from_interaction(
-    interaction: &CommandInteraction,
-) -> Result<(Command, Option<bool>), UserError> {
-    let mut private = None;
+/// A command interaction read through the registry: the request, and its switches
+/// (`private`, `dry_run`), which change how it is answered, not what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invocation {
+    pub command: Command,
+    flags: Vec<(String, bool)>,
+}
+
+impl Invocation {
+    /// A switch's value, when the member set it.
+    pub fn flag(&self, name: &str) -> Option<bool> {
+        self.flags.iter().find(|(n, _)| n == name).map(|&(_, b)| b)
+    }
+}
+
+/// Reads a command interaction's options by the registry's names and kinds: the same for
+/// the gateway and the HTTP endpoint.
+pub fn invocation(interaction: &CommandInteraction) -> Result<Invocation, UserError> {
+    let def = registry::find(&interaction.data.name);
+    let mut flags = Vec::new();
     let mut options: Vec<(&str, String)> = Vec::new();
     for option in interaction.data.options() {
         match option.value {
-            ResolvedValue::Boolean(b) if option.name == "private" => private = Some(b),
+            ResolvedValue::Boolean(b)
+                if def
+                    .and_then(|d| d.option(option.name))
+                    .is_some_and(|o| o.kind == OptionKind::Flag) =>
+            {
+                flags.push((option.name.to_string(), b))
+            }
             ResolvedValue::String(s) => options.push((option.name, s.to_string())),
             ResolvedValue::Autocomplete { value, .. } => {
                 options.push((option.name, value.to_string()))
@@ -696,7 +711,7 @@ pub fn command_from_interaction(
         }
     }
     let command = Command::from_options(&interaction.data.name, options)?;
-    Ok((command, private))
+    Ok(Invocation { command, flags })
 }
 
 /// The focused option of an autocomplete interaction: `(option name, what is typed)`.
@@ -717,24 +732,23 @@ pub fn focused_option(interaction: &CommandInteraction) -> Option<(String, Strin
 mod tests {
     use super::*;
 
+    fn command(name: &str, options: &[(&'static str, &str)]) -> Command {
+        Command::from_options(name, options.iter().map(|&(k, v)| (k, v.to_string()))).unwrap()
+    }
+
     #[test]
     fn page_ids_round_trip_and_fit() {
         let id = PageId {
             owner: 123456789012345678,
             page: 2,
-            command: Command::Salary {
-                level: Some("senior".into()),
-                region: None,
-            },
+            command: command("salary", &[("level", "senior")]),
         };
         assert_eq!(PageId::parse(&id.encode().unwrap()), Some(id));
 
         let tricky = PageId {
             owner: 1,
             page: 0,
-            command: Command::Certs {
-                provider: Some("a|b%7C".into()),
-            },
+            command: command("certs", &[("provider", "a|b%7C")]),
         };
         assert_eq!(PageId::parse(&tricky.encode().unwrap()), Some(tricky));
 
@@ -742,33 +756,26 @@ mod tests {
         let wordy = PageId {
             owner: u64::MAX,
             page: 99,
-            command: Command::Ask {
-                question: "What are the MLOps tools, if any, that I should learn first for my job?"
-                    .into(),
-            },
+            command: Command::ask(
+                "What are the MLOps tools, if any, that I should learn first for my job?",
+            ),
         };
         let encoded = wordy.encode().unwrap();
         assert!(encoded.len() <= CUSTOM_ID_MAX, "{} chars", encoded.len());
-        let Command::Ask { question } = PageId::parse(&encoded).unwrap().command else {
-            panic!()
-        };
-        assert_eq!(question, "mlops tools learn first job");
+        let parsed = PageId::parse(&encoded).unwrap().command;
+        assert_eq!(parsed.question(), Some("mlops tools learn first job"));
 
         // What cannot fit whole gets no button at all.
         let long = PageId {
             owner: 1,
             page: 0,
-            command: Command::Ask {
-                question: "kubernetes ".repeat(12),
-            },
+            command: Command::ask(&"kubernetes ".repeat(12)),
         };
         assert_eq!(long.encode(), None);
         let long_topic = PageId {
             owner: 1,
             page: 0,
-            command: Command::Faq {
-                topic: Some("x|".repeat(40)),
-            },
+            command: command("faq", &[("topic", &"x|".repeat(40))]),
         };
         assert_eq!(long_topic.encode(), None);
     }

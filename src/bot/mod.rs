@@ -202,10 +202,10 @@ fn framework(shared: Arc<Shared>) -> poise::Framework<Arc<Shared>, BotError> {
     };
     poise::Framework::builder()
         .options(options)
-        .setup(move |ctx, ready, framework| {
+        .setup(move |ctx, ready, _framework| {
             Box::pin(async move {
                 tracing::info!(user = %ready.user.name, guilds = ready.guilds.len(), "connected to Discord");
-                register(&ctx.http, &framework.options().commands, &shared.config).await?;
+                register(&ctx.http, &shared.config).await?;
                 Ok(shared)
             })
         })
@@ -213,21 +213,19 @@ fn framework(shared: Arc<Shared>) -> poise::Framework<Arc<Shared>, BotError> {
 }
 
 /// Registers the commands in the configured servers (instant) or globally.
-pub async fn register(
-    http: &serenity::Http,
-    commands: &[poise::Command<Arc<Shared>, BotError>],
-    config: &Config,
-) -> Result<(), BotError> {
+pub async fn register(http: &serenity::Http, config: &Config) -> Result<(), BotError> {
+    let commands = commands::create(config);
+    let count = commands.len();
     let guilds = &config.discord.guild_ids;
     if guilds.is_empty() {
-        poise::builtins::register_globally(http, commands).await?;
-        tracing::info!(commands = commands.len(), "registered commands globally");
+        serenity::Command::set_global_commands(http, commands).await?;
+        tracing::info!(commands = count, "registered commands globally");
     } else {
         for &g in guilds {
-            poise::builtins::register_in_guild(http, commands, GuildId::new(g)).await?;
+            GuildId::new(g).set_commands(http, commands.clone()).await?;
         }
         tracing::info!(
-            commands = commands.len(),
+            commands = count,
             guilds = guilds.len(),
             "registered commands in servers"
         );

@@ -6,7 +6,8 @@ use serde::Serialize;
 use super::{
     breadcrumb, capitalize, escape_markdown, ranking_mode, snippet, source_line, usage, Emphasis,
 };
-use crate::answer::{Answer, Outcome, COMMANDS};
+use crate::answer::{Answer, Outcome};
+use crate::registry;
 use crate::search::cut_at_word;
 
 /// Discord's embed limits, in characters.
@@ -118,8 +119,8 @@ pub fn message(answer: &Answer, note: Option<&str>) -> MessageView {
     let mut fields = Vec::new();
     match answer.outcome {
         Outcome::Help => {
-            for c in COMMANDS {
-                description.push(format!("`{}` — {}", usage(c), c.summary));
+            for c in registry::for_members() {
+                description.push(format!("`{}` — {}", usage(c), c.description));
             }
             if let Some(help) = &answer.help {
                 description.push(ranking_mode(help).into());

@@ -5,7 +5,8 @@ pub mod discord;
 
 use serde::Serialize;
 
-use crate::answer::{Answer, Outcome, COMMANDS};
+use crate::answer::{Answer, Outcome};
+use crate::registry;
 use crate::search::{Hit, Snippet};
 
 /// How matched words are marked.
@@ -186,8 +187,8 @@ pub fn source_line(hit: &Hit) -> String {
 
 fn help_text(answer: &Answer, out: &mut String) {
     out.push('\n');
-    for c in COMMANDS {
-        out.push_str(&format!("  {:<28} {}\n", usage(c), c.summary));
+    for c in registry::for_members() {
+        out.push_str(&format!("  {:<28} {}\n", usage(c), c.description));
     }
     if let Some(help) = &answer.help {
         out.push('\n');
@@ -218,10 +219,10 @@ pub fn ranking_mode(help: &crate::answer::HelpInfo) -> &'static str {
     }
 }
 
-/// `/salary [level] [region]`.
-pub fn usage(command: &crate::answer::CommandSpec) -> String {
+/// `/salary [level] [region]`: the command and its word options.
+pub fn usage(command: &registry::CommandDef) -> String {
     std::iter::once(format!("/{}", command.name))
-        .chain(command.options.iter().map(|o| format!("[{o}]")))
+        .chain(command.word_options().map(|o| format!("[{}]", o.name)))
         .collect::<Vec<_>>()
         .join(" ")
 }

@@ -73,6 +73,8 @@ async fn registers_every_command_with_its_options() {
         "{:?}",
         bot.fake.unknown_routes()
     );
+    // The whole payload, as Discord receives it from the registry.
+    insta::assert_json_snapshot!("registered_commands", call.body);
     bot.stop().await;
 }
 

@@ -7,9 +7,7 @@ use super::util::{ask, shipped};
 
 fn ask_text(text: &str) -> answer::Answer {
     let s = shipped();
-    let request = Request::new(Command::Ask {
-        question: text.to_string(),
-    });
+    let request = Request::new(Command::ask(text));
     answer::answer(&s.engine, &s.vocabulary, &s.config.answers, &request).expect("never an error")
 }
 
@@ -147,7 +145,7 @@ proptest! {
     fn any_page_number_is_safe(page in 0usize..10_000) {
         let s = shipped();
         let a = answer::answer(&s.engine, &s.vocabulary, &s.config.answers, &Request {
-            command: Command::Faq { topic: None },
+            command: Command::from_words(&["/faq".to_string()]).unwrap(),
             page,
         }).unwrap();
         // Pages within the total hold passages and say whether more follow; pages past it
@@ -166,7 +164,7 @@ fn the_largest_page_number_is_safe() {
         &s.vocabulary,
         &s.config.answers,
         &Request {
-            command: Command::Faq { topic: None },
+            command: Command::from_words(&["/faq".to_string()]).unwrap(),
             page: usize::MAX,
         },
     )

@@ -1,0 +1,295 @@
+//! Every command, defined once: its name, the description members read, its typed options
+//! (which facet each fills, which are yes/no switches), who may run it and how it is
+//! answered. Everything else derives from [`COMMANDS`]: the Discord declarations and their
+//! registration, autocomplete, `/help`, the terminal parser, paging ids and the HTTP
+//! dispatcher. No Discord types here.
+
+use crate::content::Facet;
+
+/// One command. Adding a command is one entry in [`COMMANDS`] (plus a handler when no
+/// existing [`Action`] answers it).
+#[derive(Debug, PartialEq, Eq)]
+pub struct CommandDef {
+    pub name: &'static str,
+    /// What members read: Discord's description under the command, and its `/help` line.
+    pub description: &'static str,
+    /// In the order Discord lists them and positional words fill them.
+    pub options: &'static [OptionDef],
+    pub access: Access,
+    pub action: Action,
+}
+
+/// Who may run a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Every member, in servers and elsewhere.
+    Everyone,
+    /// Moderators only (`reload.permission` or a moderator role), in servers only. Discord
+    /// hides it from others by default, and the bot checks again, since server admins can
+    /// change what Discord shows.
+    Moderators,
+}
+
+/// How a command is answered.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Filters by the facets its options name and ranks within its topic.
+    Facets(FacetCommand),
+    /// Searches the whole guide for a question.
+    Ask,
+    /// The overview of what the bot answers.
+    Help,
+    /// Rebuilds the index from `data/` (moderators).
+    Reload,
+}
+
+/// A facet command's topic, and how its data is named in answers.
+#[derive(Debug, PartialEq, Eq)]
+pub struct FacetCommand {
+    /// The `topic` facet value its passages carry.
+    pub topic: &'static str,
+    /// The answer's heading: "Salary · Senior · India".
+    pub title: &'static str,
+    /// "We have no {what} for …"
+    pub what: &'static str,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct OptionDef {
+    pub name: &'static str,
+    /// What members read under the option in Discord.
+    pub description: &'static str,
+    pub kind: OptionKind,
+    pub required: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptionKind {
+    /// Words: values of this facet (autocompleted from the values the guide holds) filter,
+    /// other words are searched for.
+    Facet(Facet),
+    /// Free text of at most this many characters (a question).
+    Text { max_chars: u16 },
+    /// A yes/no switch about how to answer, not what: not part of the request.
+    Flag,
+}
+
+/// Longest value Discord accepts for a facet option: a value or a few words.
+pub const FACET_MAX_CHARS: u16 = 100;
+
+/// "Show the answer only to you", on every command members run.
+const PRIVATE: OptionDef = OptionDef {
+    name: "private",
+    description: "Show the answer only to you",
+    kind: OptionKind::Flag,
+    required: false,
+};
+
+const fn facet(name: &'static str, description: &'static str, facet: Facet) -> OptionDef {
+    OptionDef {
+        name,
+        description,
+        kind: OptionKind::Facet(facet),
+        required: false,
+    }
+}
+
+pub const COMMANDS: &[CommandDef] = &[
+    CommandDef {
+        name: "salary",
+        description: "Salary figures from the guide, by career level and region.",
+        options: &[
+            facet("level", "Career level, e.g. senior", Facet::Levels),
+            facet("region", "Region or country, e.g. india", Facet::Regions),
+            PRIVATE,
+        ],
+        access: Access::Everyone,
+        action: Action::Facets(FacetCommand {
+            topic: "salary",
+            title: "Salary",
+            what: "salary data",
+        }),
+    },
+    CommandDef {
+        name: "certs",
+        description: "Certifications worth taking, and what each is good for.",
+        options: &[
+            facet(
+                "provider",
+                "Cloud or course provider, e.g. aws or gcp",
+                Facet::Providers,
+            ),
+            PRIVATE,
+        ],
+        access: Access::Everyone,
+        action: Action::Facets(FacetCommand {
+            topic: "certs",
+            title: "Certifications",
+            what: "certification advice",
+        }),
+    },
+    CommandDef {
+        name: "levels",
+        description: "What people at each career level are responsible for.",
+        options: &[
+            facet(
+                "level",
+                "Career level, e.g. junior or senior",
+                Facet::Levels,
+            ),
+            PRIVATE,
+        ],
+        access: Access::Everyone,
+        action: Action::Facets(FacetCommand {
+            topic: "levels",
+            title: "Career levels",
+            what: "level description",
+        }),
+    },
+    CommandDef {
+        name: "ask",
+        description: "Ask anything about the career; answers come from the community's guide.",
+        options: &[
+            OptionDef {
+                name: "question",
+                description: "Your question, e.g. which MLOps tools should I learn first",
+                kind: OptionKind::Text { max_chars: 300 },
+                required: true,
+            },
+            PRIVATE,
+        ],
+        access: Access::Everyone,
+        action: Action::Ask,
+    },
+    CommandDef {
+        name: "faq",
+        description: "Frequently asked questions, by topic.",
+        options: &[
+            facet("topic", "Topic, e.g. salary or tools", Facet::Topic),
+            PRIVATE,
+        ],
+        access: Access::Everyone,
+        action: Action::Facets(FacetCommand {
+            topic: "faq",
+            title: "FAQ",
+            what: "FAQ answer",
+        }),
+    },
+    CommandDef {
+        name: "help",
+        description: "What I can answer, and how to ask.",
+        options: &[PRIVATE],
+        access: Access::Everyone,
+        action: Action::Help,
+    },
+    CommandDef {
+        name: "reload",
+        description: "Moderators: reload the guides from disk, or check them with dry_run.",
+        options: &[OptionDef {
+            name: "dry_run",
+            description:
+                "Only validate and show what would change; keep serving the current guides",
+            kind: OptionKind::Flag,
+            required: false,
+        }],
+        access: Access::Moderators,
+        action: Action::Reload,
+    },
+];
+
+/// The commands every member may run, in order: what `/help` lists.
+pub fn for_members() -> impl Iterator<Item = &'static CommandDef> {
+    COMMANDS.iter().filter(|c| c.access == Access::Everyone)
+}
+
+/// The command named `name` (lower case, no slash).
+pub fn find(name: &str) -> Option<&'static CommandDef> {
+    COMMANDS.iter().find(|c| c.name == name)
+}
+
+impl CommandDef {
+    /// The options that carry the request (words), in order; switches are left out.
+    pub fn word_options(&self) -> impl Iterator<Item = &'static OptionDef> + Clone {
+        let options: &'static [OptionDef] = self.options;
+        options.iter().filter(|o| o.kind != OptionKind::Flag)
+    }
+
+    pub fn option(&self, name: &str) -> Option<&'static OptionDef> {
+        let options: &'static [OptionDef] = self.options;
+        options.iter().find(|o| o.name == name)
+    }
+
+    /// The facets the options fill, in option order (facet commands).
+    pub fn facets(&self) -> Vec<Facet> {
+        self.word_options()
+            .filter_map(|o| match o.kind {
+                OptionKind::Facet(f) => Some(f),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The topic a facet command covers.
+    pub fn topic(&self) -> Option<&'static str> {
+        match &self.action {
+            Action::Facets(spec) => Some(spec.topic),
+            _ => None,
+        }
+    }
+}
+
+impl OptionDef {
+    /// The most characters Discord lets a member type into it (switches: none).
+    pub fn max_chars(&self) -> Option<u16> {
+        match self.kind {
+            OptionKind::Facet(_) => Some(FACET_MAX_CHARS),
+            OptionKind::Text { max_chars } => Some(max_chars),
+            OptionKind::Flag => None,
+        }
+    }
+
+    /// Whether Discord offers completions while it is typed: facet values.
+    pub fn autocompletes(&self) -> bool {
+        matches!(self.kind, OptionKind::Facet(_))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What Discord requires of names and descriptions, checked here rather than as a
+    /// rejected registration.
+    #[test]
+    fn every_command_is_one_discord_accepts() {
+        let mut names = std::collections::HashSet::new();
+        for c in COMMANDS {
+            assert!(names.insert(c.name), "{} twice", c.name);
+            let valid_name = |n: &str| {
+                (1..=32).contains(&n.len())
+                    && n.chars()
+                        .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_')
+            };
+            assert!(valid_name(c.name), "{}", c.name);
+            assert!(
+                (1..=100).contains(&c.description.chars().count()),
+                "{}",
+                c.name
+            );
+            let mut options = std::collections::HashSet::new();
+            for o in c.options {
+                assert!(options.insert(o.name), "{}: {} twice", c.name, o.name);
+                assert!(valid_name(o.name), "{}: {}", c.name, o.name);
+                assert!((1..=100).contains(&o.description.chars().count()));
+            }
+            // Discord lists required options first.
+            let first_optional = c.options.iter().position(|o| !o.required);
+            if let Some(i) = first_optional {
+                assert!(c.options[i..].iter().all(|o| !o.required), "{}", c.name);
+            }
+            if let Action::Facets(_) = c.action {
+                assert!(!c.facets().is_empty(), "{} fills no facet", c.name);
+            }
+        }
+    }
+}
