@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -39,8 +39,6 @@ pub struct Shared {
     /// How many shards this process should run, once known (from the config, or from
     /// Discord's recommended count with `shards = "auto"`); 0 before.
     expected_shards: AtomicUsize,
-    /// Interactions that reached a handler (refused HTTP requests never do).
-    pub handled: AtomicU64,
 }
 
 impl Shared {
@@ -54,7 +52,6 @@ impl Shared {
             http: OnceLock::new(),
             shards: OnceLock::new(),
             expected_shards: AtomicUsize::new(0),
-            handled: AtomicU64::new(0),
         })
     }
 
@@ -143,7 +140,6 @@ impl Shared {
         ephemeral: bool,
         note: Option<String>,
     ) -> Result<Reply, AnswerError> {
-        self.handled.fetch_add(1, Ordering::Relaxed);
         self.answer_reply(user, request, ephemeral, note)
     }
 
@@ -224,7 +220,6 @@ impl Shared {
     /// Handles a "More results" / "Previous" press: only the member who asked may turn the
     /// page; anyone else gets a private explanation.
     pub fn page_turn(&self, presser: u64, custom_id: &str) -> PageTurn {
-        self.handled.fetch_add(1, Ordering::Relaxed);
         let Some(id) = PageId::parse(custom_id) else {
             return PageTurn::Refused(Reply::text(
                 "This button is from an older version of the bot; run the command again.",
@@ -253,7 +248,6 @@ impl Shared {
 
     /// Autocomplete choices for one option: `(label, value)`, at most 25.
     pub fn choices(&self, command: &str, option: &str, partial: &str) -> Vec<(String, String)> {
-        self.handled.fetch_add(1, Ordering::Relaxed);
         let Some((facet, topic)) = option_facet(command, option) else {
             return Vec::new();
         };
@@ -261,7 +255,7 @@ impl Shared {
     }
 }
 
-/// Counts an interaction by command and outcome, and as handled.
+/// Counts an interaction by command and outcome (`careerbot_interactions_total`).
 pub fn count(command: &'static str, outcome: &'static str) {
     metrics::counter!("careerbot_interactions_total", "command" => command, "outcome" => outcome)
         .increment(1);
