@@ -180,129 +180,22 @@ impl Shared {
     }
 }
 
-/// The moderator's reply: the diff and versions, or every error with file and line (in a
-/// file attachment when they do not fit a message).
+/// The moderator's reply (rendered by [`crate::render::reload`]), private.
 pub fn reload_reply(outcome: &Outcome, data_dir: &Path) -> Reply {
-    let shown = |d: &crate::content::Diagnostic| {
-        let text = d.to_string();
-        // Paths as the moderator knows them: relative to the folder holding `data/`.
-        match data_dir.parent().map(|p| format!("{}/", p.display())) {
-            Some(prefix) if prefix != "/" && !prefix.is_empty() => text.replacen(&prefix, "", 1),
-            _ => text,
-        }
-    };
-    let mut embed = view::EmbedView {
-        title: String::new(),
-        description: String::new(),
-        fields: Vec::new(),
-        footer: format!("took {} ms", outcome.elapsed.as_millis()),
-        color: 0x2f7ed8,
-    };
-    let mut files = Vec::new();
-    match &outcome.result {
-        Ok(a) => {
-            embed.title = if outcome.dry_run {
-                "Dry run: the content is valid (nothing was swapped)".into()
-            } else {
-                "Reloaded".into()
-            };
-            let mut lines = vec![
-                format!("Content version: `{}`", a.version),
-                format!(
-                    "Documents {} → {} · passages {} → {}",
-                    outcome.before.documents,
-                    a.after.documents,
-                    outcome.before.passages,
-                    a.after.passages
-                ),
-            ];
-            if a.diff.is_empty() {
-                lines.push("No passage changed.".into());
-            }
-            if !a.warnings.is_empty() {
-                lines.push(format!(
-                    "{} warning(s); run `careerbot check` to see them.",
-                    a.warnings.len()
-                ));
-            }
-            embed.description = lines.join("\n");
-            for (name, list) in [
-                ("Added", &a.diff.added),
-                ("Changed", &a.diff.changed),
-                ("Removed", &a.diff.removed),
-            ] {
-                if list.is_empty() {
-                    continue;
-                }
-                let items: Vec<String> = list
-                    .iter()
-                    .map(|p| {
-                        format!(
-                            "`{}` — {}",
-                            escape_markdown(&p.id),
-                            escape_markdown(&p.title)
-                        )
-                    })
-                    .collect();
-                embed.fields.push(view::FieldView {
-                    name: format!("{name} ({})", list.len()),
-                    value: trim(&items.join("\n"), limits::FIELD_VALUE),
-                });
-            }
-        }
-        Err(r) => {
-            embed.color = 0xd83f2f;
-            embed.title = format!(
-                "Reload rejected: still serving content {}",
-                outcome.before_version
-            );
-            let all: Vec<String> = r.errors.iter().map(shown).collect();
-            let mut text = match &r.build_error {
-                Some(e) => format!("Building the index failed: {}", escape_markdown(e)),
-                None => format!(
-                    "{} error(s) in the content; fix them and reload:",
-                    r.errors.len()
-                ),
-            };
-            if !all.is_empty() {
-                // Code blocks keep paths and hints readable; a file takes what does not fit.
-                let budget = limits::DESCRIPTION - text.len() - 200;
-                let mut block = String::new();
-                let mut included = 0;
-                for e in &all {
-                    let safe = e.replace("```", "'''");
-                    if block.len() + safe.len() + 1 > budget {
-                        break;
-                    }
-                    block.push_str(&safe);
-                    block.push('\n');
-                    included += 1;
-                }
-                text.push_str(&format!("\n```\n{block}```"));
-                if included < all.len() {
-                    text.push_str(&format!(
-                        "…and {} more: all {} are in the attached file.",
-                        all.len() - included,
-                        all.len()
-                    ));
-                    files.push((
-                        "content-errors.txt".to_string(),
-                        (all.join("\n") + "\n").into_bytes(),
-                    ));
-                }
-            }
-            embed.description = text;
-        }
-    }
+    let rendered = crate::render::reload::message(outcome, data_dir);
     Reply {
         content: None,
         view: Some(view::MessageView {
-            embed,
+            embed: rendered.embed,
             buttons: Vec::new(),
         }),
         ephemeral: true,
         pager: None,
-        files,
+        files: rendered
+            .files
+            .into_iter()
+            .map(|(name, text)| (name, text.into_bytes()))
+            .collect(),
     }
 }
 

@@ -2,6 +2,7 @@
 //! JSON, or a Discord message view. No I/O here, so every output is snapshot-tested.
 
 pub mod discord;
+pub mod reload;
 
 use serde::Serialize;
 

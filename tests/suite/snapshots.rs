@@ -34,6 +34,22 @@ fn terminal_text() {
     }
 }
 
+/// `careerbot ask --json`: the field names scripts rely on.
+#[test]
+fn json_output() {
+    for (name, line) in CASES {
+        let a = ask(line);
+        // Scores move with every ranking change; their presence and place are the contract.
+        let mut json: serde_json::Value = serde_json::from_str(&render::json(&a)).unwrap();
+        for hit in json["results"].as_array_mut().unwrap() {
+            assert!(hit["score"].is_number(), "{hit}");
+            hit["score"] = "<score>".into();
+        }
+        let text = serde_json::to_string_pretty(&json).unwrap();
+        insta::assert_snapshot!(format!("json_{name}"), stable(text, &a.content_version));
+    }
+}
+
 #[test]
 fn discord_embeds() {
     for (name, line) in CASES {
@@ -42,5 +58,112 @@ fn discord_embeds() {
         assert!(view.embed.total_chars() <= discord::limits::TOTAL);
         let json = serde_json::to_string_pretty(&view).unwrap();
         insta::assert_snapshot!(format!("discord_{name}"), stable(json, &a.content_version));
+    }
+}
+
+/// The moderator's reply to `/reload`, for each way a reload ends.
+#[test]
+fn reload_replies() {
+    use careerbot::content::Diagnostic;
+    use careerbot::reload::{Applied, Counts, Diff, Outcome, PassageRef, Rejected, Version};
+    use std::path::Path;
+    use std::time::Duration;
+
+    let data = Path::new("/srv/guides/data");
+    let version = |hash: &str| Version {
+        hash: hash.into(),
+        git_commit: Some("0123456789abcdef0123".into()),
+    };
+    let passage = |id: &str, title: &str| PassageRef {
+        id: id.into(),
+        title: title.into(),
+    };
+    let outcome = |dry_run, result| Outcome {
+        dry_run,
+        elapsed: Duration::from_millis(42),
+        before: Counts {
+            documents: 7,
+            passages: 30,
+        },
+        before_version: "1111aaaa".into(),
+        result,
+    };
+    let applied = |diff: Diff, warnings: Vec<Diagnostic>| Applied {
+        after: Counts {
+            documents: 8,
+            passages: 31,
+        },
+        version: version("2222bbbb"),
+        diff,
+        warnings,
+        engine: None,
+    };
+    let error = |file: &str, line: usize, message: &str| {
+        Diagnostic::error(data.join(file), line, 1, message).with_hint("fix it")
+    };
+    let rejected = |errors: Vec<Diagnostic>, build_error: Option<String>| Rejected {
+        version: version("3333cccc"),
+        errors,
+        build_error,
+    };
+    let many: Vec<Diagnostic> = (1..=80)
+        .map(|i| error("ml-engineer/salary.md", i, "unknown level `seniorr`"))
+        .collect();
+    let cases = [
+        (
+            "reloaded",
+            outcome(
+                false,
+                Ok(applied(
+                    Diff {
+                        added: vec![passage("guide/new#rounds", "Whiteboard *rounds*")],
+                        changed: vec![passage("guide/faq#pay", "Pay")],
+                        removed: vec![passage("guide/old#gone", "Gone")],
+                    },
+                    vec![Diagnostic::warning(
+                        data.join("guide/a.md"),
+                        3,
+                        1,
+                        "empty heading",
+                    )],
+                )),
+            ),
+        ),
+        (
+            "dry_run_unchanged",
+            outcome(true, Ok(applied(Diff::default(), vec![]))),
+        ),
+        (
+            "rejected_errors",
+            outcome(
+                false,
+                Err(rejected(
+                    vec![
+                        error("guide/a.md", 2, "unknown facet value"),
+                        error("guide/b.md", 9, "duplicate id ```x```"),
+                    ],
+                    None,
+                )),
+            ),
+        ),
+        (
+            "rejected_many_errors",
+            outcome(false, Err(rejected(many, None))),
+        ),
+        (
+            "build_failed",
+            outcome(
+                false,
+                Err(rejected(
+                    vec![],
+                    Some("No space left on device (os error 28)".into()),
+                )),
+            ),
+        ),
+    ];
+    for (name, outcome) in cases {
+        let view = careerbot::render::reload::message(&outcome, data);
+        assert!(view.embed.total_chars() <= discord::limits::TOTAL, "{name}");
+        insta::assert_json_snapshot!(format!("reload_{name}"), view);
     }
 }
