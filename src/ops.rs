@@ -20,13 +20,18 @@ const LATENCY_BUCKETS: &[f64] = &[
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
 ];
 
+/// How careerbot's metrics are exported: latency histograms with [`LATENCY_BUCKETS`].
+pub fn prometheus() -> PrometheusBuilder {
+    PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)
+        .expect("buckets are non-empty")
+}
+
 /// The process-wide Prometheus recorder, installed on first use.
 pub fn metrics_handle() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE.get_or_init(|| {
-        let handle = PrometheusBuilder::new()
-            .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)
-            .expect("buckets are non-empty")
+        let handle = prometheus()
             .install_recorder()
             .expect("no other metrics recorder is installed");
         describe();
@@ -134,12 +139,15 @@ async fn metrics_text(State(shared): State<Arc<Shared>>) -> Response {
     if let Some((up, _)) = shared.shard_status().await {
         metrics::gauge!("careerbot_shards_connected").set(up as f64);
     }
+    // Histograms keep raw samples until upkeep folds them in.
+    shared.metrics.run_upkeep();
+    let body = shared.metrics.render();
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        metrics_handle().render(),
+        body,
     )
         .into_response()
 }

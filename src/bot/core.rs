@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
+use metrics_exporter_prometheus::PrometheusHandle;
 use serenity::all::{
     ButtonStyle, CommandInteraction, CreateActionRow, CreateAllowedMentions, CreateAttachment,
     CreateButton, CreateEmbed, CreateEmbedFooter, CreateInteractionResponseFollowup,
@@ -39,10 +40,19 @@ pub struct Shared {
     /// How many shards this process should run, once known (from the config, or from
     /// Discord's recommended count with `shards = "auto"`); 0 before.
     expected_shards: AtomicUsize,
+    /// Where `/metrics` reads the counters from.
+    pub metrics: PrometheusHandle,
 }
 
 impl Shared {
+    /// Serving `engine`, with metrics in the process-wide recorder (`/metrics`).
     pub fn new(config: Config, engine: Engine) -> Arc<Shared> {
+        Self::with_metrics(config, engine, crate::ops::metrics_handle().clone())
+    }
+
+    /// Serving `engine`, with `/metrics` rendered from `metrics`: the handle of the recorder
+    /// this process's (or, in tests, this runtime's) counters go to.
+    pub fn with_metrics(config: Config, engine: Engine, metrics: PrometheusHandle) -> Arc<Shared> {
         Arc::new(Shared {
             vocabulary: crate::app::vocabulary(&config),
             config,
@@ -52,6 +62,7 @@ impl Shared {
             http: OnceLock::new(),
             shards: OnceLock::new(),
             expected_shards: AtomicUsize::new(0),
+            metrics,
         })
     }
 

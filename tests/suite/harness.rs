@@ -82,6 +82,43 @@ impl Logs {
     }
 }
 
+/// One test's own metrics: [`Metrics::run`] runs the test on a runtime whose every thread
+/// counts into this recorder only; give `handle` to the `Shared` under test
+/// (`Shared::with_metrics`) and its `/metrics` shows this test's counts exactly.
+pub struct Metrics {
+    recorder: &'static metrics_exporter_prometheus::PrometheusRecorder,
+    pub handle: metrics_exporter_prometheus::PrometheusHandle,
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        logs();
+        // Leaked: every thread of the test's runtime holds it for its whole life.
+        let recorder: &'static _ =
+            Box::leak(Box::new(careerbot::ops::prometheus().build_recorder()));
+        Metrics {
+            handle: recorder.handle(),
+            recorder,
+        }
+    }
+
+    pub fn run<F: std::future::Future>(&self, test: F) -> F::Output {
+        let recorder = self.recorder;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(4)
+            .enable_all()
+            .on_thread_start(move || {
+                std::mem::forget(metrics::set_default_local_recorder(recorder))
+            })
+            .build()
+            .unwrap();
+        let _here = metrics::set_default_local_recorder(self.recorder);
+        let out = runtime.block_on(test);
+        runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+        out
+    }
+}
+
 /// A bot connected to its own fake Discord, with its own copy of the content.
 pub struct TestBot {
     pub fake: FakeDiscord,
