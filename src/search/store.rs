@@ -16,9 +16,13 @@ const GENERATION_PREFIX: &str = "gen-";
 const TMP_PREFIX: &str = ".tmp-";
 /// Generations kept besides the current one, for processes still reading them.
 const KEEP_OLD: usize = 2;
-/// Younger generations are never removed: another process sharing `index/` may have just
-/// published one and be about to open it.
-const MIN_AGE: Duration = Duration::from_secs(600);
+/// A generation replaced less than this long ago is never removed: a replica sharing
+/// `index/` that has not reloaded yet, or a process between reading `CURRENT` and opening
+/// the files, may still read it. (A generation that was never current counts from when it
+/// was built.)
+pub const GRACE: Duration = Duration::from_secs(600);
+/// Written into a generation when `CURRENT` stops naming it; its time is when that happened.
+const RETIRED: &str = "RETIRED";
 /// Unfinished builds older than this are leftovers of a crash, not another process's work.
 const STALE_TMP: Duration = Duration::from_secs(3600);
 
@@ -112,9 +116,27 @@ pub fn publish(index_dir: &Path, tmp: &Path, manifest: &Manifest) -> std::io::Re
     let dest = index_dir.join(&name);
     std::fs::rename(tmp, &dest)?;
     sync_dir(index_dir);
+    crash_point("publish:renamed");
+    let previous = current(index_dir).map(|(dir, _)| dir);
     write_atomic(&index_dir.join(CURRENT), format!("{name}\n").as_bytes())?;
+    if let Some(previous) = previous.filter(|p| *p != dest) {
+        if let Err(e) = std::fs::write(previous.join(RETIRED), b"") {
+            tracing::warn!(path = %previous.display(), error = %e, "could not mark a generation retired; it is removed by its age instead");
+        }
+    }
     clean(index_dir, &name);
     Ok(dest)
+}
+
+/// Set to a crash point's name, the process aborts there, as a power cut would stop it: how
+/// the tests show that a crash at that step leaves the previous generation current.
+pub const CRASH_AT: &str = "CAREERBOT_CRASH_AT";
+
+fn crash_point(name: &str) {
+    if std::env::var_os(CRASH_AT).is_some_and(|at| at == name) {
+        eprintln!("{CRASH_AT}={name}: aborting here");
+        std::process::abort();
+    }
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -144,7 +166,8 @@ fn sync_dir(dir: &Path) {
     }
 }
 
-/// Removes older generations (keeping [`KEEP_OLD`]) and crash leftovers. Failures only log:
+/// Removes generations out of service for longer than [`GRACE`] (keeping the newest
+/// [`KEEP_OLD`] whatever their age) and crash leftovers. Failures only log:
 /// a stray directory costs disk, not correctness.
 fn clean(index_dir: &Path, current: &str) {
     let Ok(entries) = std::fs::read_dir(index_dir) else {
@@ -155,8 +178,12 @@ fn clean(index_dir: &Path, current: &str) {
         let name = entry.file_name().to_string_lossy().into_owned();
         let path = entry.path();
         if name.starts_with(GENERATION_PREFIX) && name != current {
-            let modified = entry.metadata().and_then(|m| m.modified()).ok();
-            generations.push((modified, path));
+            // Since when it is out of service: retired, or (never current) built.
+            let since = std::fs::metadata(path.join(RETIRED))
+                .or_else(|_| entry.metadata())
+                .and_then(|m| m.modified())
+                .ok();
+            generations.push((since, path));
         } else if name.starts_with(TMP_PREFIX) {
             let age = entry
                 .metadata()
@@ -170,10 +197,10 @@ fn clean(index_dir: &Path, current: &str) {
     }
     generations.sort();
     let excess = generations.len().saturating_sub(KEEP_OLD);
-    for (modified, path) in generations.into_iter().take(excess) {
-        let old_enough = modified
+    for (since, path) in generations.into_iter().take(excess) {
+        let old_enough = since
             .and_then(|m| m.elapsed().ok())
-            .is_some_and(|age| age >= MIN_AGE);
+            .is_some_and(|age| age >= GRACE);
         if old_enough {
             remove(&path);
         }
@@ -207,18 +234,38 @@ mod tests {
         let (cur, manifest) = current(dir.path()).unwrap();
         assert_eq!(cur, names[3]);
         assert_eq!(manifest.content_version, "d");
-        // All young: another process may still be opening any of them.
+        // All just retired: another process may still be reading any of them.
         assert!(names.iter().all(|n| n.exists()));
-        // Aged beyond MIN_AGE, all but the newest KEEP_OLD old ones go.
-        let old = SystemTime::now() - MIN_AGE - Duration::from_secs(60);
-        for (i, n) in names.iter().enumerate() {
-            let f = std::fs::File::open(n).unwrap();
-            f.set_modified(old + Duration::from_secs(i as u64)).unwrap();
+        assert!(names[..3].iter().all(|n| n.join(RETIRED).exists()));
+        assert!(
+            !names[3].join(RETIRED).exists(),
+            "the current one is in service"
+        );
+        // Built long ago but retired just now still stays: the grace counts from retirement.
+        let long_ago = SystemTime::now() - GRACE * 10;
+        for n in &names {
+            std::fs::File::open(n)
+                .unwrap()
+                .set_modified(long_ago)
+                .unwrap();
+        }
+        let tmp = create_tmp(dir.path()).unwrap();
+        let d2 = publish(dir.path(), &tmp, &Manifest::new("d2", 1)).unwrap();
+        assert!(names.iter().all(|n| n.exists()));
+        // Retired beyond GRACE, all but the newest KEEP_OLD out of service go.
+        let old = SystemTime::now() - GRACE - Duration::from_secs(60);
+        for (i, n) in names.iter().chain([&d2]).enumerate() {
+            let marker = n.join(RETIRED);
+            if marker.exists() {
+                let f = std::fs::File::options().write(true).open(marker).unwrap();
+                f.set_modified(old + Duration::from_secs(i as u64)).unwrap();
+            }
         }
         let tmp = create_tmp(dir.path()).unwrap();
         let newest = publish(dir.path(), &tmp, &Manifest::new("e", 1)).unwrap();
-        assert!(!names[0].exists() && !names[1].exists());
-        assert!(names[2].exists() && names[3].exists() && newest.exists());
+        // Out of service: a, b, c, d (all aged) and d2 (just retired, so the newest).
+        assert!(!names[0].exists() && !names[1].exists() && !names[2].exists());
+        assert!(names[3].exists() && d2.exists() && newest.exists());
         // No temporary files are left behind.
         let leftovers: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()

@@ -116,6 +116,63 @@ fn an_interrupted_rebuild_leaves_the_previous_index_loadable() {
     );
 }
 
+/// A real crash, not an error that runs cleanup: `careerbot index` aborts between renaming
+/// the new generation into place and pointing `CURRENT` at it.
+#[test]
+fn a_crash_between_rename_and_current_leaves_the_previous_index_current() {
+    let s = setup();
+    let before = open(&s.config);
+    let version = before.manifest().content_version.clone();
+    drop(before);
+    let config_file = s._tmp.path().join("config.toml");
+    // The shipped config: `data/` and `index/` beside it, as `setup` made them.
+    std::fs::copy(root().join("config.toml"), &config_file).unwrap();
+    std::fs::write(s.config.data_dir.join("extra.md"), "# Extra\n\nNew text.\n").unwrap();
+
+    let index = |crash: Option<&str>| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_careerbot"));
+        command
+            .arg("--config")
+            .arg(&config_file)
+            .args(["index", "--force"])
+            .env_remove("RUST_LOG")
+            .env_remove(store::CRASH_AT);
+        if let Some(point) = crash {
+            command.env(store::CRASH_AT, point);
+        }
+        command.output().unwrap()
+    };
+    let crashed = index(Some("publish:renamed"));
+    assert!(!crashed.status.success(), "the crash point was not reached");
+    assert!(
+        String::from_utf8_lossy(&crashed.stderr).contains("aborting here"),
+        "{}",
+        String::from_utf8_lossy(&crashed.stderr)
+    );
+    // The new generation is in place, but CURRENT still names the previous one.
+    let generations = std::fs::read_dir(&s.config.index_dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("gen-")
+        })
+        .count();
+    assert_eq!(generations, 2);
+    let last = Engine::open_last_good(&s.config)
+        .unwrap()
+        .expect("previous index loads");
+    assert_eq!(last.manifest().content_version, version);
+    drop(last);
+
+    // The next run builds and publishes normally.
+    assert!(index(None).status.success());
+    let now = Engine::open_last_good(&s.config).unwrap().unwrap();
+    assert_ne!(now.manifest().content_version, version);
+}
+
 #[test]
 fn content_errors_fall_back_to_the_last_good_index() {
     let s = setup();
