@@ -137,6 +137,15 @@ pub struct RawDocument<'a> {
 }
 
 impl RawDocument<'_> {
+    /// The file line of a front-matter key (or of one of its values), for diagnostics.
+    fn fm_line(&self, key: &str, value: Option<&str>) -> usize {
+        let line = match value {
+            Some(v) => front_matter::value_line(self.front_matter_text, key, v),
+            None => front_matter::key_line(self.front_matter_text, key),
+        };
+        line.map_or(1, |l| self.front_matter_line + l - 1)
+    }
+
     /// The file line of a 1-based body line.
     fn file_line(&self, body_line: usize) -> usize {
         match self.body_lines.get(body_line.wrapping_sub(1)) {
@@ -166,214 +175,39 @@ impl TryFrom<RawDocument<'_>> for Validated {
     fn try_from(raw: RawDocument<'_>) -> Result<Validated, Vec<Diagnostic>> {
         let mut diags = Vec::new();
         let path = raw.display_path.clone();
-        let fm_line = |key: &str, value: Option<&str>| {
-            let line = match value {
-                Some(v) => front_matter::value_line(raw.front_matter_text, key, v),
-                None => front_matter::key_line(raw.front_matter_text, key),
-            };
-            line.map_or(1, |l| raw.front_matter_line + l - 1)
-        };
-        let fm = &raw.front_matter;
-
-        let id = match &fm.id {
-            Some(id) if is_valid_id(id) => id.clone(),
-            Some(id) => {
-                diags.push(
-                    Diagnostic::error(&path, fm_line("id", None), 1, format!("invalid id `{id}`"))
-                        .with_hint("ids use lower-case letters, digits, `-`, `_` and `/`"),
-                );
-                id.clone()
-            }
-            None => default_id(&raw.rel_path),
-        };
-
-        // Document facets, checked against the vocabulary.
-        let mut doc_facets = Facets::default();
-        for facet in Facet::ALL {
-            let written = match facet {
-                Facet::Topic => fm.topic.clone(),
-                Facet::Levels => fm.levels.clone(),
-                Facet::Regions => fm.regions.clone(),
-                Facet::Providers => fm.providers.clone(),
-            };
-            for value in written.map(|w| w.into_vec()).unwrap_or_default() {
-                let line = fm_line(facet.key(), Some(&value));
-                match check_facet_value(raw.vocabulary, facet, &value, &path, line) {
-                    Ok(v) => push_unique(doc_facets.get_mut(facet), v),
-                    Err(e) => diags.push(e),
-                }
-            }
-        }
-        let mut aliases: Vec<String> = Vec::new();
-        for list in [&fm.aliases, &fm.tags, &fm.keywords].into_iter().flatten() {
-            for a in list.clone().into_vec() {
-                push_unique(&mut aliases, a);
-            }
-        }
-
+        let id = document_id(&raw, &mut diags);
+        let facets = document_facets(&raw, &mut diags);
+        let aliases = document_aliases(&raw.front_matter);
         let mut sections = drop_untitled_headings(&raw, &path, &mut diags);
-        // A single `# Heading` at the top names the document rather than opening a section.
-        let h1s = sections.iter().filter(|s| s.level == 1).count();
-        let first_heading = sections.iter().position(|s| s.level > 0);
-        let title_heading = match first_heading {
-            Some(i) if h1s == 1 && sections[i].level == 1 => Some(i),
-            _ => None,
+        let title = document_title(&raw, &sections);
+        let (description, intro_line) = fold_intro(&raw, &mut sections);
+        let source = raw
+            .front_matter
+            .source
+            .clone()
+            .unwrap_or_else(|| raw.rel_path.clone());
+
+        let mut builder = Passages {
+            raw: &raw,
+            doc_id: &id,
+            title: &title,
+            source: &source,
+            intro_line,
+            facets,
+            aliases,
+            passages: Vec::new(),
+            seen_anchors: HashMap::new(),
+            explicit_anchors: HashSet::new(),
+            reported: HashSet::new(),
+            stack: Vec::new(),
         };
-        let non_blank = |t: &Option<String>| t.clone().filter(|t| !t.trim().is_empty());
-        let title = non_blank(&fm.title)
-            .or_else(|| non_blank(&fm.sidebar_label))
-            .or_else(|| first_heading.map(|i| sections[i].title.clone()))
-            .unwrap_or_else(|| title_from_path(&raw.rel_path));
-        let mut intro_line = raw.file_line(1);
-        if let Some(i) = title_heading {
-            // Its text joins the intro; its attributes apply to the whole document.
-            let heading = sections.remove(i);
-            let intro = &mut sections[0];
-            if !heading.text.is_empty() {
-                if !intro.text.is_empty() {
-                    intro.text.push('\n');
-                }
-                intro.text.push_str(&heading.text);
-            }
-            intro.attrs.extend(heading.attrs);
-            intro_line = raw.file_line(heading.line);
-        }
-        // The description is what the page is about in the author's words: a fair intro
-        // when the body does not open with one of its own.
-        let description = non_blank(&fm.description);
-        if sections[0].text.is_empty() {
-            if let Some(description) = &description {
-                sections[0].text = description.trim().to_string();
-                intro_line = fm_line("description", None);
-            }
-        }
-        let source = fm.source.clone().unwrap_or_else(|| raw.rel_path.clone());
-
-        let mut passages = Vec::new();
-        let mut seen_ids: HashMap<String, usize> = HashMap::new();
-        let mut explicit_ids: HashSet<String> = HashSet::new();
-        let mut reported: HashSet<String> = HashSet::new();
-        // Enclosing headings: (level, title, facets, aliases).
-        let mut stack: Vec<(u8, String, Facets, Vec<String>)> = Vec::new();
         for (i, section) in sections.iter().enumerate() {
-            let file_line = raw.file_line(section.line);
-            while stack
-                .last()
-                .is_some_and(|(level, ..)| *level >= section.level)
-            {
-                stack.pop();
-            }
-            let (inherited_facets, inherited_aliases) = stack
-                .last()
-                .map(|(_, _, f, a)| (f.clone(), a.clone()))
-                .unwrap_or_else(|| (doc_facets.clone(), aliases.clone()));
-            let (facets, own_aliases) = apply_attrs(
-                section,
-                inherited_facets,
-                inherited_aliases,
-                raw.vocabulary,
-                &path,
-                file_line,
-                &mut diags,
-            );
-
-            if section.level == 0 {
-                // The intro: text before the first section, owned by the document itself.
-                if !section.text.is_empty() {
-                    passages.push(Passage {
-                        id: id.clone(),
-                        doc_id: id.clone(),
-                        title: title.clone(),
-                        breadcrumb: vec![title.clone()],
-                        text: section.text.clone(),
-                        facets: facets.clone(),
-                        aliases: own_aliases.clone(),
-                        source: source.clone(),
-                        location: raw.rel_path.clone(),
-                        line: intro_line,
-                    });
-                }
-                // Sections below inherit the title heading's attributes.
-                doc_facets = facets;
-                aliases = own_aliases;
-                continue;
-            }
-
-            let has_children = sections
-                .get(i + 1)
-                .is_some_and(|next| next.level > section.level);
-            let anchor = match &section.id {
-                Some(explicit) => {
-                    if !explicit_ids.insert(explicit.clone()) {
-                        reported.insert(format!("{id}#{explicit}"));
-                        diags.push(
-                            Diagnostic::error(
-                                &path,
-                                file_line,
-                                1,
-                                format!("duplicate section id `{explicit}`"),
-                            )
-                            .with_hint("each `{#id}` must be unique within its file"),
-                        );
-                    }
-                    explicit.clone()
-                }
-                None => {
-                    let base = slugify(&section.title);
-                    let n = seen_ids.entry(base.clone()).or_insert(0);
-                    *n += 1;
-                    if *n == 1 {
-                        base
-                    } else {
-                        format!("{base}-{}", *n - 1)
-                    }
-                }
-            };
-            let mut breadcrumb = vec![title.clone()];
-            breadcrumb.extend(stack.iter().map(|(_, t, ..)| t.clone()));
-            breadcrumb.push(section.title.clone());
-            // A document named after its only heading must not say its name twice.
-            breadcrumb.dedup_by(|a, b| a.to_lowercase() == b.to_lowercase());
-
-            if !section.text.is_empty() {
-                passages.push(Passage {
-                    id: format!("{id}#{anchor}"),
-                    doc_id: id.clone(),
-                    title: section.title.clone(),
-                    breadcrumb,
-                    text: section.text.clone(),
-                    facets: facets.clone(),
-                    aliases: own_aliases.clone(),
-                    source: source.clone(),
-                    location: format!("{}#{anchor}", raw.rel_path),
-                    line: file_line,
-                });
-            } else if !has_children {
-                // A heading over subheadings only is ordinary structure; one over nothing
-                // (or over components that render elsewhere) has nothing to answer with.
-                diags.push(
-                    Diagnostic::warning(
-                        &path,
-                        file_line,
-                        1,
-                        format!("section `{}` has no text; nothing indexed", section.title),
-                    )
-                    .with_hint("write the answer under the heading, or remove the heading"),
-                );
-            }
-            stack.push((section.level, section.title.clone(), facets, own_aliases));
+            builder.add(section, sections.get(i + 1), &mut diags);
         }
-
-        // Explicit and generated ids can still collide (`{#a}` beside a heading "A").
-        let mut ids = HashSet::new();
-        for p in &passages {
-            if !ids.insert(p.id.as_str()) && !reported.contains(&p.id) {
-                diags.push(
-                    Diagnostic::error(&path, p.line, 1, format!("duplicate passage id `{}`", p.id))
-                        .with_hint("give one of the headings a different `{#id}`"),
-                );
-            }
-        }
+        let Passages {
+            passages, reported, ..
+        } = builder;
+        check_unique_passage_ids(&passages, &reported, &path, &mut diags);
 
         if diags.iter().any(Diagnostic::is_error) {
             return Err(diags);
@@ -389,6 +223,263 @@ impl TryFrom<RawDocument<'_>> for Validated {
             },
             warnings: diags,
         })
+    }
+}
+
+/// The front matter's `id` (reported when malformed), or one made from the path.
+fn document_id(raw: &RawDocument<'_>, diags: &mut Vec<Diagnostic>) -> String {
+    match &raw.front_matter.id {
+        Some(id) if is_valid_id(id) => id.clone(),
+        Some(id) => {
+            diags.push(
+                Diagnostic::error(
+                    &raw.display_path,
+                    raw.fm_line("id", None),
+                    1,
+                    format!("invalid id `{id}`"),
+                )
+                .with_hint("ids use lower-case letters, digits, `-`, `_` and `/`"),
+            );
+            id.clone()
+        }
+        None => default_id(&raw.rel_path),
+    }
+}
+
+/// The document's facets from its front matter, each value checked against the vocabulary.
+fn document_facets(raw: &RawDocument<'_>, diags: &mut Vec<Diagnostic>) -> Facets {
+    let fm = &raw.front_matter;
+    let mut facets = Facets::default();
+    for facet in Facet::ALL {
+        let written = match facet {
+            Facet::Topic => fm.topic.clone(),
+            Facet::Levels => fm.levels.clone(),
+            Facet::Regions => fm.regions.clone(),
+            Facet::Providers => fm.providers.clone(),
+        };
+        for value in written.map(|w| w.into_vec()).unwrap_or_default() {
+            let line = raw.fm_line(facet.key(), Some(&value));
+            match check_facet_value(raw.vocabulary, facet, &value, &raw.display_path, line) {
+                Ok(v) => push_unique(facets.get_mut(facet), v),
+                Err(e) => diags.push(e),
+            }
+        }
+    }
+    facets
+}
+
+/// Other words for the whole document: `aliases`, and other tools' `tags` and `keywords`.
+fn document_aliases(fm: &RawFrontMatter) -> Vec<String> {
+    let mut aliases: Vec<String> = Vec::new();
+    for list in [&fm.aliases, &fm.tags, &fm.keywords].into_iter().flatten() {
+        for a in list.clone().into_vec() {
+            push_unique(&mut aliases, a);
+        }
+    }
+    aliases
+}
+
+fn non_blank(text: &Option<String>) -> Option<String> {
+    text.clone().filter(|t| !t.trim().is_empty())
+}
+
+/// `title`, then `sidebar_label`, then the first heading, then the file name.
+fn document_title(raw: &RawDocument<'_>, sections: &[Section]) -> String {
+    let fm = &raw.front_matter;
+    non_blank(&fm.title)
+        .or_else(|| non_blank(&fm.sidebar_label))
+        .or_else(|| {
+            sections
+                .iter()
+                .find(|s| s.level > 0)
+                .map(|s| s.title.clone())
+        })
+        .unwrap_or_else(|| title_from_path(&raw.rel_path))
+}
+
+/// Shapes the intro (`sections[0]`): a single `# Heading` at the top names the document
+/// rather than opening a section, so its text and attributes join the intro; and the
+/// front matter's `description`, what the page is about in the author's words, is the intro
+/// when the body does not open with one. Returns the description and the intro's line.
+fn fold_intro(raw: &RawDocument<'_>, sections: &mut Vec<Section>) -> (Option<String>, usize) {
+    let h1s = sections.iter().filter(|s| s.level == 1).count();
+    let first_heading = sections.iter().position(|s| s.level > 0);
+    let mut intro_line = raw.file_line(1);
+    if let Some(i) = first_heading.filter(|&i| h1s == 1 && sections[i].level == 1) {
+        let heading = sections.remove(i);
+        let intro = &mut sections[0];
+        if !heading.text.is_empty() {
+            if !intro.text.is_empty() {
+                intro.text.push('\n');
+            }
+            intro.text.push_str(&heading.text);
+        }
+        intro.attrs.extend(heading.attrs);
+        intro_line = raw.file_line(heading.line);
+    }
+    let description = non_blank(&raw.front_matter.description);
+    if let (true, Some(description)) = (sections[0].text.is_empty(), &description) {
+        sections[0].text = description.trim().to_string();
+        intro_line = raw.fm_line("description", None);
+    }
+    (description, intro_line)
+}
+
+/// Turns a document's sections into passages, one at a time, keeping what the next section
+/// needs: the enclosing headings, the anchors taken so far.
+struct Passages<'r, 'a> {
+    raw: &'r RawDocument<'a>,
+    doc_id: &'r str,
+    title: &'r str,
+    source: &'r str,
+    intro_line: usize,
+    /// The document's own facets and aliases (after the intro's attributes).
+    facets: Facets,
+    aliases: Vec<String>,
+    passages: Vec<Passage>,
+    /// Generated anchors by base, to number repeats (`pay`, `pay-1`).
+    seen_anchors: HashMap<String, usize>,
+    explicit_anchors: HashSet<String>,
+    /// Passage ids already reported as duplicates.
+    reported: HashSet<String>,
+    /// Enclosing headings: (level, title, facets, aliases).
+    stack: Vec<(u8, String, Facets, Vec<String>)>,
+}
+
+impl Passages<'_, '_> {
+    fn add(&mut self, section: &Section, next: Option<&Section>, diags: &mut Vec<Diagnostic>) {
+        let file_line = self.raw.file_line(section.line);
+        while self
+            .stack
+            .last()
+            .is_some_and(|(level, ..)| *level >= section.level)
+        {
+            self.stack.pop();
+        }
+        let (inherited_facets, inherited_aliases) = self
+            .stack
+            .last()
+            .map(|(_, _, f, a)| (f.clone(), a.clone()))
+            .unwrap_or_else(|| (self.facets.clone(), self.aliases.clone()));
+        let (facets, aliases) = apply_attrs(
+            section,
+            inherited_facets,
+            inherited_aliases,
+            self.raw.vocabulary,
+            &self.raw.display_path,
+            file_line,
+            diags,
+        );
+        if section.level == 0 {
+            self.intro(section, facets, aliases);
+            return;
+        }
+        let anchor = self.anchor(section, file_line, diags);
+        if !section.text.is_empty() {
+            self.passages.push(Passage {
+                id: format!("{}#{anchor}", self.doc_id),
+                doc_id: self.doc_id.to_string(),
+                title: section.title.clone(),
+                breadcrumb: self.breadcrumb(section),
+                text: section.text.clone(),
+                facets: facets.clone(),
+                aliases: aliases.clone(),
+                source: self.source.to_string(),
+                location: format!("{}#{anchor}", self.raw.rel_path),
+                line: file_line,
+            });
+        } else if next.is_none_or(|next| next.level <= section.level) {
+            // A heading over subheadings only is ordinary structure; one over nothing (or
+            // over components that render elsewhere) has nothing to answer with.
+            diags.push(
+                Diagnostic::warning(
+                    &self.raw.display_path,
+                    file_line,
+                    1,
+                    format!("section `{}` has no text; nothing indexed", section.title),
+                )
+                .with_hint("write the answer under the heading, or remove the heading"),
+            );
+        }
+        self.stack
+            .push((section.level, section.title.clone(), facets, aliases));
+    }
+
+    /// The text before the first section, owned by the document itself; sections below
+    /// inherit its attributes.
+    fn intro(&mut self, section: &Section, facets: Facets, aliases: Vec<String>) {
+        if !section.text.is_empty() {
+            self.passages.push(Passage {
+                id: self.doc_id.to_string(),
+                doc_id: self.doc_id.to_string(),
+                title: self.title.to_string(),
+                breadcrumb: vec![self.title.to_string()],
+                text: section.text.clone(),
+                facets: facets.clone(),
+                aliases: aliases.clone(),
+                source: self.source.to_string(),
+                location: self.raw.rel_path.clone(),
+                line: self.intro_line,
+            });
+        }
+        self.facets = facets;
+        self.aliases = aliases;
+    }
+
+    /// The section's `{#id}`, unique within the file (reported if not), or a slug of its
+    /// title numbered on repeats.
+    fn anchor(&mut self, section: &Section, line: usize, diags: &mut Vec<Diagnostic>) -> String {
+        if let Some(explicit) = &section.id {
+            if !self.explicit_anchors.insert(explicit.clone()) {
+                self.reported.insert(format!("{}#{explicit}", self.doc_id));
+                diags.push(
+                    Diagnostic::error(
+                        &self.raw.display_path,
+                        line,
+                        1,
+                        format!("duplicate section id `{explicit}`"),
+                    )
+                    .with_hint("each `{#id}` must be unique within its file"),
+                );
+            }
+            return explicit.clone();
+        }
+        let base = slugify(&section.title);
+        let n = self.seen_anchors.entry(base.clone()).or_insert(0);
+        *n += 1;
+        if *n == 1 {
+            base
+        } else {
+            format!("{base}-{}", *n - 1)
+        }
+    }
+
+    /// The document title, the enclosing headings and the section's own; a document named
+    /// after its only heading must not say its name twice.
+    fn breadcrumb(&self, section: &Section) -> Vec<String> {
+        let mut breadcrumb = vec![self.title.to_string()];
+        breadcrumb.extend(self.stack.iter().map(|(_, t, ..)| t.clone()));
+        breadcrumb.push(section.title.clone());
+        breadcrumb.dedup_by(|a, b| a.to_lowercase() == b.to_lowercase());
+        breadcrumb
+    }
+}
+
+/// Explicit and generated ids can still collide (`{#a}` beside a heading "A").
+fn check_unique_passage_ids(
+    passages: &[Passage],
+    reported: &HashSet<String>,
+    path: &Path,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let mut ids = HashSet::new();
+    for p in passages {
+        if !ids.insert(p.id.as_str()) && !reported.contains(&p.id) {
+            diags.push(
+                Diagnostic::error(path, p.line, 1, format!("duplicate passage id `{}`", p.id))
+                    .with_hint("give one of the headings a different `{#id}`"),
+            );
+        }
     }
 }
 
