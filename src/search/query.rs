@@ -196,7 +196,35 @@ pub fn analyze(
     lexicon: &dyn Lexicon,
     config: &SearchConfig,
 ) -> tantivy::Result<Analysis> {
-    // Abbreviations first: `sr` is read as `senior` before anything else looks at it.
+    let ws = expand_abbreviations(plain, thesaurus, text);
+    // Stop words go only where the rest of the question still carries it: "what should I
+    // say when …" is not a question about "say" alone. Kept, they count little.
+    let content_words = ws.iter().filter(|w| !is_stop_word(w)).count();
+    let mut analyzer = Analyzer {
+        stemmed,
+        thesaurus,
+        lexicon,
+        config,
+        keep_stop_words: content_words == 1,
+        analysis: Analysis::default(),
+        seen: HashSet::new(),
+    };
+    let mut i = 0;
+    while i < ws.len() && analyzer.analysis.concepts.len() < MAX_WORDS {
+        match analyzer.synonym_phrase(&ws[i..]) {
+            Some(n) => i += n,
+            None => {
+                analyzer.word(ws[i].clone())?;
+                i += 1;
+            }
+        }
+    }
+    Ok(analyzer.analysis)
+}
+
+/// The question's words, abbreviations first read in full: `sr` is `senior` before anything
+/// else looks at it.
+fn expand_abbreviations(plain: &TextAnalyzer, thesaurus: &Thesaurus, text: &str) -> Vec<String> {
     let mut ws: Vec<String> = Vec::new();
     for w in words(plain, text) {
         match thesaurus.abbreviations.get(&w) {
@@ -204,138 +232,147 @@ pub fn analyze(
             None => ws.push(w),
         }
     }
+    ws
+}
 
-    let mut analysis = Analysis::default();
-    let mut seen: HashSet<Vec<String>> = HashSet::new();
-    // Stop words go only where the rest of the question still carries it: "what should I
-    // say when …" is not a question about "say" alone. Kept, they count little.
-    let content_words = ws.iter().filter(|w| !is_stop_word(w)).count();
-    let keep_stop_words = content_words == 1;
-    let mut i = 0;
-    while i < ws.len() && analysis.concepts.len() < MAX_WORDS {
-        // Longest synonym phrase starting here.
-        let matched = (1..=thesaurus.longest.min(ws.len() - i))
-            .rev()
-            .find_map(|n| thesaurus.group_of(&ws[i..i + n]).map(|g| (n, g)));
-        if let Some((n, group)) = matched {
-            let written = ws[i..i + n].join(" ");
-            let alternatives: Vec<Alternative> = group
-                .iter()
-                .map(|entry| Alternative {
-                    stems: stems(stemmed, &entry.join(" ")),
-                    words: entry.clone(),
-                    weight: if entry.as_slice() == &ws[i..i + n] {
-                        1.0
-                    } else {
-                        config.weights.synonym
-                    },
-                    forms: Vec::new(),
-                })
-                .filter(|a| !a.stems.is_empty())
-                .collect();
-            // Entries that stem alike ("certification", "certifications") are one
-            // alternative, at its best weight: a synonym group must not count a word thrice.
-            let mut alternatives = alternatives;
-            alternatives.sort_by(|a, b| b.weight.total_cmp(&a.weight));
-            let mut unique: Vec<Alternative> = Vec::new();
-            for a in alternatives {
-                if !unique.iter().any(|u| u.stems == a.stems) {
-                    unique.push(a);
-                }
-            }
-            let alternatives = unique;
-            let key: Vec<String> = alternatives.iter().flat_map(|a| a.stems.clone()).collect();
-            if seen.insert(key) {
-                analysis.concepts.push(Concept {
-                    written,
-                    alternatives,
-                });
-            }
-            i += n;
-            continue;
+/// What [`analyze`] carries from word to word.
+struct Analyzer<'a> {
+    stemmed: &'a TextAnalyzer,
+    thesaurus: &'a Thesaurus,
+    lexicon: &'a dyn Lexicon,
+    config: &'a SearchConfig,
+    keep_stop_words: bool,
+    analysis: Analysis,
+    /// Stems of the concepts taken, so a word asked twice counts once.
+    seen: HashSet<Vec<String>>,
+}
+
+impl Analyzer<'_> {
+    fn push(&mut self, written: String, alternatives: Vec<Alternative>) {
+        let key: Vec<String> = alternatives.iter().flat_map(|a| a.stems.clone()).collect();
+        if self.seen.insert(key) {
+            self.analysis.concepts.push(Concept {
+                written,
+                alternatives,
+            });
         }
-        let word = ws[i].clone();
-        i += 1;
+    }
+
+    /// The longest synonym phrase starting at `ws[0]`, as one concept of all its entries;
+    /// how many words it took, or `None` when none starts here.
+    fn synonym_phrase(&mut self, ws: &[String]) -> Option<usize> {
+        let (n, group) = (1..=self.thesaurus.longest.min(ws.len()))
+            .rev()
+            .find_map(|n| self.thesaurus.group_of(&ws[..n]).map(|g| (n, g)))?;
+        let mut alternatives: Vec<Alternative> = group
+            .iter()
+            .map(|entry| Alternative {
+                stems: stems(self.stemmed, &entry.join(" ")),
+                words: entry.clone(),
+                weight: if entry.as_slice() == &ws[..n] {
+                    1.0
+                } else {
+                    self.config.weights.synonym
+                },
+                forms: Vec::new(),
+            })
+            .filter(|a| !a.stems.is_empty())
+            .collect();
+        // Entries that stem alike ("certification", "certifications") are one alternative,
+        // at its best weight: a synonym group must not count a word thrice.
+        alternatives.sort_by(|a, b| b.weight.total_cmp(&a.weight));
+        let mut unique: Vec<Alternative> = Vec::new();
+        for a in alternatives {
+            if !unique.iter().any(|u| u.stems == a.stems) {
+                unique.push(a);
+            }
+        }
+        self.push(ws[..n].join(" "), unique);
+        Some(n)
+    }
+
+    /// One word: a stop word, a word of the guide, a real word the guide lacks, or a typo.
+    fn word(&mut self, word: String) -> tantivy::Result<()> {
         let weight = if !is_stop_word(&word) {
             1.0
-        } else if keep_stop_words && lexicon.has_word(&word)? {
+        } else if self.keep_stop_words && self.lexicon.has_word(&word)? {
             STOP_WORD_WEIGHT
         } else {
-            if !analysis.stop_words.contains(&word) {
-                analysis.stop_words.push(word);
+            if !self.analysis.stop_words.contains(&word) {
+                self.analysis.stop_words.push(word);
             }
-            continue;
+            return Ok(());
         };
-        let stem = stems(stemmed, &word);
-        if stem.is_empty() {
-            continue;
-        }
-        if lexicon.has_word(&word)? || all_stems_present(lexicon, &stem)? {
-            let forms = match stem.as_slice() {
-                [s] => lexicon.forms(&word, s),
-                _ => None,
-            };
-            // Only other words share the stem: the guide does not have this one after all.
-            let shared_only = forms.as_ref().is_some_and(Vec::is_empty);
-            if !shared_only {
-                if seen.insert(stem.clone()) {
-                    analysis.concepts.push(Concept {
-                        written: word.clone(),
-                        alternatives: vec![Alternative {
-                            stems: stem,
-                            words: vec![word.clone()],
-                            weight,
-                            forms: forms.unwrap_or_default(),
-                        }],
-                    });
-                }
-                continue;
-            }
+        let stem = stems(self.stemmed, &word);
+        if stem.is_empty() || self.known_word(&word, &stem, weight)? {
+            return Ok(());
         }
         if super::spelling::is_english_word(&word) {
-            analysis.absent.push(word);
-            continue;
+            self.analysis.absent.push(word);
+            return Ok(());
         }
-        let budget = config.typo_budget(word.chars().count());
+        self.correction(word)
+    }
+
+    /// Takes the word as a concept when the guide has it (or all its stems) as this word:
+    /// a stem shared only with other words ("experience" for "experiment") does not count.
+    fn known_word(&mut self, word: &str, stem: &[String], weight: f32) -> tantivy::Result<bool> {
+        if !self.lexicon.has_word(word)? && !all_stems_present(self.lexicon, stem)? {
+            return Ok(false);
+        }
+        let forms = match stem {
+            [s] => self.lexicon.forms(word, s),
+            _ => None,
+        };
+        if forms.as_ref().is_some_and(Vec::is_empty) {
+            return Ok(false);
+        }
+        let alternative = Alternative {
+            stems: stem.to_vec(),
+            words: vec![word.to_string()],
+            weight,
+            forms: forms.unwrap_or_default(),
+        };
+        self.push(word.to_string(), vec![alternative]);
+        Ok(true)
+    }
+
+    /// A misspelling: the closest spellings from the guide stand in for it, the best one
+    /// fully and the next a little less; with none close enough, it is unknown.
+    fn correction(&mut self, word: String) -> tantivy::Result<()> {
+        let budget = self.config.typo_budget(word.chars().count());
         let near = if budget > 0 {
-            lexicon.near_words(&word, budget)?
+            self.lexicon.near_words(&word, budget)?
         } else {
             Vec::new()
         };
-        if near.is_empty() {
-            analysis.unknown.push(word);
-            continue;
-        }
-        // The closest spellings stand in for the typo, the best one fully, others a little less.
+        let Some(best) = near.first().cloned() else {
+            self.analysis.unknown.push(word);
+            return Ok(());
+        };
         let alternatives: Vec<Alternative> = near
             .iter()
             .take(2)
             .enumerate()
             .map(|(rank, w)| {
-                let stems = stems(stemmed, w);
+                let stems = stems(self.stemmed, w);
                 let forms = match stems.as_slice() {
-                    [s] => lexicon.forms(w, s).unwrap_or_default(),
+                    [s] => self.lexicon.forms(w, s).unwrap_or_default(),
                     _ => Vec::new(),
                 };
                 Alternative {
                     stems,
                     words: vec![w.clone()],
-                    weight: config.weights.correction * if rank == 0 { 1.0 } else { 0.66 },
+                    weight: self.config.weights.correction * if rank == 0 { 1.0 } else { 0.66 },
                     forms,
                 }
             })
             .filter(|a| !a.stems.is_empty())
             .collect();
-        let key: Vec<String> = alternatives.iter().flat_map(|a| a.stems.clone()).collect();
-        analysis.corrections.push((word.clone(), near[0].clone()));
-        if seen.insert(key) {
-            analysis.concepts.push(Concept {
-                written: near[0].clone(),
-                alternatives,
-            });
-        }
+        self.analysis.corrections.push((word, best.clone()));
+        self.push(best, alternatives);
+        Ok(())
     }
-    Ok(analysis)
 }
 
 fn all_stems_present(lexicon: &dyn Lexicon, stems: &[String]) -> tantivy::Result<bool> {
