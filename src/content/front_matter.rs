@@ -185,134 +185,35 @@ pub fn parse(
     first_line: usize,
     path: &std::path::Path,
 ) -> (Option<RawFrontMatter>, Vec<Diagnostic>) {
+    let at = Location {
+        text,
+        first_line,
+        path,
+    };
     let mut diags = Vec::new();
-    let value: serde_json::Value = match format {
-        Format::Toml => match toml::from_str::<toml::Table>(text) {
-            Ok(table) => match serde_json::to_value(table) {
-                Ok(v) => v,
-                Err(e) => {
-                    diags.push(Diagnostic::error(
-                        path,
-                        first_line,
-                        1,
-                        format!("front matter: {e}"),
-                    ));
-                    return (None, diags);
-                }
-            },
-            Err(e) => {
-                let (line, col) = e
-                    .span()
-                    .map(|s| super::diagnostic::LineIndex::new(text).line_col(text, s.start))
-                    .unwrap_or((1, 1));
-                diags.push(
-                    Diagnostic::error(
-                        path,
-                        first_line + line - 1,
-                        col,
-                        format!("invalid TOML front matter: {}", e.message()),
-                    )
-                    .with_hint("TOML front matter between `+++` lines uses `key = \"value\"`"),
-                );
-                return (None, diags);
-            }
-        },
-        Format::Yaml => {
-            if text.trim().is_empty() {
-                return (Some(RawFrontMatter::default()), diags);
-            }
-            match serde_yaml_ng::from_str::<serde_json::Value>(text) {
-                Ok(serde_json::Value::Null) => return (Some(RawFrontMatter::default()), diags),
-                Ok(v) => v,
-                Err(e) => {
-                    let (line, col) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
-                    let message = e.to_string();
-                    let message = message.split(" at line ").next().unwrap_or(&message);
-                    diags.push(
-                        Diagnostic::error(
-                            path,
-                            first_line + line - 1,
-                            col,
-                            format!("invalid YAML front matter: {message}"),
-                        )
-                        .with_hint("YAML front matter between `---` lines uses `key: value`"),
-                    );
-                    return (None, diags);
-                }
-            }
-        }
+    let value = match format {
+        Format::Toml => toml_value(&at),
+        Format::Yaml => yaml_value(&at),
     };
-    let serde_json::Value::Object(mut map) = value else {
-        diags.push(
-            Diagnostic::error(path, first_line, 1, "front matter must be a table of keys")
-                .with_hint("write `key = \"value\"` (TOML) or `key: value` (YAML) lines"),
-        );
-        return (None, diags);
-    };
-
-    let mut typo = false;
-    let keys: Vec<String> = map.keys().cloned().collect();
-    for key in keys {
-        if KNOWN_KEYS.contains(&key.as_str()) {
-            continue;
-        }
-        let line = key_line(text, &key).map_or(first_line, |l| first_line + l - 1);
-        let foreign = FOREIGN_KEYS.contains(&key.as_str());
-        match did_you_mean(&key, KNOWN_KEYS.iter().copied()).filter(|_| !foreign) {
-            Some(known) => {
-                typo = true;
-                diags.push(
-                    Diagnostic::error(path, line, 1, format!("unknown front-matter key `{key}`"))
-                        .with_hint(format!("did you mean `{known}`?")),
-                );
-            }
-            None => {
-                map.remove(&key);
-                diags.push(
-                    Diagnostic::warning(
-                        path,
-                        line,
-                        1,
-                        format!("front-matter key `{key}` is not used by careerbot; ignored"),
-                    )
-                    .with_hint(format!("careerbot reads: {}", KNOWN_KEYS.join(", "))),
-                );
-            }
-        }
-    }
-    if typo {
-        return (None, diags);
-    }
-
-    // One pass per key so a wrong type names the key and its line, and every bad key is
-    // reported, not only the first.
-    let mut ok = true;
-    for (key, value) in &map {
-        let mut single = serde_json::Map::new();
-        single.insert(key.clone(), value.clone());
-        if let Err(e) = serde_json::from_value::<RawFrontMatter>(serde_json::Value::Object(single))
-        {
-            ok = false;
-            let line = key_line(text, key).map_or(first_line, |l| first_line + l - 1);
-            let expected = match key.as_str() {
-                "draft" => "true or false",
-                "title" | "id" | "description" | "sidebar_label" | "source" => "a string",
-                _ => "a string or a list of strings",
-            };
-            // serde's own words are too technical for moderators; keep them for debug logs.
-            tracing::debug!(path = %path.display(), line, error = %e, "front-matter type error");
+    let map = match value {
+        Ok(None) => return (Some(RawFrontMatter::default()), diags),
+        Ok(Some(serde_json::Value::Object(map))) => map,
+        Ok(Some(_)) => {
             diags.push(
-                Diagnostic::error(
-                    path,
-                    line,
-                    1,
-                    format!("front-matter key `{key}` must be {expected}"),
-                )
-                .with_hint(format!("found {}", short_json(value))),
+                Diagnostic::error(path, first_line, 1, "front matter must be a table of keys")
+                    .with_hint("write `key = \"value\"` (TOML) or `key: value` (YAML) lines"),
             );
+            return (None, diags);
         }
-    }
-    if !ok {
+        Err(d) => {
+            diags.push(d);
+            return (None, diags);
+        }
+    };
+    let Some(map) = known_keys(&at, map, &mut diags) else {
+        return (None, diags);
+    };
+    if !typed_keys(&at, &map, &mut diags) {
         return (None, diags);
     }
     match serde_json::from_value::<RawFrontMatter>(serde_json::Value::Object(map)) {
@@ -327,6 +228,145 @@ pub fn parse(
             (None, diags)
         }
     }
+}
+
+/// Where front matter sits, for diagnostics.
+struct Location<'a> {
+    text: &'a str,
+    first_line: usize,
+    path: &'a std::path::Path,
+}
+
+impl Location<'_> {
+    /// The file line of a key.
+    fn key_line(&self, key: &str) -> usize {
+        key_line(self.text, key).map_or(self.first_line, |l| self.first_line + l - 1)
+    }
+}
+
+/// TOML front matter as a JSON value (`None`: empty), or the syntax error at its line.
+fn toml_value(at: &Location<'_>) -> Result<Option<serde_json::Value>, Diagnostic> {
+    let table = toml::from_str::<toml::Table>(at.text).map_err(|e| {
+        let (line, col) = e
+            .span()
+            .map(|s| super::diagnostic::LineIndex::new(at.text).line_col(at.text, s.start))
+            .unwrap_or((1, 1));
+        Diagnostic::error(
+            at.path,
+            at.first_line + line - 1,
+            col,
+            format!("invalid TOML front matter: {}", e.message()),
+        )
+        .with_hint("TOML front matter between `+++` lines uses `key = \"value\"`")
+    })?;
+    serde_json::to_value(table)
+        .map(Some)
+        .map_err(|e| Diagnostic::error(at.path, at.first_line, 1, format!("front matter: {e}")))
+}
+
+/// YAML front matter as a JSON value (`None`: empty), or the syntax error at its line.
+fn yaml_value(at: &Location<'_>) -> Result<Option<serde_json::Value>, Diagnostic> {
+    if at.text.trim().is_empty() {
+        return Ok(None);
+    }
+    match serde_yaml_ng::from_str::<serde_json::Value>(at.text) {
+        Ok(serde_json::Value::Null) => Ok(None),
+        Ok(v) => Ok(Some(v)),
+        Err(e) => {
+            let (line, col) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+            let message = e.to_string();
+            let message = message.split(" at line ").next().unwrap_or(&message);
+            Err(Diagnostic::error(
+                at.path,
+                at.first_line + line - 1,
+                col,
+                format!("invalid YAML front matter: {message}"),
+            )
+            .with_hint("YAML front matter between `---` lines uses `key: value`"))
+        }
+    }
+}
+
+/// Our keys kept; other tools' keys dropped with a warning; a misspelling of one of ours is
+/// an error (`None`), since its value would be silently lost.
+fn known_keys(
+    at: &Location<'_>,
+    mut map: serde_json::Map<String, serde_json::Value>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<serde_json::Map<String, serde_json::Value>> {
+    let mut typo = false;
+    let keys: Vec<String> = map.keys().cloned().collect();
+    for key in keys {
+        if KNOWN_KEYS.contains(&key.as_str()) {
+            continue;
+        }
+        let line = at.key_line(&key);
+        let foreign = FOREIGN_KEYS.contains(&key.as_str());
+        match did_you_mean(&key, KNOWN_KEYS.iter().copied()).filter(|_| !foreign) {
+            Some(known) => {
+                typo = true;
+                diags.push(
+                    Diagnostic::error(
+                        at.path,
+                        line,
+                        1,
+                        format!("unknown front-matter key `{key}`"),
+                    )
+                    .with_hint(format!("did you mean `{known}`?")),
+                );
+            }
+            None => {
+                map.remove(&key);
+                diags.push(
+                    Diagnostic::warning(
+                        at.path,
+                        line,
+                        1,
+                        format!("front-matter key `{key}` is not used by careerbot; ignored"),
+                    )
+                    .with_hint(format!("careerbot reads: {}", KNOWN_KEYS.join(", "))),
+                );
+            }
+        }
+    }
+    (!typo).then_some(map)
+}
+
+/// Checks each key's type on its own, so a wrong type names the key and its line, and every
+/// bad key is reported, not only the first. `false` when any is wrong.
+fn typed_keys(
+    at: &Location<'_>,
+    map: &serde_json::Map<String, serde_json::Value>,
+    diags: &mut Vec<Diagnostic>,
+) -> bool {
+    let mut ok = true;
+    for (key, value) in map {
+        let mut single = serde_json::Map::new();
+        single.insert(key.clone(), value.clone());
+        let Err(e) = serde_json::from_value::<RawFrontMatter>(serde_json::Value::Object(single))
+        else {
+            continue;
+        };
+        ok = false;
+        let line = at.key_line(key);
+        let expected = match key.as_str() {
+            "draft" => "true or false",
+            "title" | "id" | "description" | "sidebar_label" | "source" => "a string",
+            _ => "a string or a list of strings",
+        };
+        // serde's own words are too technical for moderators; keep them for debug logs.
+        tracing::debug!(path = %at.path.display(), line, error = %e, "front-matter type error");
+        diags.push(
+            Diagnostic::error(
+                at.path,
+                line,
+                1,
+                format!("front-matter key `{key}` must be {expected}"),
+            )
+            .with_hint(format!("found {}", short_json(value))),
+        );
+    }
+    ok
 }
 
 fn short_json(value: &serde_json::Value) -> String {
