@@ -116,6 +116,26 @@ pub fn message(answer: &Answer, note: Option<&str>) -> MessageView {
         Outcome::NoData => NO_DATA,
         Outcome::NotFound => NOT_FOUND,
     };
+    let mut fields = outcome_lines(answer, &mut description);
+    fields.extend(result_fields(answer));
+    fields.truncate(limits::FIELDS);
+    let mut embed = EmbedView {
+        title: trim(&escape_markdown(&answer.heading), limits::TITLE),
+        description: trim(&description.join("\n"), limits::DESCRIPTION),
+        fields,
+        footer: trim(&footer(answer), limits::FOOTER),
+        color,
+    };
+    fit_total(&mut embed);
+    MessageView {
+        embed,
+        buttons: paging_buttons(answer),
+    }
+}
+
+/// What the outcome adds: `/help`'s commands and facet values, what we do have for "no
+/// data", the "did you mean" for nothing found. Returns the fields it adds.
+fn outcome_lines(answer: &Answer, description: &mut Vec<String>) -> Vec<FieldView> {
     let mut fields = Vec::new();
     match answer.outcome {
         Outcome::Help => {
@@ -134,13 +154,11 @@ pub fn message(answer: &Answer, note: Option<&str>) -> MessageView {
                 }
             }
         }
-        Outcome::NoData => {
-            if !answer.available.is_empty() {
-                description.push(format!(
-                    "We do have: {}.",
-                    escape_markdown(&answer.available.join("; "))
-                ));
-            }
+        Outcome::NoData if !answer.available.is_empty() => {
+            description.push(format!(
+                "We do have: {}.",
+                escape_markdown(&answer.available.join("; "))
+            ));
         }
         Outcome::NotFound => {
             description.push("I found nothing in the guide for that.".into());
@@ -152,29 +170,38 @@ pub fn message(answer: &Answer, note: Option<&str>) -> MessageView {
             }
             description.push("Try `/help` to see what I know.".into());
         }
-        Outcome::Found => {}
+        Outcome::NoData | Outcome::Found => {}
     }
-    let first = answer.page.saturating_mul(answer.per_page);
-    for (i, hit) in answer.results.iter().enumerate() {
-        let crumb = escape_markdown(&breadcrumb(&hit.breadcrumb));
-        let source = format!("Source: {}", escape_markdown(&source_line(hit)));
-        // Breadcrumb and source always fit; the snippet gives way.
-        let room = limits::FIELD_VALUE.saturating_sub(count(&crumb) + count(&source) + 8);
-        let body = trim(&snippet(&hit.snippet, Emphasis::Markdown), room.max(40));
-        fields.push(FieldView {
-            name: trim(
-                &format!(
-                    "{}. {}",
-                    first.saturating_add(i + 1),
-                    escape_markdown(&hit.title)
-                ),
-                limits::FIELD_NAME,
-            ),
-            value: trim(&format!("*{crumb}*\n{body}\n{source}"), limits::FIELD_VALUE),
-        });
-    }
-    fields.truncate(limits::FIELDS);
+    fields
+}
 
+/// One field per passage, numbered across pages: title, breadcrumb, highlighted snippet and
+/// source. Breadcrumb and source always fit; the snippet gives way.
+fn result_fields(answer: &Answer) -> Vec<FieldView> {
+    let first = answer.page.saturating_mul(answer.per_page);
+    answer
+        .results
+        .iter()
+        .enumerate()
+        .map(|(i, hit)| {
+            let crumb = escape_markdown(&breadcrumb(&hit.breadcrumb));
+            let source = format!("Source: {}", escape_markdown(&source_line(hit)));
+            let room = limits::FIELD_VALUE.saturating_sub(count(&crumb) + count(&source) + 8);
+            let body = trim(&snippet(&hit.snippet, Emphasis::Markdown), room.max(40));
+            let number = first.saturating_add(i + 1);
+            FieldView {
+                name: trim(
+                    &format!("{number}. {}", escape_markdown(&hit.title)),
+                    limits::FIELD_NAME,
+                ),
+                value: trim(&format!("*{crumb}*\n{body}\n{source}"), limits::FIELD_VALUE),
+            }
+        })
+        .collect()
+}
+
+/// "Page 2 of 3 · 7 passages · content 1a2b3c".
+fn footer(answer: &Answer) -> String {
     let mut footer = Vec::new();
     if answer.is_paged() {
         footer.push(match answer.pages() {
@@ -189,34 +216,30 @@ pub fn message(answer: &Answer, note: Option<&str>) -> MessageView {
         ));
     }
     footer.push(format!("content {}", answer.content_version));
+    footer.join(" · ")
+}
 
-    let mut embed = EmbedView {
-        title: trim(&escape_markdown(&answer.heading), limits::TITLE),
-        description: trim(&description.join("\n"), limits::DESCRIPTION),
-        fields,
-        footer: trim(&footer.join(" · "), limits::FOOTER),
-        color,
-    };
-    fit_total(&mut embed);
-
+/// Previous and next buttons, for found answers that span pages.
+fn paging_buttons(answer: &Answer) -> Vec<ButtonView> {
     let mut buttons = Vec::new();
-    if answer.outcome == Outcome::Found && answer.is_paged() {
-        if answer.page > 0 {
-            buttons.push(ButtonView {
-                turn: Turn::Previous,
-                label: "Previous",
-                page: answer.page - 1,
-            });
-        }
-        if answer.has_more {
-            buttons.push(ButtonView {
-                turn: Turn::Next,
-                label: "More results",
-                page: answer.page.saturating_add(1),
-            });
-        }
+    if answer.outcome != Outcome::Found || !answer.is_paged() {
+        return buttons;
     }
-    MessageView { embed, buttons }
+    if answer.page > 0 {
+        buttons.push(ButtonView {
+            turn: Turn::Previous,
+            label: "Previous",
+            page: answer.page - 1,
+        });
+    }
+    if answer.has_more {
+        buttons.push(ButtonView {
+            turn: Turn::Next,
+            label: "More results",
+            page: answer.page.saturating_add(1),
+        });
+    }
+    buttons
 }
 
 /// Shrinks the longest field values, then the description, until the embed fits 6,000.
