@@ -389,7 +389,6 @@ fn faceted(
     page: Page,
     answer: &mut Answer,
 ) -> Result<(), AnswerError> {
-    let Page { offset, per_page } = page;
     let facets = def.facets();
     let args: Vec<(Facet, &str)> = facets
         .iter()
@@ -398,17 +397,6 @@ fn faceted(
         .filter_map(|(f, a)| a.map(|a| (f, a)))
         .collect();
     let (values, words) = resolve_args(engine, vocabulary, &facets, &args, &mut answer.notes)?;
-
-    // The command's own topic stays a separate clause: `/faq tools` is FAQ *and* tools.
-    let mut chosen: Vec<(Facet, Vec<String>)> = Vec::new();
-    for (facet, id) in &values {
-        match chosen.iter_mut().find(|(f, _)| f == facet) {
-            Some((_, ids)) => ids.push(id.clone()),
-            None => chosen.push((*facet, vec![id.clone()])),
-        }
-    }
-    let mut filter = topic_filter(spec);
-    filter.facets.extend(chosen);
     let labels: Vec<String> = values
         .iter()
         .map(|(f, id)| vocabulary.label(*f, id).to_string())
@@ -418,65 +406,142 @@ fn faceted(
         .chain(words.iter().cloned())
         .collect::<Vec<_>>()
         .join(" · ");
+    let scope = FacetScope {
+        engine,
+        vocabulary,
+        spec,
+        filter: value_filter(spec, &values),
+        facets,
+        has_values: !values.is_empty(),
+        labels,
+        page,
+    };
+    if words.is_empty() {
+        return scope.values_only(answer);
+    }
     let words = words.join(" ");
-    let search = |text: &str, filter: &Filter, require_text: bool| {
-        engine.search(&SearchRequest {
+    if scope.words_in_scope(&words, answer)? {
+        return Ok(());
+    }
+    scope.words_everywhere(&words, answer)
+}
+
+/// The command's topic and the values named: the command's own topic stays a separate
+/// clause, so `/faq tools` is FAQ *and* tools.
+fn value_filter(spec: &FacetCommand, values: &[(Facet, String)]) -> Filter {
+    let mut filter = topic_filter(spec);
+    for (facet, id) in values {
+        match filter.facets.iter_mut().skip(1).find(|(f, _)| f == facet) {
+            Some((_, ids)) => ids.push(id.clone()),
+            None => filter.facets.push((*facet, vec![id.clone()])),
+        }
+    }
+    filter
+}
+
+/// What a facet command covers once its options are read.
+struct FacetScope<'a> {
+    engine: &'a Engine,
+    vocabulary: &'a Vocabulary,
+    spec: &'a FacetCommand,
+    /// The topic and the values named.
+    filter: Filter,
+    facets: Vec<Facet>,
+    has_values: bool,
+    /// The values' labels: "Senior", "India".
+    labels: Vec<String>,
+    page: Page,
+}
+
+impl FacetScope<'_> {
+    fn search(
+        &self,
+        text: &str,
+        filter: &Filter,
+        require_text: bool,
+    ) -> Result<crate::search::SearchResults, SearchError> {
+        self.engine.search(&SearchRequest {
             text,
             filter: filter.clone(),
             boost: Filter::default(),
             require_text,
-            offset,
-            limit: per_page,
+            offset: self.page.offset,
+            limit: self.page.per_page,
         })
-    };
+    }
 
-    if words.is_empty() {
+    /// Values only: their passages, or "no data" with what we do have.
+    fn values_only(&self, answer: &mut Answer) -> Result<(), AnswerError> {
         // The labels double as words to rank by: "Senior" and "India" in the text count.
-        let results = search(&labels.join(" "), &filter, false)?;
-        if results.total != Some(0) || offset > 0 {
+        let results = self.search(&self.labels.join(" "), &self.filter, false)?;
+        if results.total != Some(0) || self.page.offset > 0 {
             take(answer, results);
-            return Ok(());
+        } else {
+            self.no_data(answer);
         }
-        no_data(engine, vocabulary, spec, &facets, &labels, answer);
-        return Ok(());
+        Ok(())
     }
 
-    // Counted by the index (a filter-only search), not by scanning every passage.
-    let values_have_data = values.is_empty() || search("", &filter, false)?.total != Some(0);
-    if values_have_data {
-        let results = search(&words, &filter, true)?;
-        if results.total != Some(0) && (results.total.is_some() || !results.hits.is_empty()) {
-            note_corrections(&mut answer.notes, &results.analysis.corrections);
-            if results.closest {
-                answer.notes.push(format!(
-                    "No passage in {} uses these words; the closest in meaning:",
-                    scope(spec, &labels)
-                ));
-            }
-            take(answer, results);
-            return Ok(());
+    /// The words within the topic and values; `true` when that answered. Values with no
+    /// passage at all are "no data", said before looking further.
+    fn words_in_scope(&self, words: &str, answer: &mut Answer) -> Result<bool, AnswerError> {
+        // Counted by the index (a filter-only search), not by scanning every passage.
+        let values_have_data =
+            !self.has_values || self.search("", &self.filter, false)?.total != Some(0);
+        if !values_have_data {
+            self.no_data(answer);
+            return Ok(false);
         }
-    } else {
-        no_data(engine, vocabulary, spec, &facets, &labels, answer);
+        let results = self.search(words, &self.filter, true)?;
+        if results.total == Some(0) || (results.total.is_none() && results.hits.is_empty()) {
+            return Ok(false);
+        }
+        note_corrections(&mut answer.notes, &results.analysis.corrections);
+        if results.closest {
+            answer.notes.push(format!(
+                "No passage in {} uses these words; the closest in meaning:",
+                self.scope()
+            ));
+        }
+        take(answer, results);
+        Ok(true)
     }
 
-    // Nothing under the command's topic has the words: look in the whole guide.
-    let results = search(&words, &Filter::default(), false)?;
-    note_corrections(&mut answer.notes, &results.analysis.corrections);
-    if results.hits.is_empty() && offset == 0 {
-        answer.outcome = Outcome::NotFound;
-        answer.suggestions = note_absent(engine, &mut answer.notes, &results.analysis)?;
-        return Ok(());
+    /// Nothing under the command's topic has the words: the whole guide, saying so.
+    fn words_everywhere(&self, words: &str, answer: &mut Answer) -> Result<(), AnswerError> {
+        let results = self.search(words, &Filter::default(), false)?;
+        note_corrections(&mut answer.notes, &results.analysis.corrections);
+        if results.hits.is_empty() && self.page.offset == 0 {
+            answer.outcome = Outcome::NotFound;
+            answer.suggestions = note_absent(self.engine, &mut answer.notes, &results.analysis)?;
+            return Ok(());
+        }
+        let scope = self.scope();
+        answer.notes.push(if results.closest {
+            format!("Nothing in {scope} mentions `{words}`, and no passage uses these words; the closest in meaning:")
+        } else {
+            format!("Nothing in {scope} mentions `{words}`; showing matches from the whole guide.")
+        });
+        answer.outcome = Outcome::Found;
+        take(answer, results);
+        Ok(())
     }
-    let scope = scope(spec, &labels);
-    answer.notes.push(if results.closest {
-        format!("Nothing in {scope} mentions `{words}`, and no passage uses these words; the closest in meaning:")
-    } else {
-        format!("Nothing in {scope} mentions `{words}`; showing matches from the whole guide.")
-    });
-    answer.outcome = Outcome::Found;
-    take(answer, results);
-    Ok(())
+
+    fn no_data(&self, answer: &mut Answer) {
+        no_data(
+            self.engine,
+            self.vocabulary,
+            self.spec,
+            &self.facets,
+            &self.labels,
+            answer,
+        );
+    }
+
+    /// What the command covered: "Salary for Senior in India".
+    fn scope(&self) -> String {
+        scope(self.spec, &self.labels)
+    }
 }
 
 /// What a facet command covered: "Salary for Senior in India".
