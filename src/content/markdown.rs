@@ -25,37 +25,57 @@ pub struct Section {
 /// or is dropped.
 pub fn sections(body: &str) -> Vec<Section> {
     let cleaned = strip_foreign_syntax(body);
-    let lines = LineIndex::new(&cleaned);
     let options = Options::ENABLE_TABLES
         | Options::ENABLE_FOOTNOTES
         | Options::ENABLE_STRIKETHROUGH
         | Options::ENABLE_TASKLISTS
         | Options::ENABLE_HEADING_ATTRIBUTES
         | Options::ENABLE_GFM;
-
-    let mut out = vec![Section {
-        level: 0,
-        title: String::new(),
-        id: None,
-        attrs: Vec::new(),
-        line: 1,
-        text: String::new(),
-    }];
-    let mut text = TextBuilder::default();
-    // The heading being read; its title fills in at the heading's end.
-    let mut heading: Option<Section> = None;
-    let mut heading_text = String::new();
-    let mut image_depth = 0usize;
-    let mut list_depth = 0usize;
-
+    let mut reader = SectionReader {
+        lines: LineIndex::new(&cleaned),
+        source: &cleaned,
+        out: vec![Section {
+            level: 0,
+            title: String::new(),
+            id: None,
+            attrs: Vec::new(),
+            line: 1,
+            text: String::new(),
+        }],
+        text: TextBuilder::default(),
+        heading: None,
+        heading_text: String::new(),
+        image_depth: 0,
+        list_depth: 0,
+    };
     for (event, range) in Parser::new_ext(&cleaned, options).into_offset_iter() {
-        let in_heading = heading.is_some();
+        reader.event(event, range.start);
+    }
+    reader.finish()
+}
+
+/// The state of [`sections`] between parser events.
+struct SectionReader<'a> {
+    lines: LineIndex,
+    source: &'a str,
+    out: Vec<Section>,
+    /// The text of the section being read.
+    text: TextBuilder,
+    /// The heading being read; its title fills in at the heading's end.
+    heading: Option<Section>,
+    heading_text: String,
+    image_depth: usize,
+    list_depth: usize,
+}
+
+impl SectionReader<'_> {
+    fn event(&mut self, event: Event<'_>, at: usize) {
         match event {
             Event::Start(Tag::Heading {
                 level, id, attrs, ..
             }) => {
-                out.last_mut().expect("sections start non-empty").text = text.finish();
-                heading = Some(Section {
+                self.close_section();
+                self.heading = Some(Section {
                     level: heading_level(level),
                     title: String::new(),
                     id: id.map(|s| s.to_string()),
@@ -63,35 +83,43 @@ pub fn sections(body: &str) -> Vec<Section> {
                         .into_iter()
                         .map(|(k, v)| (k.to_string(), v.map(|v| v.to_string())))
                         .collect(),
-                    line: lines.line_col(&cleaned, range.start).0,
+                    line: self.lines.line_col(self.source, at).0,
                     text: String::new(),
                 });
-                heading_text.clear();
+                self.heading_text.clear();
             }
             Event::End(TagEnd::Heading(_)) => {
-                if let Some(mut section) = heading.take() {
-                    section.title = strip_section_number(&collapse_spaces(&heading_text)).into();
-                    out.push(section);
+                if let Some(mut section) = self.heading.take() {
+                    let title = collapse_spaces(&self.heading_text);
+                    section.title = strip_section_number(&title).into();
+                    self.out.push(section);
                 }
             }
-            Event::Start(Tag::Image { .. }) => image_depth += 1,
-            Event::End(TagEnd::Image) => image_depth = image_depth.saturating_sub(1),
+            Event::Start(Tag::Image { .. }) => self.image_depth += 1,
+            Event::End(TagEnd::Image) => self.image_depth = self.image_depth.saturating_sub(1),
             Event::Text(t) | Event::Code(t) | Event::InlineMath(t) | Event::DisplayMath(t)
-                if image_depth == 0 =>
+                if self.image_depth == 0 =>
             {
-                if in_heading {
-                    heading_text.push_str(&t);
-                } else {
-                    text.push(&t);
-                }
+                self.inline(&t)
             }
-            Event::SoftBreak | Event::HardBreak => {
-                if in_heading {
-                    heading_text.push(' ');
-                } else {
-                    text.push(" ");
-                }
-            }
+            Event::SoftBreak | Event::HardBreak => self.inline(" "),
+            other => self.block(other),
+        }
+    }
+
+    /// Words, in the heading's title or the section's text.
+    fn inline(&mut self, t: &str) {
+        if self.heading.is_some() {
+            self.heading_text.push_str(t);
+        } else {
+            self.text.push(t);
+        }
+    }
+
+    /// Block structure: where lines break, list bullets, table cells, HTML as its text.
+    fn block(&mut self, event: Event<'_>) {
+        let text = &mut self.text;
+        match event {
             Event::Html(html) => {
                 let stripped = strip_tags(&html);
                 if !stripped.trim().is_empty() {
@@ -101,15 +129,15 @@ pub fn sections(body: &str) -> Vec<Section> {
             }
             Event::Start(Tag::List(_)) => {
                 text.end_block();
-                list_depth += 1;
+                self.list_depth += 1;
             }
             Event::End(TagEnd::List(_)) => {
                 text.end_block();
-                list_depth = list_depth.saturating_sub(1);
+                self.list_depth = self.list_depth.saturating_sub(1);
             }
             Event::Start(Tag::Item) => {
                 text.end_block();
-                text.push(&"  ".repeat(list_depth.saturating_sub(1)));
+                text.push(&"  ".repeat(self.list_depth.saturating_sub(1)));
                 text.push("- ");
             }
             Event::Start(Tag::CodeBlock(_)) => text.end_block(),
@@ -127,8 +155,16 @@ pub fn sections(body: &str) -> Vec<Section> {
             _ => {}
         }
     }
-    out.last_mut().expect("sections start non-empty").text = text.finish();
-    out
+
+    /// The text read so far belongs to the last section.
+    fn close_section(&mut self) {
+        self.out.last_mut().expect("sections start non-empty").text = self.text.finish();
+    }
+
+    fn finish(mut self) -> Vec<Section> {
+        self.close_section();
+        self.out
+    }
 }
 
 /// `3.2.1 Base pay`, `1. Introduction`, `2) Setup` → the title without its number, which
