@@ -77,38 +77,7 @@ pub fn walk(root: &Path) -> Result<Walk, Diagnostic> {
         let entry = match entry {
             Ok(entry) => entry,
             Err(e) => {
-                let path = e.path().unwrap_or(root).to_path_buf();
-                let is_link = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_symlink());
-                if e.loop_ancestor().is_some() || (is_link && link_chain_cycles(&path)) {
-                    if loops.insert(link_location(&path)) {
-                        out.diagnostics.push(
-                            Diagnostic::warning(&path, 0, 0, "symbolic link loop; not followed")
-                                .with_hint(match e.loop_ancestor() {
-                                    Some(target) => format!(
-                                        "it leads back to {}, which contains it",
-                                        target.display()
-                                    ),
-                                    None => "the link leads back to itself".to_string(),
-                                }),
-                        );
-                    }
-                } else if is_link
-                    && e.io_error()
-                        .is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound)
-                {
-                    // Nothing is there to index: the same as a file never dropped in.
-                    out.diagnostics.push(
-                        Diagnostic::warning(&path, 0, 0, "broken symbolic link; skipped")
-                            .with_hint("point the link at an existing file, or delete it"),
-                    );
-                } else {
-                    out.diagnostics.push(Diagnostic::error(
-                        &path,
-                        0,
-                        0,
-                        format!("cannot read: {}", io_message(&e)),
-                    ));
-                }
+                out.diagnostics.extend(walk_error(&e, root, &mut loops));
                 continue;
             }
         };
@@ -147,6 +116,32 @@ pub fn walk(root: &Path) -> Result<Walk, Diagnostic> {
         });
     }
     Ok(out)
+}
+
+/// What a walk error means for the moderator: a link loop (reported once per link, by
+/// where the link lives), a broken link, or a file or folder that cannot be read.
+fn walk_error(e: &walkdir::Error, root: &Path, loops: &mut HashSet<PathBuf>) -> Option<Diagnostic> {
+    let path = e.path().unwrap_or(root).to_path_buf();
+    let is_link = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_symlink());
+    if e.loop_ancestor().is_some() || (is_link && link_chain_cycles(&path)) {
+        let hint = match e.loop_ancestor() {
+            Some(target) => format!("it leads back to {}, which contains it", target.display()),
+            None => "the link leads back to itself".to_string(),
+        };
+        return loops.insert(link_location(&path)).then(|| {
+            Diagnostic::warning(&path, 0, 0, "symbolic link loop; not followed").with_hint(hint)
+        });
+    }
+    let missing = e
+        .io_error()
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound);
+    Some(if is_link && missing {
+        // Nothing is there to index: the same as a file never dropped in.
+        Diagnostic::warning(&path, 0, 0, "broken symbolic link; skipped")
+            .with_hint("point the link at an existing file, or delete it")
+    } else {
+        Diagnostic::error(&path, 0, 0, format!("cannot read: {}", io_message(e)))
+    })
 }
 
 /// Docusaurus and Jekyll conventions: a name starting with `_` is a partial, not a page,
