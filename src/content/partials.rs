@@ -215,32 +215,9 @@ fn inline(
     }
     sources.mark_imported(target);
     let partial_path = sources.display_path(target);
-    let text = match sources.bytes(target) {
-        Ok(bytes) => match sources::decode(&partial_path, &bytes) {
-            Ok(text) => text.to_string(),
-            Err(d) => {
-                diags.push(d);
-                return None;
-            }
-        },
-        Err(mut d) => {
-            // A missing partial is the importer's mistake: point at its import line.
-            if !partial_path.exists() {
-                d = Diagnostic::error(
-                    path,
-                    import.line,
-                    1,
-                    format!("partial `{}` does not exist", import.spec),
-                )
-                .with_hint(format!(
-                    "looked for {}; paths are relative to the importing file",
-                    partial_path.display()
-                ));
-            }
-            diags.push(d);
-            return None;
-        }
-    };
+    let text = read_partial(sources, import, target, path)
+        .map_err(|d| diags.push(d))
+        .ok()?;
     let (body, body_line) = match front_matter::split(&text) {
         Ok(split) => (
             split.body,
@@ -271,6 +248,31 @@ fn inline(
         return None;
     }
     Some(expanded)
+}
+
+/// The partial's text. A missing partial is the importer's mistake: the error points at
+/// its import line.
+fn read_partial(
+    sources: &mut Sources,
+    import: &Import,
+    target: &str,
+    importer: &std::path::Path,
+) -> Result<String, Diagnostic> {
+    let partial_path = sources.display_path(target);
+    match sources.bytes(target) {
+        Ok(bytes) => sources::decode(&partial_path, &bytes).map(str::to_string),
+        Err(_) if !partial_path.exists() => Err(Diagnostic::error(
+            importer,
+            import.line,
+            1,
+            format!("partial `{}` does not exist", import.spec),
+        )
+        .with_hint(format!(
+            "looked for {}; paths are relative to the importing file",
+            partial_path.display()
+        ))),
+        Err(d) => Err(d),
+    }
 }
 
 /// `import Name from './path'` (quotes of either kind, optional `;`): the name and the path,
