@@ -83,45 +83,7 @@ fn expand_in(
         .expect("the importing file is on the stack")
         .clone();
     let path = sources.display_path(&rel_path);
-
-    // ES imports are hoisted: a component may be used above its import line.
-    let mut imports: HashMap<&str, Import> = HashMap::new();
-    let mut fences = Fences::default();
-    for (i, line) in body.lines().enumerate() {
-        let trimmed = line.trim();
-        if fences.is_code(trimmed) {
-            continue;
-        }
-        let Some((name, spec)) = default_import(trimmed) else {
-            continue;
-        };
-        if !is_markdown(&spec) {
-            continue;
-        }
-        let target = resolve(&rel_path, &spec);
-        if target == Target::Outside {
-            diags.push(
-                Diagnostic::error(
-                    &path,
-                    first_line + i,
-                    1,
-                    format!("partial `{spec}` is outside the content folder"),
-                )
-                .with_hint(
-                    "move the partial into the content folder and import it by a path \
-                     relative to this file",
-                ),
-            );
-        }
-        imports.insert(
-            name,
-            Import {
-                spec,
-                target,
-                line: first_line + i,
-            },
-        );
-    }
+    let imports = imports(body, &rel_path, &path, first_line, diags);
     if imports.is_empty() {
         return Expanded::plain(body);
     }
@@ -167,6 +129,48 @@ fn expand_in(
         }
     }
     out
+}
+
+/// The Markdown partials `body` imports, by component name (outside code blocks; ES
+/// imports are hoisted, so a component may be used above its import line). An import
+/// reaching outside the content folder is an error.
+fn imports<'b>(
+    body: &'b str,
+    rel_path: &str,
+    path: &std::path::Path,
+    first_line: usize,
+    diags: &mut Vec<Diagnostic>,
+) -> HashMap<&'b str, Import> {
+    let mut imports = HashMap::new();
+    let mut fences = Fences::default();
+    for (i, line) in body.lines().enumerate() {
+        let trimmed = line.trim();
+        if fences.is_code(trimmed) {
+            continue;
+        }
+        let Some((name, spec)) = default_import(trimmed).filter(|(_, spec)| is_markdown(spec))
+        else {
+            continue;
+        };
+        let target = resolve(rel_path, &spec);
+        if target == Target::Outside {
+            diags.push(
+                Diagnostic::error(
+                    path,
+                    first_line + i,
+                    1,
+                    format!("partial `{spec}` is outside the content folder"),
+                )
+                .with_hint(
+                    "move the partial into the content folder and import it by a path \
+                     relative to this file",
+                ),
+            );
+        }
+        let line = first_line + i;
+        imports.insert(name, Import { spec, target, line });
+    }
+    imports
 }
 
 /// The partial's expanded body, or `None` (reported) when it cannot be inlined.
