@@ -652,40 +652,15 @@ impl Engine {
                         .as_ref()
                         .map(|q| self.closest(q, &request.filter, offset + limit + 1))
                         .filter(|c| !c.is_empty());
-                    if let Some(closest) = listed {
-                        return self
-                            .finish(&searcher, analysis, closest, offset, limit, None, true);
-                    }
-                    let collector = TopDocs::with_limit(limit)
-                        .and_offset(offset)
-                        .order_by_fast_field::<u64>("ord", Order::Asc);
-                    let (docs, total) = searcher.search(&*filter, &(collector, Count))?;
-                    let page: Vec<_> = docs.into_iter().map(|(_, a)| (0.0, a)).collect();
-                    let has_more = offset + page.len() < total;
-                    let hits = self.hits(&searcher, &analysis, page)?;
-                    return Ok(SearchResults {
-                        hits,
-                        total: Some(total),
-                        has_more,
-                        analysis,
-                        closest: false,
-                    });
+                    return match listed {
+                        Some(closest) => {
+                            self.finish(&searcher, analysis, closest, offset, limit, None, true)
+                        }
+                        None => self.list(&searcher, analysis, &*filter, offset, limit),
+                    };
                 }
                 (Some(text), Some(filter)) => {
-                    // The filter decides membership (with the words too, if they are
-                    // required); only the words decide rank.
-                    let words = if request.require_text {
-                        Occur::Must
-                    } else {
-                        Occur::Should
-                    };
-                    let query = BooleanQuery::new(vec![
-                        (
-                            Occur::Must,
-                            Box::new(ConstScoreQuery::new(filter, 0.0)) as Box<dyn Query>,
-                        ),
-                        (words, text),
-                    ]);
+                    let query = within(filter, text, request.require_text);
                     let collector = TopDocs::with_limit(window).order_by_score();
                     let (docs, total) = searcher.search(&query, &(collector, Count))?;
                     (rerank(docs)?, Some(total))
@@ -709,6 +684,31 @@ impl Engine {
         let mut results = self.finish(&searcher, analysis, fused, offset, limit, total, false)?;
         results.has_more |= cut && results.total.is_none();
         Ok(results)
+    }
+
+    /// Lists the passages of a filter in content order, counted.
+    fn list(
+        &self,
+        searcher: &Searcher,
+        analysis: Analysis,
+        filter: &dyn Query,
+        offset: usize,
+        limit: usize,
+    ) -> Result<SearchResults, SearchError> {
+        let collector = TopDocs::with_limit(limit)
+            .and_offset(offset)
+            .order_by_fast_field::<u64>("ord", Order::Asc);
+        let (docs, total) = searcher.search(filter, &(collector, Count))?;
+        let page: Vec<_> = docs.into_iter().map(|(_, a)| (0.0, a)).collect();
+        let has_more = offset + page.len() < total;
+        let hits = self.hits(searcher, &analysis, page)?;
+        Ok(SearchResults {
+            hits,
+            total: Some(total),
+            has_more,
+            analysis,
+            closest: false,
+        })
     }
 
     /// Cuts the page out of `ranked` and reads its passages. `total` is the number of matches
@@ -1144,6 +1144,23 @@ fn near(a: &[u32], b: &[u32], slop: u32) -> bool {
 }
 
 /// Words in order, at most `slop` positions apart, as one weighted clause.
+/// The words within a filter: the filter decides membership (with the words too, when they
+/// are required); only the words decide rank.
+fn within(filter: Box<dyn Query>, words: Box<dyn Query>, require_words: bool) -> BooleanQuery {
+    let words_occur = if require_words {
+        Occur::Must
+    } else {
+        Occur::Should
+    };
+    BooleanQuery::new(vec![
+        (
+            Occur::Must,
+            Box::new(ConstScoreQuery::new(filter, 0.0)) as Box<dyn Query>,
+        ),
+        (words_occur, words),
+    ])
+}
+
 /// Term clauses in first-added order, each term once with its weights summed (a boosted
 /// BM25 score is linear in the boost, so the sum scores as the separate clauses would).
 #[derive(Default)]
