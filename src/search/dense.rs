@@ -29,6 +29,50 @@ pub(crate) struct Dense {
     ords: Vec<Vec<u32>>,
 }
 
+/// Every passage of a generation in passage order: where it lives, the key of its embedded
+/// text, and per segment the order of each document.
+struct Rows {
+    addresses: Vec<DocAddress>,
+    keys: Vec<vectors::Key>,
+    ords: Vec<Vec<u32>>,
+}
+
+impl Rows {
+    fn read(
+        model: &Model,
+        searcher: &Searcher,
+        fields: &Fields,
+    ) -> Result<Rows, Box<dyn std::error::Error>> {
+        let mut rows: Vec<(u32, DocAddress, vectors::Key)> = Vec::new();
+        let mut ords = Vec::new();
+        for (segment_ord, segment) in searcher.segment_readers().iter().enumerate() {
+            let store = segment.get_store_reader(1)?;
+            let mut in_segment = vec![u32::MAX; segment.max_doc() as usize];
+            for (doc_id, doc) in (0..segment.max_doc()).zip(store.iter::<TantivyDocument>(None)) {
+                let doc = doc?;
+                let ord = doc
+                    .get_first(fields.ord)
+                    .and_then(|v| v.as_u64())
+                    .unwrap_or(0) as u32;
+                in_segment[doc_id as usize] = ord;
+                let key = vectors::key(model.id(), &embedded_text(&doc, fields));
+                rows.push((ord, DocAddress::new(segment_ord as u32, doc_id), key));
+            }
+            ords.push(in_segment);
+        }
+        rows.sort_by_key(|r| r.0);
+        // Orders are 0..n in a generation we built; anything else is not ours to trust.
+        if rows.iter().enumerate().any(|(i, r)| r.0 as usize != i) {
+            return Err("passage order numbers are not 0..n".into());
+        }
+        Ok(Rows {
+            addresses: rows.iter().map(|r| r.1).collect(),
+            keys: rows.into_iter().map(|r| r.2).collect(),
+            ords,
+        })
+    }
+}
+
 impl Dense {
     /// Embeddings for every passage `searcher` holds: read from `dir` when it has them for
     /// this model, otherwise taken from `cache` (the previous generation) where the passage is
@@ -62,30 +106,11 @@ impl Dense {
         progress: Progress<'_>,
     ) -> Result<Dense, Box<dyn std::error::Error>> {
         let started = Instant::now();
-        let mut rows: Vec<(u32, DocAddress, vectors::Key)> = Vec::new();
-        let mut ords = Vec::new();
-        for (segment_ord, segment) in searcher.segment_readers().iter().enumerate() {
-            let store = segment.get_store_reader(1)?;
-            let mut in_segment = vec![u32::MAX; segment.max_doc() as usize];
-            for (doc_id, doc) in (0..segment.max_doc()).zip(store.iter::<TantivyDocument>(None)) {
-                let doc = doc?;
-                let ord = doc
-                    .get_first(fields.ord)
-                    .and_then(|v| v.as_u64())
-                    .unwrap_or(0) as u32;
-                in_segment[doc_id as usize] = ord;
-                let key = vectors::key(model.id(), &embedded_text(&doc, fields));
-                rows.push((ord, DocAddress::new(segment_ord as u32, doc_id), key));
-            }
-            ords.push(in_segment);
-        }
-        rows.sort_by_key(|r| r.0);
-        // Orders are 0..n in a generation we built; anything else is not ours to trust.
-        if rows.iter().enumerate().any(|(i, r)| r.0 as usize != i) {
-            return Err("passage order numbers are not 0..n".into());
-        }
-        let addresses: Vec<DocAddress> = rows.iter().map(|r| r.1).collect();
-        let keys: Vec<vectors::Key> = rows.into_iter().map(|r| r.2).collect();
+        let Rows {
+            addresses,
+            keys,
+            ords,
+        } = Rows::read(&model, searcher, fields)?;
 
         let stored = dir.and_then(|d| PassageVectors::read(&d.join(vectors::FILE), model.id()));
         if let Some(stored) = stored.filter(|s| s.keys() == keys.as_slice()) {
