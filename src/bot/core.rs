@@ -620,7 +620,8 @@ impl PageId {
         let room = CUSTOM_ID_MAX.saturating_sub(head.len() + args.len());
         if args.iter().map(String::len).sum::<usize>() > room {
             // A question's stop words and punctuation do not change its results (the index
-            // splits words the same way), so its meaningful words are the same request.
+            // splits words the same way), so its meaningful words ask the same; later pages
+            // show those words, not the question as typed, as their title.
             let question = self.command.question()?;
             args = vec![meaningful_words(question)];
             if args[0].len() > room {

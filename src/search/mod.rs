@@ -250,7 +250,8 @@ pub enum Origin {
     Cache,
     /// Built now (and saved, unless the folder was not writable).
     Built,
-    /// Built in memory: `index/` could not be written.
+    /// Built in memory, saved nowhere: `index/` could not be written, or nothing is to be
+    /// kept (dry-run reloads, benchmarks, the quality report).
     Memory,
 }
 
