@@ -18,7 +18,7 @@ use serenity::all::{
 };
 use serenity::interactions_endpoint::Verifier;
 
-use crate::bot::core::{self, PageTurn, Reply, Shared};
+use crate::bot::core::{self, PageTurn, Raced, Reply, Shared};
 use crate::bot::reloading::{self, authorize_reload, reload_reply};
 use crate::config::Config;
 use crate::registry::Action;
@@ -284,26 +284,18 @@ async fn command(endpoint: Arc<Endpoint>, interaction: CommandInteraction) -> Re
             }
         }
     };
-    let mut task = tokio::task::spawn_blocking(work);
-    let defer_after = shared.defer_after();
-    let finished = if defer_after.is_zero() {
-        None
-    } else {
-        tokio::time::timeout(defer_after, &mut task).await.ok()
-    };
     let name = request_name.clone();
     let id = interaction.id;
-    let failed = move |e: tokio::task::JoinError| {
-        let e = core::task_failure(e);
+    let failed = move |e: anyhow::Error| {
         tracing::error!(command = %name, interaction = %id, user, error = format!("{e:#}"), "command failed");
         Reply::apology()
     };
-    match finished {
-        Some(Ok(reply)) => respond(CreateInteractionResponse::Message(reply.to_message())),
-        Some(Err(e)) => respond(CreateInteractionResponse::Message(failed(e).to_message())),
-        None => {
+    match core::race(work, shared.defer_after()).await {
+        Ok(Raced::Ready(reply)) => respond(CreateInteractionResponse::Message(reply.to_message())),
+        Err(e) => respond(CreateInteractionResponse::Message(failed(e).to_message())),
+        Ok(Raced::Late(pending)) => {
             tokio::spawn(async move {
-                let reply = task.await.unwrap_or_else(failed);
+                let reply = pending.finish().await.unwrap_or_else(failed);
                 edit_later(&endpoint, &interaction, reply).await;
             });
             respond(CreateInteractionResponse::Defer(
@@ -357,29 +349,23 @@ async fn page_turn(endpoint: Arc<Endpoint>, press: ComponentInteraction) -> Resp
     let presser = press.user.id.get();
     let custom_id = press.data.custom_id.clone();
     let defer_after = shared.defer_after();
-    let mut task = tokio::task::spawn_blocking(move || shared.page_turn(presser, &custom_id));
-    let finished = if defer_after.is_zero() {
-        None
-    } else {
-        tokio::time::timeout(defer_after, &mut task).await.ok()
-    };
+    let raced = core::race(move || shared.page_turn(presser, &custom_id), defer_after).await;
     let turn_response = |turn| match turn {
         PageTurn::Update(reply) => CreateInteractionResponse::UpdateMessage(reply.to_message()),
         PageTurn::Refused(reply) => CreateInteractionResponse::Message(reply.to_message()),
     };
     let id = press.id;
-    let failed = move |e: tokio::task::JoinError| {
-        let e = core::task_failure(e);
+    let failed = move |e: anyhow::Error| {
         tracing::error!(interaction = %id, user = presser, error = format!("{e:#}"), "page turn failed");
         PageTurn::Refused(Reply::apology())
     };
-    match finished {
-        Some(Ok(turn)) => respond(turn_response(turn)),
-        Some(Err(e)) => respond(turn_response(failed(e))),
-        None => {
+    match raced {
+        Ok(Raced::Ready(turn)) => respond(turn_response(turn)),
+        Err(e) => respond(turn_response(failed(e))),
+        Ok(Raced::Late(pending)) => {
             // Slow: acknowledge now ("deferred update"), edit the message when ready.
             tokio::spawn(async move {
-                let result = match task.await.unwrap_or_else(failed) {
+                let result = match pending.finish().await.unwrap_or_else(failed) {
                     PageTurn::Update(reply) => press
                         .edit_response(endpoint.rest.as_ref(), reply.to_edit())
                         .await

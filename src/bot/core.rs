@@ -558,17 +558,47 @@ where
     F: FnOnce() -> T + Send + 'static,
     D: Future<Output = ()>,
 {
+    match race(work, defer_after).await? {
+        Raced::Ready(done) => Ok(done),
+        Raced::Late(pending) => {
+            defer.await;
+            pending.finish().await
+        }
+    }
+}
+
+/// Blocking work raced against the moment an interaction must be acknowledged.
+pub enum Raced<T> {
+    /// Done in time: answer with it directly.
+    Ready(T),
+    /// Still running: acknowledge now ("deferred"), deliver when it is done.
+    Late(Pending<T>),
+}
+
+/// Work still running after the deadline.
+pub struct Pending<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Pending<T> {
+    /// Its result; a panicked or cancelled task is an error saying so.
+    pub async fn finish(self) -> anyhow::Result<T> {
+        self.0.await.map_err(task_failure)
+    }
+}
+
+/// Runs `work` on the blocking pool and waits at most `defer_after` for it: the one place
+/// where the gateway and the HTTP endpoint decide between answering now and deferring.
+pub async fn race<T, F>(work: F, defer_after: Duration) -> anyhow::Result<Raced<T>>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
     let mut task = tokio::task::spawn_blocking(work);
     if defer_after.is_zero() {
-        defer.await;
-        return task.await.map_err(task_failure);
+        return Ok(Raced::Late(Pending(task)));
     }
-    tokio::select! {
-        done = &mut task => done.map_err(task_failure),
-        _ = tokio::time::sleep(defer_after) => {
-            defer.await;
-            task.await.map_err(task_failure)
-        }
+    match tokio::time::timeout(defer_after, &mut task).await {
+        Ok(done) => Ok(Raced::Ready(done.map_err(task_failure)?)),
+        Err(_) => Ok(Raced::Late(Pending(task))),
     }
 }
 
