@@ -384,16 +384,9 @@ impl Default for HttpConfig {
 }
 
 impl SearchConfig {
-    /// How many typos a word of `len` characters may carry (Meilisearch's rule by default:
-    /// none under 5 letters, one up to 8, two from 9).
-    pub fn typo_budget(&self, len: usize) -> u8 {
-        if len >= self.two_typos_from {
-            2
-        } else if len >= self.one_typo_from {
-            1
-        } else {
-            0
-        }
+    /// How many typos a search word may carry, by its length (see [`TypoPolicy::SEARCH`]).
+    pub fn typos(&self) -> crate::typos::TypoPolicy {
+        crate::typos::TypoPolicy::new(self.one_typo_from, self.two_typos_from)
     }
 }
 

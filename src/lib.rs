@@ -15,3 +15,4 @@ pub mod reload;
 pub mod render;
 pub mod search;
 pub mod semantic;
+pub mod typos;

@@ -22,6 +22,7 @@ use crate::content::{facets::normalize, Facet, Vocabulary};
 use crate::registry::{self, OptionKind};
 use crate::render::discord::{self, MessageView};
 use crate::search::Engine;
+use crate::typos::TypoPolicy;
 
 /// What every handler needs: settings, the serving engine (swapped whole on reload) and
 /// the cooldown ledger.
@@ -367,11 +368,7 @@ fn match_rank(typed: &str, value: &str, vocabulary: &Vocabulary, facet: Facet) -
                 Some(2)
             } else {
                 let len = typed.chars().count();
-                let budget = match len {
-                    0..=2 => 0,
-                    3..=5 => 1,
-                    _ => 2,
-                };
+                let budget = usize::from(TypoPolicy::TYPING.budget(len));
                 // Compare with starts of the spelling around the typed length: the box
                 // fills as the member types, and a dropped or extra letter shifts it.
                 let close = (len.saturating_sub(1)..=len + 1).any(|n| {

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::typos::TypoPolicy;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -118,7 +120,7 @@ pub fn did_you_mean<'a>(
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
     let word = word.to_lowercase();
-    let limit = if word.chars().count() <= 5 { 1 } else { 2 };
+    let limit = usize::from(TypoPolicy::NAMES.budget(word.chars().count()));
     candidates
         .into_iter()
         .filter_map(|c| {

@@ -6,6 +6,7 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::config::{FacetVocabulary, FacetsConfig, SearchConfig};
+use crate::typos::TypoPolicy;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -106,7 +107,7 @@ pub struct ValueDef {
 #[derive(Debug, Clone, Default)]
 pub struct Vocabulary {
     facets: Vec<(Facet, Vec<ValueDef>)>,
-    typos: SearchConfig,
+    typos: TypoPolicy,
 }
 
 /// How a written value relates to the vocabulary.
@@ -144,11 +145,7 @@ impl Vocabulary {
                 (Facet::Regions, build(&config.regions)),
                 (Facet::Providers, build(&config.providers)),
             ],
-            typos: SearchConfig {
-                synonyms: Vec::new(),
-                abbreviations: Default::default(),
-                ..search.clone()
-            },
+            typos: search.typos(),
         }
     }
 
@@ -184,8 +181,7 @@ impl Vocabulary {
         let closest = values
             .iter()
             .flat_map(|v| v.spellings.iter().map(move |s| (v, s)))
-            .map(|(v, s)| (strsim::damerau_levenshtein(&norm, s), v))
-            .filter(|(d, _)| *d <= usize::from(self.typos.typo_budget(norm.chars().count())))
+            .filter_map(|(v, s)| Some((self.typos.distance(&norm, s)?, v)))
             .min_by_key(|(d, _)| *d)
             .map(|(_, v)| v.id.clone());
         Resolved::Unknown { closest }

@@ -340,7 +340,7 @@ impl Analyzer<'_> {
     /// A misspelling: the closest spellings from the guide stand in for it, the best one
     /// fully and the next a little less; with none close enough, it is unknown.
     fn correction(&mut self, word: String) -> tantivy::Result<()> {
-        let budget = self.config.typo_budget(word.chars().count());
+        let budget = self.config.typos().budget(word.chars().count());
         let near = if budget > 0 {
             self.lexicon.near_words(&word, budget)?
         } else {
