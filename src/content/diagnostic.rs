@@ -90,6 +90,16 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// The 1-based line of a byte offset, for a single lookup (many: [`LineIndex`]). Counts
+/// the same way: a line starts after each `\n`.
+pub fn line_at(text: &[u8], offset: usize) -> usize {
+    text[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
 /// Maps byte offsets in a text to 1-based line and column numbers.
 pub struct LineIndex {
     starts: Vec<usize>,

@@ -878,7 +878,7 @@ fn load_source(
         );
         return (None, diags);
     }
-    let body_line = text[..split.body_offset].matches('\n').count() + 1;
+    let body_line = diagnostic::line_at(text.as_bytes(), split.body_offset);
     let expanded = match sources {
         Some(sources) => partials::expand(sources, rel_path, split.body, body_line, &mut diags),
         None => partials::Expanded::plain(split.body),

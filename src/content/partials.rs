@@ -225,7 +225,7 @@ fn inline(
     let (body, body_line) = match front_matter::split(&text) {
         Ok(split) => (
             split.body,
-            text[..split.body_offset].matches('\n').count() + 1,
+            super::diagnostic::line_at(text.as_bytes(), split.body_offset),
         ),
         Err(unclosed) => {
             diags.push(unclosed.diagnostic(&partial_path));

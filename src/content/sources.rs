@@ -92,7 +92,7 @@ fn read_limited(path: &Path) -> Result<Vec<u8>, Diagnostic> {
 pub fn decode<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, Diagnostic> {
     let text = std::str::from_utf8(bytes).map_err(|e| {
         let valid = &bytes[..e.valid_up_to()];
-        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+        let line = super::diagnostic::line_at(valid, valid.len());
         Diagnostic::error(path, line, 1, "not UTF-8 text (is this a binary file?)")
             .with_hint("save the file as UTF-8, or move it out of the content folder")
     })?;
