@@ -134,13 +134,11 @@ impl Dense {
         let (vectors, embedded) = PassageVectors::assemble(
             keys,
             previous.as_ref(),
-            |i| {
-                searcher
-                    .doc::<TantivyDocument>(addresses[i])
-                    .map(|doc| embedded_text(&doc, fields))
-                    .unwrap_or_default()
+            |i| -> Result<String, Box<dyn std::error::Error>> {
+                let doc = searcher.doc::<TantivyDocument>(addresses[i])?;
+                Ok(embedded_text(&doc, fields))
             },
-            embed,
+            |texts: &[&str]| embed(texts).map_err(Into::into),
             &report,
         )?;
         if let Some(dir) = dir {

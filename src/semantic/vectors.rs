@@ -87,7 +87,7 @@ impl PassageVectors {
     pub fn assemble<E>(
         keys: Vec<Key>,
         cache: Option<&PassageVectors>,
-        text_of: impl Fn(usize) -> String,
+        text_of: impl Fn(usize) -> Result<String, E>,
         mut embed: impl FnMut(&[&str]) -> Result<Vec<Vec<f32>>, E>,
         progress: &dyn Fn(usize, usize),
     ) -> Result<(PassageVectors, usize), E> {
@@ -110,7 +110,10 @@ impl PassageVectors {
         let total = missing.len();
         let mut done = 0;
         for chunk in missing.chunks(CHUNK) {
-            let texts: Vec<String> = chunk.iter().map(|&i| text_of(i)).collect();
+            let texts: Vec<String> = chunk
+                .iter()
+                .map(|&i| text_of(i))
+                .collect::<Result<_, E>>()?;
             let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
             for (&i, v) in chunk.iter().zip(embed(&refs)?) {
                 rows[i] = Some(quantize(&v));
@@ -298,7 +301,7 @@ mod tests {
         let (v, computed) = PassageVectors::assemble(
             keys,
             None,
-            |i| i.to_string(),
+            |i| Ok(i.to_string()),
             |texts: &[&str]| -> Result<_, ()> {
                 Ok(texts
                     .iter()
@@ -342,7 +345,7 @@ mod tests {
         let (new, computed) = PassageVectors::assemble(
             keys,
             Some(&read),
-            |i| format!("text {i}"),
+            |i| Ok(format!("text {i}")),
             |texts: &[&str]| -> Result<_, ()> {
                 embedded
                     .borrow_mut()
