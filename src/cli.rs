@@ -123,11 +123,15 @@ pub enum CliError {
     Other(#[from] anyhow::Error),
 }
 
-/// Exit codes, grep-style: 0 answered, 1 nothing found or content errors (or warnings, for
-/// `check --strict`), 2 failure.
-pub const EXIT_OK: u8 = 0;
-pub const EXIT_NO_ANSWER: u8 = 1;
-pub const EXIT_ERROR: u8 = 2;
+/// How a terminal command ended, when it did not fail (the binary turns it into an exit
+/// code, grep-style).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Answered, or the work is done.
+    Ok,
+    /// Nothing found, no data, or content errors (warnings too, for `check --strict`).
+    NoAnswer,
+}
 
 /// Reads the config; a missing default `config.toml` means built-in defaults.
 pub fn load_config(path: &Path, explicit: bool) -> Result<Config, crate::config::ConfigError> {
@@ -138,7 +142,7 @@ pub fn load_config(path: &Path, explicit: bool) -> Result<Config, crate::config:
     Config::from_file(path)
 }
 
-pub fn ask(config: &Config, words: &[String], page: u32, json: bool) -> Result<u8, CliError> {
+pub fn ask(config: &Config, words: &[String], page: u32, json: bool) -> Result<Verdict, CliError> {
     let command = Command::from_words(words)?;
     let loaded = start(config)?;
     let request = Request {
@@ -170,8 +174,8 @@ pub fn ask(config: &Config, words: &[String], page: u32, json: bool) -> Result<u
     };
     write_stdout(&out)?;
     Ok(match answer.outcome {
-        Outcome::Found | Outcome::Help => EXIT_OK,
-        Outcome::NoData | Outcome::NotFound => EXIT_NO_ANSWER,
+        Outcome::Found | Outcome::Help => Verdict::Ok,
+        Outcome::NoData | Outcome::NotFound => Verdict::NoAnswer,
     })
 }
 
@@ -181,7 +185,7 @@ pub fn check(
     dir: Option<&Path>,
     json: bool,
     strict: bool,
-) -> Result<u8, CliError> {
+) -> Result<Verdict, CliError> {
     let dir = dir.unwrap_or(&config.data_dir);
     let report = content::load_dir(dir, &app::vocabulary(config));
     let errors = report.errors().count();
@@ -215,13 +219,13 @@ pub fn check(
     };
     write_stdout(&out)?;
     Ok(if errors > 0 || (strict && warnings > 0) {
-        EXIT_NO_ANSWER
+        Verdict::NoAnswer
     } else {
-        EXIT_OK
+        Verdict::Ok
     })
 }
 
-pub fn index(config: &Config, force: bool) -> Result<u8, CliError> {
+pub fn index(config: &Config, force: bool) -> Result<Verdict, CliError> {
     let report = content::load_dir(&config.data_dir, &app::vocabulary(config));
     if report.has_errors() {
         return Err(CliError::Content(content_errors(&report.diagnostics)));
@@ -255,7 +259,7 @@ pub fn index(config: &Config, force: bool) -> Result<u8, CliError> {
             .map(|d| format!(", in {}", d.display()))
             .unwrap_or_default()
     ))?;
-    Ok(EXIT_OK)
+    Ok(Verdict::Ok)
 }
 
 /// A progress bar for embedding passages, drawn only when stderr is a terminal (indicatif
@@ -272,7 +276,7 @@ fn embedding_bar() -> indicatif::ProgressBar {
     bar
 }
 
-pub fn model(config: &Config, command: &ModelCmd) -> Result<u8, CliError> {
+pub fn model(config: &Config, command: &ModelCmd) -> Result<Verdict, CliError> {
     use crate::semantic;
     let dir = &config.search.semantic.model_dir;
     match command {
@@ -303,7 +307,7 @@ pub fn model(config: &Config, command: &ModelCmd) -> Result<u8, CliError> {
                     "note: search.semantic.enabled = false in the config keeps it unused\n",
                 )?;
             }
-            Ok(EXIT_OK)
+            Ok(Verdict::Ok)
         }
         ModelCmd::Status => match semantic::verify(dir) {
             Ok(_) => {
@@ -317,11 +321,11 @@ pub fn model(config: &Config, command: &ModelCmd) -> Result<u8, CliError> {
                     semantic::model_id(),
                     dir.display()
                 ))?;
-                Ok(EXIT_OK)
+                Ok(Verdict::Ok)
             }
             Err(e) => {
                 write_stdout(&format!("{e}\nanswers are lexical only\n"))?;
-                Ok(EXIT_NO_ANSWER)
+                Ok(Verdict::NoAnswer)
             }
         },
     }

@@ -87,7 +87,7 @@ pub fn verifier_from_hex(hex: &str) -> anyhow::Result<Verifier> {
 }
 
 /// `careerbot http`: serves the endpoint (and `/healthz`, `/metrics`) until SIGINT/SIGTERM.
-pub fn run_blocking(config: Config, listen: Option<SocketAddr>) -> anyhow::Result<u8> {
+pub fn run_blocking(config: Config, listen: Option<SocketAddr>) -> anyhow::Result<()> {
     let verifier = verifier_from_env()?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
@@ -118,7 +118,7 @@ pub fn run_blocking(config: Config, listen: Option<SocketAddr>) -> anyhow::Resul
         tracing::info!(%addr, "serving the interactions endpoint at /interactions");
         let endpoint = Arc::new(Endpoint::new(shared, verifier, rest));
         serve(endpoint, listener, crate::bot::shutdown_signal()).await?;
-        Ok(crate::cli::EXIT_OK)
+        Ok(())
     })
 }
 

@@ -6,7 +6,13 @@ use std::process::ExitCode;
 use clap::{CommandFactory, FromArgMatches};
 use tracing_subscriber::EnvFilter;
 
-use careerbot::cli::{self, Args, CliError, Cmd, LogFormat};
+use careerbot::cli::{self, Args, CliError, Cmd, LogFormat, Verdict};
+
+/// Exit codes, grep-style: 0 answered, 1 nothing found or content errors (or warnings, for
+/// `check --strict`), 2 failure.
+const EXIT_OK: u8 = 0;
+const EXIT_NO_ANSWER: u8 = 1;
+const EXIT_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
     careerbot::semantic::prepare_process();
@@ -25,21 +31,24 @@ fn main() -> ExitCode {
             Cmd::Ask { json, page, words } => cli::ask(&config, words, *page, *json),
             Cmd::Check { dir, json, strict } => cli::check(&config, dir.as_deref(), *json, *strict),
             Cmd::Index { force } => cli::index(&config, *force),
-            Cmd::Serve => careerbot::bot::run_blocking(config).map_err(CliError::from),
-            Cmd::Http { listen } => {
-                careerbot::http::run_blocking(config, *listen).map_err(CliError::from)
-            }
+            Cmd::Serve => careerbot::bot::run_blocking(config)
+                .map(|()| Verdict::Ok)
+                .map_err(CliError::from),
+            Cmd::Http { listen } => careerbot::http::run_blocking(config, *listen)
+                .map(|()| Verdict::Ok)
+                .map_err(CliError::from),
             Cmd::Model { command } => cli::model(&config, command),
         });
     match result {
-        Ok(code) => ExitCode::from(code),
+        Ok(Verdict::Ok) => ExitCode::from(EXIT_OK),
+        Ok(Verdict::NoAnswer) => ExitCode::from(EXIT_NO_ANSWER),
         Err(CliError::User(e)) => {
             eprintln!("careerbot: {e}");
-            ExitCode::from(cli::EXIT_ERROR)
+            ExitCode::from(EXIT_ERROR)
         }
         Err(CliError::Content(report)) => {
             eprintln!("{report}");
-            ExitCode::from(cli::EXIT_ERROR)
+            ExitCode::from(EXIT_ERROR)
         }
         Err(e) => {
             // `{:#}` prints anyhow's context chain on one line.
@@ -47,7 +56,7 @@ fn main() -> ExitCode {
                 CliError::Other(e) => eprintln!("careerbot: {e:#}"),
                 e => eprintln!("careerbot: {e}"),
             }
-            ExitCode::from(cli::EXIT_ERROR)
+            ExitCode::from(EXIT_ERROR)
         }
     }
 }

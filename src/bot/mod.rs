@@ -77,14 +77,14 @@ pub fn token_from_env() -> anyhow::Result<String> {
 }
 
 /// `careerbot serve`: loads the content, connects, answers until SIGINT or SIGTERM.
-pub fn run_blocking(config: Config) -> anyhow::Result<u8> {
+pub fn run_blocking(config: Config) -> anyhow::Result<()> {
     let token = token_from_env()?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let loaded = crate::app::load_for_service(&config)?;
         let shared = Shared::new(config, loaded.engine);
         run(shared, &token, shutdown_signal()).await?;
-        Ok(crate::cli::EXIT_OK)
+        Ok(())
     })
 }
 
