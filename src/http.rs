@@ -106,7 +106,9 @@ pub fn run_blocking(config: Config, listen: Option<SocketAddr>) -> anyhow::Resul
             // moderator log channel do.
             Some(_) => {
                 register(&rest, &shared.config).await?;
-                let _ = shared.http.set(Arc::clone(&rest));
+                let _ = shared
+                    .announcer
+                    .set(Arc::clone(&rest) as Arc<dyn core::Announcer>);
             }
             None => tracing::info!(
                 "DISCORD_TOKEN not set: commands are not registered and reloads are not posted to reload.log_channel"

@@ -15,4 +15,5 @@ pub mod reload;
 pub mod render;
 pub mod search;
 pub mod semantic;
+pub mod service;
 pub mod typos;

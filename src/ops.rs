@@ -13,7 +13,7 @@ use axum::{Json, Router};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use serde_json::json;
 
-use crate::bot::core::Shared;
+use crate::service::Shared;
 
 /// Latency buckets for answers and interactions, in seconds (100 µs … 5 s).
 const LATENCY_BUCKETS: &[f64] = &[

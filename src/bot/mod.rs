@@ -134,8 +134,12 @@ pub async fn run(
         .framework(framework)
         .await?;
 
-    let _ = shared.http.set(Arc::clone(&client.http));
-    let _ = shared.shards.set(Arc::clone(&client.shard_manager));
+    let _ = shared
+        .announcer
+        .set(Arc::clone(&client.http) as Arc<dyn core::Announcer>);
+    let _ = shared
+        .shards
+        .set(Arc::clone(&client.shard_manager) as Arc<dyn core::ShardStatus>);
     crate::ops::record_engine(&shared);
     // The operations endpoint lives as long as this bot, however `run` ends: a stopped bot
     // must not keep answering health checks.

@@ -5,9 +5,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serenity::all::{ChannelId, CommandInteraction, CreateMessage, Member, Permissions};
+use serenity::all::{CommandInteraction, Member, Permissions};
 
-use super::core::{no_mentions, Reply, Shared};
+use super::core::{Reply, Shared};
 use crate::config::Config;
 use crate::reload::{self, Outcome, Trigger};
 use crate::render::discord::{self as view, limits, trim};
@@ -161,20 +161,16 @@ impl Shared {
         )
         .increment(1);
 
-        let (Some(channel), Some(http)) = (self.config.reload.log_channel, self.http.get()) else {
+        let (Some(channel), Some(announcer)) =
+            (self.config.reload.log_channel, self.announcer.get())
+        else {
             return;
         };
         let line = trim(
             &escape_markdown(&reload::summary(outcome, trigger)),
             limits::CONTENT,
         );
-        let message = CreateMessage::new()
-            .content(line)
-            .allowed_mentions(no_mentions());
-        if let Err(e) = ChannelId::new(channel)
-            .send_message(http.as_ref(), message)
-            .await
-        {
+        if let Err(e) = announcer.announce(channel, line).await {
             tracing::warn!(channel, error = %e, "could not post to the moderator log channel");
         }
     }

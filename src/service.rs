@@ -1,0 +1,678 @@
+//! The application service both front doors share — the gateway bot and the HTTP
+//! interactions endpoint — with no Discord types: the serving engine (swapped whole on
+//! reload), cooldowns and who may see a reply, how a command becomes a reply, paging ids,
+//! autocomplete choices, and the race between an answer and Discord's acknowledgement
+//! deadline. The Discord adapters (`bot`, `http`) turn its `Reply` into serenity builders.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use crate::answer::{self, AnswerError, Command, Request, UserError};
+use crate::config::Config;
+use crate::content::{facets::normalize, Facet, Vocabulary};
+use crate::registry::{self, OptionKind};
+use crate::render::discord::{self, MessageView};
+use crate::search::Engine;
+use crate::typos::TypoPolicy;
+
+/// A future the service awaits from an adapter.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The gateway's shards, as health checks need them (gateway mode only).
+pub trait ShardStatus: Send + Sync {
+    /// Shards connected now.
+    fn connected(&self) -> BoxFuture<'_, usize>;
+}
+
+/// Where reload announcements go: the moderators' log channel.
+pub trait Announcer: Send + Sync {
+    /// Posts `text` (no mentions) to the channel.
+    fn announce(&self, channel: u64, text: String) -> BoxFuture<'_, Result<(), String>>;
+}
+
+/// What every handler needs: settings, the serving engine (swapped whole on reload) and
+/// the cooldown ledger.
+pub struct Shared {
+    pub config: Config,
+    pub vocabulary: Vocabulary,
+    engine: ArcSwap<Engine>,
+    /// Last public reply per user.
+    cooldowns: Mutex<HashMap<u64, Instant>>,
+    /// Held for the whole of a reload: reloads are serialised, never interleaved.
+    pub reload_lock: tokio::sync::Mutex<()>,
+    /// The moderators' log channel, once connected with a token.
+    pub announcer: OnceLock<Arc<dyn Announcer>>,
+    /// The gateway's shards, in gateway mode: for `/healthz`.
+    pub shards: OnceLock<Arc<dyn ShardStatus>>,
+    /// How many shards this process should run, once known (from the config, or from
+    /// Discord's recommended count with `shards = "auto"`); 0 before.
+    expected_shards: AtomicUsize,
+    /// Where `/metrics` reads the counters from.
+    pub metrics: PrometheusHandle,
+}
+
+impl Shared {
+    /// Serving `engine`, with metrics in the process-wide recorder (`/metrics`).
+    pub fn new(config: Config, engine: Engine) -> Arc<Shared> {
+        Self::with_metrics(config, engine, crate::ops::metrics_handle().clone())
+    }
+
+    /// Serving `engine`, with `/metrics` rendered from `metrics`: the handle of the recorder
+    /// this process's (or, in tests, this runtime's) counters go to.
+    pub fn with_metrics(config: Config, engine: Engine, metrics: PrometheusHandle) -> Arc<Shared> {
+        Arc::new(Shared {
+            vocabulary: crate::app::vocabulary(&config),
+            config,
+            engine: ArcSwap::from_pointee(engine),
+            cooldowns: Mutex::new(HashMap::new()),
+            reload_lock: tokio::sync::Mutex::new(()),
+            announcer: OnceLock::new(),
+            shards: OnceLock::new(),
+            expected_shards: AtomicUsize::new(0),
+            metrics,
+        })
+    }
+
+    /// `(connected, expected)` shards in gateway mode; `None` elsewhere. `expected` counts
+    /// every shard this process should run, booted yet or not (serenity starts them five
+    /// seconds apart), so health is not "ready" while some are still to come.
+    pub async fn shard_status(&self) -> Option<(usize, usize)> {
+        let connected = self.shards.get()?.connected().await;
+        Some((connected, self.expected_shards.load(Ordering::SeqCst)))
+    }
+
+    /// Records how many shards this process runs, before they start.
+    pub fn expect_shards(&self, count: usize) {
+        self.expected_shards.store(count, Ordering::SeqCst);
+    }
+
+    /// The engine serving now. Callers keep their `Arc` for the whole request, so a reload
+    /// never changes the index under a query in flight.
+    pub fn engine(&self) -> Arc<Engine> {
+        self.engine.load_full()
+    }
+
+    /// Puts a new engine in service, whole; returns the one it replaces.
+    pub fn swap_engine(&self, engine: Arc<Engine>) -> Arc<Engine> {
+        self.engine.swap(engine)
+    }
+
+    pub fn defer_after(&self) -> Duration {
+        Duration::from_millis(self.config.discord.defer_after_ms)
+    }
+
+    /// Whether a reply is private, and why if the member did not ask for it. Public
+    /// replies start the member's cooldown; inside it, replies are private instead of
+    /// refused, so nobody is left without an answer and the channel is not flooded.
+    pub fn visibility(
+        &self,
+        user: u64,
+        command: &str,
+        private: Option<bool>,
+    ) -> (bool, Option<String>) {
+        let wanted = private.unwrap_or_else(|| {
+            self.config
+                .discord
+                .private_commands
+                .iter()
+                .any(|c| c == command)
+        });
+        if wanted {
+            return (true, None);
+        }
+        let window = Duration::from_secs(self.config.discord.cooldown_seconds);
+        if window.is_zero() {
+            return (false, None);
+        }
+        let now = Instant::now();
+        let mut ledger = self.cooldowns.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(last) = ledger.get(&user) {
+            let since = now.duration_since(*last);
+            if since < window {
+                let wait = (window - since).as_secs().max(1);
+                return (
+                    true,
+                    Some(format!(
+                        "You asked a moment ago, so this answer is only visible to you. Public answers again in {wait} s."
+                    )),
+                );
+            }
+        }
+        if ledger.len() > 10_000 {
+            ledger.retain(|_, t| now.duration_since(*t) < window);
+        }
+        ledger.insert(user, now);
+        (false, None)
+    }
+
+    /// Answers a request as a Discord reply.
+    pub fn reply(
+        &self,
+        user: u64,
+        request: &Request,
+        ephemeral: bool,
+        note: Option<String>,
+    ) -> Result<Reply, AnswerError> {
+        self.answer_reply(user, request, ephemeral, note)
+    }
+
+    fn answer_reply(
+        &self,
+        user: u64,
+        request: &Request,
+        ephemeral: bool,
+        note: Option<String>,
+    ) -> Result<Reply, AnswerError> {
+        let started = Instant::now();
+        let engine = self.engine();
+        let command = request.command.name();
+        let answer = match answer::answer(&engine, &self.vocabulary, &self.config.answers, request)
+        {
+            Ok(a) => a,
+            Err(e) => {
+                let outcome = match e {
+                    AnswerError::User(_) => "user_error",
+                    AnswerError::Search(_) => "internal_error",
+                };
+                count(command, outcome);
+                return Err(e);
+            }
+        };
+        let outcome = match answer.outcome {
+            answer::Outcome::Found => "found",
+            answer::Outcome::NoData => "no_data",
+            answer::Outcome::NotFound => "not_found",
+            answer::Outcome::Help => "help",
+        };
+        count(command, outcome);
+        if matches!(
+            answer.outcome,
+            answer::Outcome::NoData | answer::Outcome::NotFound
+        ) {
+            metrics::counter!("careerbot_zero_result_answers_total", "command" => command)
+                .increment(1);
+        }
+        let mut view = discord::message(&answer, note.as_deref());
+        metrics::histogram!("careerbot_answer_seconds", "command" => command)
+            .record(started.elapsed().as_secs_f64());
+        let mut pager = (!view.buttons.is_empty()).then(|| Pager {
+            owner: user,
+            command: request.command.clone(),
+        });
+        // A button must carry its whole request; one that cannot is not offered, rather
+        // than one that would page through a different question.
+        let fits = pager.as_ref().is_none_or(|p| {
+            PageId {
+                owner: p.owner,
+                page: 0,
+                command: p.command.clone(),
+            }
+            .encode()
+            .is_some()
+        });
+        if !fits {
+            pager = None;
+            view.buttons.clear();
+            view.embed.footer = discord::trim(
+                &format!(
+                    "{} · ask a shorter question to page through more",
+                    view.embed.footer
+                ),
+                discord::limits::FOOTER,
+            );
+        }
+        Ok(Reply {
+            content: None,
+            view: Some(view),
+            ephemeral,
+            pager,
+            files: Vec::new(),
+        })
+    }
+
+    /// Handles a "More results" / "Previous" press: only the member who asked may turn the
+    /// page; anyone else gets a private explanation.
+    pub fn page_turn(&self, presser: u64, custom_id: &str) -> PageTurn {
+        let Some(id) = PageId::parse(custom_id) else {
+            return PageTurn::Refused(Reply::text(
+                "This button is from an older version of the bot; run the command again.",
+            ));
+        };
+        if id.owner != presser {
+            count("page", "refused");
+            return PageTurn::Refused(Reply::text(
+                "Only the person who asked can page through these results. Run the command yourself to get your own copy.",
+            ));
+        }
+        let request = Request {
+            command: id.command,
+            page: id.page,
+        };
+        // The message keeps its visibility; an update cannot change it.
+        match self.answer_reply(presser, &request, false, None) {
+            Ok(reply) => PageTurn::Update(reply),
+            Err(AnswerError::User(e)) => PageTurn::Refused(Reply::text(&e.to_string())),
+            Err(AnswerError::Search(e)) => {
+                tracing::error!(error = %e, custom_id, "page turn failed");
+                PageTurn::Refused(Reply::apology())
+            }
+        }
+    }
+
+    /// Autocomplete choices for one option: `(label, value)`, at most 25.
+    pub fn choices(&self, command: &str, option: &str, partial: &str) -> Vec<(String, String)> {
+        let Some((facet, topic)) = option_facet(command, option) else {
+            return Vec::new();
+        };
+        choices(&self.engine(), &self.vocabulary, facet, topic, partial)
+    }
+}
+
+/// Counts an interaction by command and outcome (`careerbot_interactions_total`).
+pub fn count(command: &'static str, outcome: &'static str) {
+    metrics::counter!("careerbot_interactions_total", "command" => command, "outcome" => outcome)
+        .increment(1);
+}
+
+/// The facet an option's values come from, and the topic its command covers.
+pub fn option_facet(command: &str, option: &str) -> Option<(Facet, Option<&'static str>)> {
+    let def = registry::find(command)?;
+    match def.option(option)?.kind {
+        OptionKind::Facet(facet) => Some((facet, def.topic())),
+        _ => None,
+    }
+}
+
+/// Discord's cap on autocomplete choices.
+pub const MAX_CHOICES: usize = 25;
+
+/// Values the index holds for `facet`, best matches for `partial` first: prefix, then word
+/// prefix, then substring, then a close spelling; values filed under the command's topic
+/// before others. An empty box shows the topic's values (the pinned defaults).
+pub fn choices(
+    engine: &Engine,
+    vocabulary: &Vocabulary,
+    facet: Facet,
+    topic: Option<&str>,
+    partial: &str,
+) -> Vec<(String, String)> {
+    let catalog = engine.catalog();
+    let in_topic: Vec<&str> = catalog
+        .present(facet, topic)
+        .iter()
+        .map(|(v, _)| v.as_str())
+        .filter(|v| Some(*v) != topic)
+        .collect();
+    let mut all: Vec<&str> = in_topic.clone();
+    for (v, _) in catalog.present(facet, None) {
+        if !all.contains(&v.as_str()) && Some(v.as_str()) != topic {
+            all.push(v);
+        }
+    }
+    // Vocabulary order is the moderators' chosen display order.
+    let order = |v: &str| {
+        vocabulary
+            .values(facet)
+            .iter()
+            .position(|d| d.id == v)
+            .unwrap_or(usize::MAX)
+    };
+    let typed = normalize(partial);
+    let mut scored: Vec<(u8, bool, usize, &str)> = all
+        .iter()
+        .filter_map(|&v| {
+            let rank = if typed.is_empty() {
+                if !in_topic.contains(&v) {
+                    return None;
+                }
+                0
+            } else {
+                match_rank(&typed, v, vocabulary, facet)?
+            };
+            Some((rank, !in_topic.contains(&v), order(v), v))
+        })
+        .collect();
+    scored.sort();
+    scored
+        .into_iter()
+        // A value must be sent back whole, and Discord caps values at 100 characters.
+        .filter(|(_, _, _, v)| v.chars().count() <= 100)
+        .take(MAX_CHOICES)
+        .map(|(_, _, _, v)| {
+            let label = vocabulary.label(facet, v);
+            let label = if label == v {
+                v.to_string()
+            } else {
+                format!("{label} ({v})")
+            };
+            (discord::trim(&label, 100), v.to_string())
+        })
+        .collect()
+}
+
+/// How well `typed` matches a value, by its id, label and aliases; `None` for no match.
+fn match_rank(typed: &str, value: &str, vocabulary: &Vocabulary, facet: Facet) -> Option<u8> {
+    let spellings: Vec<String> = vocabulary
+        .values(facet)
+        .iter()
+        .find(|d| d.id == value)
+        .map(|d| d.spellings.clone())
+        .unwrap_or_else(|| vec![value.to_string()]);
+    let best = spellings
+        .iter()
+        .filter_map(|s| {
+            if s.starts_with(typed) {
+                Some(0)
+            } else if s.split('-').any(|w| w.starts_with(typed)) {
+                Some(1)
+            } else if s.contains(typed) {
+                Some(2)
+            } else {
+                let len = typed.chars().count();
+                let budget = usize::from(TypoPolicy::TYPING.budget(len));
+                // Compare with starts of the spelling around the typed length: the box
+                // fills as the member types, and a dropped or extra letter shifts it.
+                let close = (len.saturating_sub(1)..=len + 1).any(|n| {
+                    let head: String = s.chars().take(n).collect();
+                    strsim::damerau_levenshtein(typed, &head) <= budget
+                });
+                (budget > 0 && close).then_some(3)
+            }
+        })
+        .min();
+    best
+}
+
+/// A reply, before it is shaped for the gateway or the HTTP endpoint.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub content: Option<String>,
+    pub view: Option<MessageView>,
+    pub ephemeral: bool,
+    pub pager: Option<Pager>,
+    /// Attachments: `(file name, bytes)`.
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+/// Who owns the paging buttons, and what they page through.
+#[derive(Debug, Clone)]
+pub struct Pager {
+    pub owner: u64,
+    pub command: Command,
+}
+
+pub enum PageTurn {
+    /// Replace the message with the requested page.
+    Update(Reply),
+    /// Answer privately instead (someone else's buttons, or a stale one).
+    Refused(Reply),
+}
+
+impl Reply {
+    /// A private text reply: refusals and user mistakes.
+    pub fn text(message: &str) -> Reply {
+        Reply {
+            content: Some(discord::plain_message(message)),
+            view: None,
+            ephemeral: true,
+            pager: None,
+            files: Vec::new(),
+        }
+    }
+
+    /// What a member sees when something broke on our side; the details go to the logs.
+    pub fn apology() -> Reply {
+        Reply::text("Sorry, something went wrong on my side. Please try again in a moment.")
+    }
+
+    pub fn user_error(error: &UserError) -> Reply {
+        Reply::text(&error.to_string())
+    }
+}
+
+/// Runs blocking work (search) off the async threads. If it is not done by `defer_after`,
+/// `defer` runs first (Discord's "thinking…"), so the 3-second window is never missed.
+pub async fn with_deadline<T, F, D>(work: F, defer_after: Duration, defer: D) -> anyhow::Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+    D: Future<Output = ()>,
+{
+    match race(work, defer_after).await? {
+        Raced::Ready(done) => Ok(done),
+        Raced::Late(pending) => {
+            defer.await;
+            pending.finish().await
+        }
+    }
+}
+
+/// Blocking work raced against the moment an interaction must be acknowledged.
+pub enum Raced<T> {
+    /// Done in time: answer with it directly.
+    Ready(T),
+    /// Still running: acknowledge now ("deferred"), deliver when it is done.
+    Late(Pending<T>),
+}
+
+/// Work still running after the deadline.
+pub struct Pending<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Pending<T> {
+    /// Its result; a panicked or cancelled task is an error saying so.
+    pub async fn finish(self) -> anyhow::Result<T> {
+        self.0.await.map_err(task_failure)
+    }
+}
+
+/// Runs `work` on the blocking pool and waits at most `defer_after` for it: the one place
+/// where the gateway and the HTTP endpoint decide between answering now and deferring.
+pub async fn race<T, F>(work: F, defer_after: Duration) -> anyhow::Result<Raced<T>>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    let mut task = tokio::task::spawn_blocking(work);
+    if defer_after.is_zero() {
+        return Ok(Raced::Late(Pending(task)));
+    }
+    match tokio::time::timeout(defer_after, &mut task).await {
+        Ok(done) => Ok(Raced::Ready(done.map_err(task_failure)?)),
+        Err(_) => Ok(Raced::Late(Pending(task))),
+    }
+}
+
+/// Why a blocking task ended without a result, for the log: its panic message, or that it
+/// was cancelled (the runtime shutting down).
+pub fn task_failure(e: tokio::task::JoinError) -> anyhow::Error {
+    if !e.is_panic() {
+        return anyhow::anyhow!("the task was cancelled");
+    }
+    let payload = e.into_panic();
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(not text)".into());
+    anyhow::anyhow!("the task panicked: {message}")
+}
+
+/// The state of a paging button, carried in its custom id (≤ 100 characters) so any
+/// process — gateway shard or HTTP replica — can turn the page without shared memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageId {
+    pub owner: u64,
+    pub page: usize,
+    pub command: Command,
+}
+
+const PAGE_PREFIX: &str = "p1";
+const CUSTOM_ID_MAX: usize = 100;
+
+/// Pages beyond this are refused: nobody pages that far, and it keeps arithmetic small.
+const MAX_PAGE: usize = 1_000;
+
+impl PageId {
+    /// The custom id, or `None` when the request does not fit Discord's 100 characters.
+    pub fn encode(&self) -> Option<String> {
+        let head = format!(
+            "{PAGE_PREFIX}|{}|{}|{}",
+            self.owner,
+            self.page,
+            self.command.name()
+        );
+        let mut args: Vec<String> = self
+            .command
+            .args()
+            .into_iter()
+            .map(|a| a.map(escape).unwrap_or_default())
+            .collect();
+        let room = CUSTOM_ID_MAX.saturating_sub(head.len() + args.len());
+        if args.iter().map(String::len).sum::<usize>() > room {
+            // A question's stop words and punctuation do not change its results (the index
+            // splits words the same way), so its meaningful words ask the same; later pages
+            // show those words, not the question as typed, as their title.
+            let question = self.command.question()?;
+            args = vec![meaningful_words(question)];
+            if args[0].len() > room {
+                return None;
+            }
+        }
+        let mut id = head;
+        for a in args {
+            id.push('|');
+            id.push_str(&a);
+        }
+        Some(id)
+    }
+
+    pub fn parse(id: &str) -> Option<PageId> {
+        let mut parts = id.split('|');
+        if parts.next()? != PAGE_PREFIX {
+            return None;
+        }
+        let owner = parts.next()?.parse().ok()?;
+        let page = parts.next()?.parse().ok().filter(|&p| p <= MAX_PAGE)?;
+        let name = parts.next()?;
+        let def = registry::find(name)?;
+        let values: Vec<String> = parts.map(unescape).collect();
+        let options = def
+            .word_options()
+            .map(|o| o.name)
+            .zip(values)
+            .filter(|(_, v)| !v.is_empty());
+        let command = Command::from_options(name, options).ok()?;
+        Some(PageId {
+            owner,
+            page,
+            command,
+        })
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('%', "%25").replace('|', "%7C")
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("%7C", "|").replace("%25", "%")
+}
+
+/// A question's words without stop words or punctuation, lower case: what search uses.
+fn meaningful_words(question: &str) -> String {
+    question
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .filter(|w| !crate::search::query::is_stop_word(w))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn command(name: &str, options: &[(&'static str, &str)]) -> Command {
+        Command::from_options(name, options.iter().map(|&(k, v)| (k, v.to_string()))).unwrap()
+    }
+
+    #[test]
+    fn page_ids_round_trip_and_fit() {
+        let id = PageId {
+            owner: 123456789012345678,
+            page: 2,
+            command: command("salary", &[("level", "senior")]),
+        };
+        assert_eq!(PageId::parse(&id.encode().unwrap()), Some(id));
+
+        let tricky = PageId {
+            owner: 1,
+            page: 0,
+            command: command("certs", &[("provider", "a|b%7C")]),
+        };
+        assert_eq!(PageId::parse(&tricky.encode().unwrap()), Some(tricky));
+
+        // A long question keeps its meaningful words, which search the same.
+        let wordy = PageId {
+            owner: u64::MAX,
+            page: 99,
+            command: Command::ask(
+                "What are the MLOps tools, if any, that I should learn first for my job?",
+            ),
+        };
+        let encoded = wordy.encode().unwrap();
+        assert!(encoded.len() <= CUSTOM_ID_MAX, "{} chars", encoded.len());
+        let parsed = PageId::parse(&encoded).unwrap().command;
+        assert_eq!(parsed.question(), Some("mlops tools learn first job"));
+
+        // What cannot fit whole gets no button at all.
+        let long = PageId {
+            owner: 1,
+            page: 0,
+            command: Command::ask(&"kubernetes ".repeat(12)),
+        };
+        assert_eq!(long.encode(), None);
+        let long_topic = PageId {
+            owner: 1,
+            page: 0,
+            command: command("faq", &[("topic", &"x|".repeat(40))]),
+        };
+        assert_eq!(long_topic.encode(), None);
+    }
+
+    #[tokio::test]
+    async fn a_panicked_task_is_an_error_with_its_message() {
+        let failed = with_deadline(
+            || -> u32 { panic!("index file vanished") },
+            Duration::ZERO,
+            async {},
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(failed.to_string(), "the task panicked: index file vanished");
+        let slow = with_deadline(|| 7, Duration::from_secs(5), async {}).await;
+        assert_eq!(slow.unwrap(), 7);
+    }
+
+    #[test]
+    fn foreign_custom_ids_are_rejected() {
+        for id in [
+            "",
+            "p1",
+            "p2|1|0|ask|x",
+            "p1|x|0|ask|q",
+            "p1|1|0|nope|q",
+            "p1|1|0|ask|",
+        ] {
+            assert_eq!(PageId::parse(id), None, "{id}");
+        }
+    }
+}
