@@ -92,7 +92,7 @@ impl Command {
                 name: name.to_string(),
                 suggestion: crate::content::diagnostic::did_you_mean(
                     name,
-                    registry::COMMANDS.iter().map(|c| c.name),
+                    registry::all().map(|c| c.name),
                 )
                 .map(str::to_string),
             });

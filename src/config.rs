@@ -469,7 +469,7 @@ impl Config {
         }
         for name in &self.discord.private_commands {
             if crate::registry::find(name).is_none() {
-                let known: Vec<&str> = crate::registry::COMMANDS.iter().map(|c| c.name).collect();
+                let known: Vec<&str> = crate::registry::all().map(|c| c.name).collect();
                 return Err(format!(
                     "discord.private_commands: there is no command {name:?} (commands: {})",
                     known.join(", ")

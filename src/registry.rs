@@ -197,14 +197,38 @@ pub const COMMANDS: &[CommandDef] = &[
     },
 ];
 
+/// Every command, in order: [`COMMANDS`] (and, in this crate's unit tests, [`PRETEND`],
+/// which shows that a registry entry is all a new command needs).
+pub fn all() -> impl Iterator<Item = &'static CommandDef> + Clone {
+    COMMANDS.iter().chain(PRETEND)
+}
+
+#[cfg(not(test))]
+const PRETEND: &[CommandDef] = &[];
+
+/// A command that exists only in unit tests, added as a new facet command would be: one
+/// entry, no handler (see `tests::a_pretend_command_is_one_entry`).
+#[cfg(test)]
+const PRETEND: &[CommandDef] = &[CommandDef {
+    name: "pretend",
+    description: "Tools worth learning, by topic.",
+    options: &[facet("topic", "Topic, e.g. mlops", Facet::Topic), PRIVATE],
+    access: Access::Everyone,
+    action: Action::Facets(FacetCommand {
+        topic: "tools",
+        title: "Tools",
+        what: "tool advice",
+    }),
+}];
+
 /// The commands every member may run, in order: what `/help` lists.
 pub fn for_members() -> impl Iterator<Item = &'static CommandDef> {
-    COMMANDS.iter().filter(|c| c.access == Access::Everyone)
+    all().filter(|c| c.access == Access::Everyone)
 }
 
 /// The command named `name` (lower case, no slash).
 pub fn find(name: &str) -> Option<&'static CommandDef> {
-    COMMANDS.iter().find(|c| c.name == name)
+    all().find(|c| c.name == name)
 }
 
 impl CommandDef {
@@ -258,12 +282,66 @@ impl OptionDef {
 mod tests {
     use super::*;
 
+    /// [`PRETEND`] is only a registry entry, yet the terminal parser, `/help`, the facet
+    /// handler, Discord's registration payload, autocomplete and paging ids all know it.
+    #[test]
+    fn a_pretend_command_is_one_entry() {
+        use crate::answer::{answer, Command, Outcome, Request};
+        let mut config = crate::config::Config::from_file(std::path::Path::new("config.toml"))
+            .expect("the shipped config");
+        config.search.semantic.enabled = false;
+        let vocabulary = crate::app::vocabulary(&config);
+        let content = crate::content::load_dir(&config.data_dir, &vocabulary).content;
+        let engine = crate::search::Engine::build_in_memory(&config, &content).unwrap();
+        let words = |line: &str| -> Vec<String> { line.split(' ').map(str::to_string).collect() };
+
+        let command = Command::from_words(&words("/pretend mlops")).unwrap();
+        assert_eq!(command.value("topic"), Some("mlops"));
+        assert!(for_members().any(|c| c.name == "pretend"));
+
+        let listing = Command::from_words(&words("/pretend")).unwrap();
+        let a = answer(
+            &engine,
+            &vocabulary,
+            &config.answers,
+            &Request::new(listing),
+        )
+        .unwrap();
+        assert_eq!((a.outcome, a.heading.as_str()), (Outcome::Found, "Tools"));
+        assert!(a
+            .results
+            .iter()
+            .all(|h| h.facets.topic.iter().any(|t| t == "tools")));
+
+        let registered = serde_json::to_value(crate::bot::commands::create(&config)).unwrap();
+        let pretend = registered
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "pretend")
+            .expect("registered with Discord");
+        assert_eq!(pretend["options"][0]["autocomplete"], true);
+        assert_eq!(
+            crate::service::option_facet("pretend", "topic"),
+            Some((Facet::Topic, Some("tools")))
+        );
+        let id = crate::service::PageId {
+            owner: 1,
+            page: 1,
+            command,
+        };
+        assert_eq!(
+            crate::service::PageId::parse(&id.encode().unwrap()),
+            Some(id)
+        );
+    }
+
     /// What Discord requires of names and descriptions, checked here rather than as a
     /// rejected registration.
     #[test]
     fn every_command_is_one_discord_accepts() {
         let mut names = std::collections::HashSet::new();
-        for c in COMMANDS {
+        for c in all() {
             assert!(names.insert(c.name), "{} twice", c.name);
             let valid_name = |n: &str| {
                 (1..=32).contains(&n.len())

@@ -19,8 +19,7 @@ type FrameworkError<'a> = poise::FrameworkError<'a, Arc<Shared>, BotError>;
 
 /// Every command for poise to dispatch, in the registry's order.
 pub fn all(config: &Config) -> Vec<Command> {
-    registry::COMMANDS
-        .iter()
+    registry::all()
         .map(|def| poise_command(def, config))
         .collect()
 }
@@ -69,8 +68,7 @@ fn visible_to(def: &CommandDef, config: &Config) -> serenity::Permissions {
 
 /// The commands as registered with Discord (both modes), in the registry's order.
 pub fn create(config: &Config) -> Vec<serenity::CreateCommand> {
-    registry::COMMANDS
-        .iter()
+    registry::all()
         .map(|def| {
             let mut command = serenity::CreateCommand::new(def.name)
                 .description(def.description)
