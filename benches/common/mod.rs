@@ -1,6 +1,9 @@
 //! Shared by the benchmarks: a deterministic synthetic corpus of guide-like Markdown, and
 //! percentile helpers. Not part of the product.
-#![allow(dead_code)]
+#![allow(
+    dead_code,
+    reason = "shared by several bench binaries, each using part of it"
+)]
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

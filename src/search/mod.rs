@@ -714,7 +714,10 @@ impl Engine {
 
     /// Cuts the page out of `ranked` and reads its passages. `total` is the number of matches
     /// when counted; otherwise it is known only when everything fits on the first page.
-    #[allow(clippy::too_many_arguments)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the page, its total and how it was found travel together only here"
+    )]
     fn finish(
         &self,
         searcher: &Searcher,

@@ -1,7 +1,10 @@
 //! A fake Discord on 127.0.0.1: the REST routes and the gateway WebSocket the bot uses,
 //! with Discord's rules enforced (3-second callback window, one callback per interaction,
 //! message and embed limits) so the tests catch what real Discord would reject.
-#![allow(dead_code)]
+#![allow(
+    dead_code,
+    reason = "a shared fake: each test uses some of its routes and knobs"
+)]
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -1,5 +1,5 @@
 //! Starts the real bot (serenity + poise) against the fake Discord, and captures logs.
-#![allow(dead_code)]
+#![allow(dead_code, reason = "shared helpers: each test uses some of them")]
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};

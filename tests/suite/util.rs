@@ -70,12 +70,12 @@ pub fn with_meaning(test: impl FnOnce()) {
 macro_rules! both_rankings {
     ($($(#[$attr:meta])* fn $name:ident() $body:block)*) => {
         mod words {
-            #[allow(unused_imports)]
+            #[allow(unused_imports, reason = "not every test module uses everything it imports")]
             use super::*;
             $( $(#[$attr])* fn $name() $body )*
         }
         mod meaning {
-            #[allow(unused_imports)]
+            #[allow(unused_imports, reason = "not every test module uses everything it imports")]
             use super::*;
             $( $(#[$attr])* fn $name() { $crate::suite::util::with_meaning(|| $body) } )*
         }
