@@ -23,7 +23,7 @@ from spylls.hunspell import Dictionary
 ROOT = Path(__file__).resolve().parent.parent
 model = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "models/all-MiniLM-L6-v2"
 
-hunspell = Dictionary.from_files(str(ROOT / "src/search/dictionary/en_US"))
+hunspell = Dictionary.from_files(str(ROOT / "assets/dictionary/en_US"))
 tokenizer = json.loads((model / "tokenizer.json").read_text())
 vocab = {w for w in tokenizer["model"]["vocab"] if not w.startswith("##") and w.isalpha()}
 

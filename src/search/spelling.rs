@@ -8,8 +8,8 @@ use std::sync::LazyLock;
 /// few of the rare words that bigger lists carry (so that most typos stay typos).
 static DICTIONARY: LazyLock<Option<spellbook::Dictionary>> = LazyLock::new(|| {
     match spellbook::Dictionary::new(
-        include_str!("dictionary/en_US.aff"),
-        include_str!("dictionary/en_US.dic"),
+        include_str!("../../assets/dictionary/en_US.aff"),
+        include_str!("../../assets/dictionary/en_US.dic"),
     ) {
         Ok(d) => Some(d),
         Err(e) => {
