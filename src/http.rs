@@ -273,7 +273,7 @@ async fn command(endpoint: Arc<Endpoint>, interaction: CommandInteraction) -> Re
     let private = invocation.flag("private");
     let command = invocation.command;
     let (ephemeral, note) = shared.visibility(user, command.name(), private);
-    let request_name = command.name().to_string();
+    let name = command.name();
     let request = crate::answer::Request::new(command);
     let work = {
         let shared = Arc::clone(&shared);
@@ -281,12 +281,11 @@ async fn command(endpoint: Arc<Endpoint>, interaction: CommandInteraction) -> Re
             Ok(reply) => reply,
             Err(crate::answer::AnswerError::User(e)) => Reply::user_error(&e),
             Err(e) => {
-                tracing::error!(command = %request.command.name(), error = %e, "command failed");
+                tracing::error!(command = %name, error = %e, "command failed");
                 Reply::apology()
             }
         }
     };
-    let name = request_name.clone();
     let id = interaction.id;
     let failed = move |e: anyhow::Error| {
         tracing::error!(command = %name, interaction = %id, user, error = format!("{e:#}"), "command failed");

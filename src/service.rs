@@ -160,16 +160,6 @@ impl Shared {
         ephemeral: bool,
         note: Option<String>,
     ) -> Result<Reply, AnswerError> {
-        self.answer_reply(user, request, ephemeral, note)
-    }
-
-    fn answer_reply(
-        &self,
-        user: u64,
-        request: &Request,
-        ephemeral: bool,
-        note: Option<String>,
-    ) -> Result<Reply, AnswerError> {
         let started = Instant::now();
         let engine = self.engine();
         let command = request.command.name();
@@ -256,7 +246,7 @@ impl Shared {
             page: id.page,
         };
         // The message keeps its visibility; an update cannot change it.
-        match self.answer_reply(presser, &request, false, None) {
+        match self.reply(presser, &request, false, None) {
             Ok(reply) => PageTurn::Update(reply),
             Err(AnswerError::User(e)) => PageTurn::Refused(Reply::text(&e.to_string())),
             Err(AnswerError::Search(e)) => {

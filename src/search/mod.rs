@@ -593,17 +593,12 @@ impl Engine {
     /// Analyses `text` against this index's words. Fails only when the index cannot be read.
     pub fn analyze(&self, text: &str) -> Result<Analysis, SearchError> {
         let searcher = self.reader.searcher();
-        let lexicon = IndexLexicon {
-            searcher: &searcher,
-            fields: &self.fields,
-            families: &self.families,
-        };
         Ok(query::analyze(
             text,
             &self.plain,
             &self.stemmed,
             &self.thesaurus,
-            &lexicon,
+            &self.lexicon(&searcher),
             &self.search_config,
         )?)
     }
