@@ -8,7 +8,7 @@ use careerbot::search::{store, Engine, Origin};
 use super::util::{config_with, copy_dir, root};
 
 struct Setup {
-    _tmp: tempfile::TempDir,
+    tmp: tempfile::TempDir,
     config: careerbot::config::Config,
 }
 
@@ -16,7 +16,7 @@ fn setup() -> Setup {
     let tmp = tempfile::tempdir().unwrap();
     copy_dir(&root().join("data"), &tmp.path().join("data"));
     let config = config_with(&tmp.path().join("data"), &tmp.path().join("index"));
-    Setup { _tmp: tmp, config }
+    Setup { tmp, config }
 }
 
 fn open(config: &careerbot::config::Config) -> Engine {
@@ -84,14 +84,31 @@ fn foreign_index_is_rebuilt() {
     assert_eq!(open(&s.config).origin(), &Origin::Built);
 }
 
+/// Indexes the content, then adds a guide: returns the indexed content version.
+fn indexed_then_edited(s: &Setup) -> String {
+    let version = open(&s.config).manifest().content_version.clone();
+    std::fs::write(s.config.data_dir.join("extra.md"), "# Extra\n\nNew text.\n").unwrap();
+    version
+}
+
+/// The generation folders in `index/`, loadable or not.
+fn generations(s: &Setup) -> usize {
+    std::fs::read_dir(&s.config.index_dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("gen-")
+        })
+        .count()
+}
+
 #[test]
 fn an_interrupted_rebuild_leaves_the_previous_index_loadable() {
     let s = setup();
-    let before = open(&s.config);
-    let version = before.manifest().content_version.clone();
-    drop(before);
-
-    std::fs::write(s.config.data_dir.join("extra.md"), "# Extra\n\nNew text.\n").unwrap();
+    let version = indexed_then_edited(&s);
     let report = content::load_dir(&s.config.data_dir, &app::vocabulary(&s.config));
     // The "crash": the build stops after writing its files, before publishing them.
     let err = Engine::build_with(&s.config, &report.content, |_| {
@@ -105,15 +122,7 @@ fn an_interrupted_rebuild_leaves_the_previous_index_loadable() {
     assert_eq!(last.manifest().content_version, version);
     assert_eq!(last.origin(), &Origin::Cache);
     // No half-built generation was left where it could be loaded.
-    let names: Vec<String> = std::fs::read_dir(&s.config.index_dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    assert_eq!(
-        names.iter().filter(|n| n.starts_with("gen-")).count(),
-        1,
-        "{names:?}"
-    );
+    assert_eq!(generations(&s), 1);
 }
 
 /// A real crash, not an error that runs cleanup: `careerbot index` aborts between renaming
@@ -121,13 +130,10 @@ fn an_interrupted_rebuild_leaves_the_previous_index_loadable() {
 #[test]
 fn a_crash_between_rename_and_current_leaves_the_previous_index_current() {
     let s = setup();
-    let before = open(&s.config);
-    let version = before.manifest().content_version.clone();
-    drop(before);
-    let config_file = s._tmp.path().join("config.toml");
+    let version = indexed_then_edited(&s);
+    let config_file = s.tmp.path().join("config.toml");
     // The shipped config: `data/` and `index/` beside it, as `setup` made them.
     std::fs::copy(root().join("config.toml"), &config_file).unwrap();
-    std::fs::write(s.config.data_dir.join("extra.md"), "# Extra\n\nNew text.\n").unwrap();
 
     let index = |crash: Option<&str>| {
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_careerbot"));
@@ -150,17 +156,7 @@ fn a_crash_between_rename_and_current_leaves_the_previous_index_current() {
         String::from_utf8_lossy(&crashed.stderr)
     );
     // The new generation is in place, but CURRENT still names the previous one.
-    let generations = std::fs::read_dir(&s.config.index_dir)
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .starts_with("gen-")
-        })
-        .count();
-    assert_eq!(generations, 2);
+    assert_eq!(generations(&s), 2);
     let last = Engine::open_last_good(&s.config)
         .unwrap()
         .expect("previous index loads");
