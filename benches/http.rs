@@ -1,5 +1,7 @@
 //! Signed `/ask` interactions per second, and latency, against the HTTP endpoint on
-//! loopback — the load generator runs on the same machine (in this process).
+//! loopback — the load generator runs on the same machine (in this process). The 64-client
+//! run is repeated with 2,000 idle connections held open (hostile clients that send
+//! nothing), and the ratio of the two throughputs reported.
 //!
 //! Run: `cargo bench --bench http` (add `-- SECONDS` to change the 5 s per run).
 
@@ -34,6 +36,13 @@ fn main() {
         .skip(1)
         .find_map(|a| a.parse().ok())
         .unwrap_or(5);
+    // Server and idle clients share this process: 4,000 descriptors and more.
+    let limit = careerbot::listener::raise_open_file_limit();
+    assert!(
+        limit >= 2 * IDLE as u64 + 512,
+        "needs an open-file limit above {}",
+        2 * IDLE + 512
+    );
     // The server gets its own runtime; the load generator another: both share the 2 cores.
     let server = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -41,10 +50,10 @@ fn main() {
         .build()
         .unwrap();
     let tmp = tempfile::tempdir().unwrap();
-    let shared = common::serving(common::config(
-        common::shipped_data(),
-        tmp.path().join("index"),
-    ));
+    let mut config = common::config(common::shipped_data(), tmp.path().join("index"));
+    // The idle clients must stay for the whole run, not be closed on their deadline.
+    config.http.idle_timeout_ms = 600_000;
+    let shared = common::serving(config);
     let key = SigningKey::from_bytes(&[7u8; 32]);
     let endpoint = Arc::new(Endpoint::new(
         shared,
@@ -54,7 +63,8 @@ fn main() {
     let listener = server
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .unwrap();
-    let url = format!("http://{}/interactions", listener.local_addr().unwrap());
+    let addr = listener.local_addr().unwrap();
+    let url = format!("http://{addr}/interactions");
     server.spawn(http::serve(endpoint, listener, std::future::pending()));
 
     // Pre-signed requests, each a distinct interaction (the endpoint refuses replays);
@@ -64,7 +74,7 @@ fn main() {
         .unwrap()
         .as_secs()
         .to_string();
-    let pool = (seconds as usize) * 40_000;
+    let pool = (seconds as usize) * 60_000;
     let requests: Vec<(Vec<u8>, String)> = (0..pool)
         .map(|i| {
             let body = serde_json::to_vec(&interaction(i, QUESTIONS[i % QUESTIONS.len()])).unwrap();
@@ -81,9 +91,9 @@ fn main() {
         .unwrap();
     println!("concurrency   requests   per second    p50 µs    p99 µs   (signed /ask on the shipped content, {seconds} s each)");
     let mut next = 0;
-    for concurrency in [1usize, 64] {
-        let slice = Arc::new(requests[next..next + pool / 2].to_vec());
-        next += pool / 2;
+    let mut run = |concurrency: usize, label: &str| {
+        let slice = Arc::new(requests[next..next + pool / 3].to_vec());
+        next += pool / 3;
         let (n, rate, p50, p99) = client_rt.block_on(load(
             &url,
             &ts,
@@ -91,9 +101,28 @@ fn main() {
             concurrency,
             Duration::from_secs(seconds),
         ));
-        println!("{concurrency:>11}   {n:>8}   {rate:>10.0}   {p50:>7.0}   {p99:>7.0}");
-    }
+        println!("{concurrency:>11}   {n:>8}   {rate:>10.0}   {p50:>7.0}   {p99:>7.0}   {label}");
+        rate
+    };
+    run(1, "");
+    let clean = run(64, "");
+    let idle = client_rt.block_on(async {
+        let mut held = Vec::with_capacity(IDLE);
+        for _ in 0..IDLE {
+            held.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+        }
+        held
+    });
+    let crowded = run(64, "with 2,000 idle connections open");
+    println!(
+        "throughput with {IDLE} idle connections: {:.0} % of without",
+        100.0 * crowded / clean
+    );
+    drop(idle);
 }
+
+/// Idle connections held open during the last run.
+const IDLE: usize = 2000;
 
 fn interaction(i: usize, question: &str) -> serde_json::Value {
     let user = 10_000 + i as u64;

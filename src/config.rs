@@ -292,11 +292,34 @@ pub struct ReloadConfig {
     pub log_channel: Option<u64>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct OpsConfig {
-    /// Serve `/healthz` and `/metrics` here in gateway mode (off when unset).
+    /// Serve `/healthz` and `/metrics` here, in both modes; `"off"` serves neither. Keep it
+    /// private: `/metrics` tells an outsider more than it should know.
+    #[serde(deserialize_with = "listen_or_off")]
     pub listen: Option<SocketAddr>,
+}
+
+impl Default for OpsConfig {
+    fn default() -> Self {
+        OpsConfig {
+            listen: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
+        }
+    }
+}
+
+/// A socket address, or `"off"`.
+fn listen_or_off<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<SocketAddr>, D::Error> {
+    let text = String::deserialize(d)?;
+    if text.trim().eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    text.trim().parse().map(Some).map_err(|_| {
+        serde::de::Error::custom(format!(
+            "{text:?} is not an address such as \"127.0.0.1:9464\" (or \"off\")"
+        ))
+    })
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -308,6 +331,20 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// Signed requests whose timestamp is further than this from now are refused (replays).
     pub max_clock_skew_seconds: u64,
+    /// A request's head (request line and headers) must arrive within this, counted from its
+    /// first byte; a slower client is disconnected. Applies to the ops listener too.
+    pub header_timeout_ms: u64,
+    /// A request's body must arrive within this once its head has (408 otherwise).
+    pub body_timeout_ms: u64,
+    /// A connection with no request under way (new, or kept alive after a response) is
+    /// closed after this.
+    pub idle_timeout_ms: u64,
+    /// Larger request heads are refused with 431.
+    pub max_header_bytes: usize,
+    /// Most connections open at once on the interactions listener; 0 derives it from the
+    /// open-file limit (see README, "Running at scale"). Past it the oldest idle connections
+    /// are closed first; requests under way are never cut.
+    pub max_connections: usize,
 }
 
 impl Default for Config {
@@ -379,6 +416,11 @@ impl Default for HttpConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             max_body_bytes: 64 * 1024,
             max_clock_skew_seconds: 300,
+            header_timeout_ms: 10_000,
+            body_timeout_ms: 10_000,
+            idle_timeout_ms: 30_000,
+            max_header_bytes: 16 * 1024,
+            max_connections: 0,
         }
     }
 }
@@ -475,6 +517,19 @@ impl Config {
                     known.join(", ")
                 ));
             }
+        }
+        let http = &self.http;
+        if [
+            http.header_timeout_ms,
+            http.body_timeout_ms,
+            http.idle_timeout_ms,
+        ]
+        .contains(&0)
+        {
+            return Err("http.header_timeout_ms, body_timeout_ms and idle_timeout_ms must be above 0: a connection without a deadline is one an attacker can hold forever".into());
+        }
+        if http.max_header_bytes < 1024 {
+            return Err("http.max_header_bytes must be at least 1024: Discord's own headers need about 1 KiB".into());
         }
         if permission_bits(&self.reload.permission).is_none() {
             return Err(format!(
@@ -642,5 +697,23 @@ mod tests {
             c.facets.levels.keys().next().map(String::as_str),
             Some("junior")
         );
+    }
+
+    #[test]
+    fn operations_are_private_by_default_and_can_be_turned_off() {
+        let c = Config::parse("", Path::new(".")).unwrap();
+        assert_eq!(c.ops.listen, Some(SocketAddr::from(([127, 0, 0, 1], 9464))));
+        let c = Config::parse("[ops]\nlisten = \"off\"\n", Path::new(".")).unwrap();
+        assert_eq!(c.ops.listen, None);
+        let err = Config::parse("[ops]\nlisten = \"9464\"\n", Path::new(".")).unwrap_err();
+        assert!(err.contains("\"9464\" is not an address"), "{err}");
+    }
+
+    #[test]
+    fn every_connection_has_a_deadline() {
+        let err = Config::parse("[http]\nidle_timeout_ms = 0\n", Path::new(".")).unwrap_err();
+        assert!(err.contains("must be above 0"), "{err}");
+        let err = Config::parse("[http]\nmax_header_bytes = 10\n", Path::new(".")).unwrap_err();
+        assert!(err.contains("max_header_bytes"), "{err}");
     }
 }

@@ -6,8 +6,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::body::{Body, Bytes};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -89,6 +89,7 @@ pub fn verifier_from_hex(hex: &str) -> anyhow::Result<Verifier> {
 /// `careerbot http`: serves the endpoint (and `/healthz`, `/metrics`) until SIGINT/SIGTERM.
 pub fn run_blocking(config: Config, listen: Option<SocketAddr>) -> anyhow::Result<()> {
     let verifier = verifier_from_env()?;
+    crate::listener::raise_open_file_limit();
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let loaded = crate::app::load_for_service(&config)?;
@@ -117,7 +118,9 @@ pub fn run_blocking(config: Config, listen: Option<SocketAddr>) -> anyhow::Resul
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
-        tracing::info!(%addr, "serving the interactions endpoint at /interactions");
+        let addr = listener.local_addr().unwrap_or(addr);
+        tracing::info!(%addr, "serving the interactions endpoint at /interactions (and /healthz)");
+        let _ops = crate::ops::start(&shared).await?;
         let endpoint = Arc::new(Endpoint::new(shared, verifier, rest));
         serve(endpoint, listener, crate::bot::shutdown_signal()).await?;
         Ok(())
@@ -144,24 +147,55 @@ pub async fn serve(
     } else {
         None
     };
-    // Interaction responses are small and latency-bound: send them without Nagle's delay.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "could not set TCP_NODELAY");
-        }
-    });
-    axum::serve(listener, router(endpoint))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let guard = crate::listener::Guard::interactions(&endpoint.shared.config.http);
+    tracing::info!(
+        max_connections = guard.max_connections,
+        header_timeout_ms = guard.header_timeout.as_millis() as u64,
+        idle_timeout_ms = guard.idle_timeout.as_millis() as u64,
+        "interactions listener guarded"
+    );
+    crate::listener::serve(listener, router(endpoint), guard, shutdown).await
 }
 
+/// `POST /interactions` and `GET /healthz`; `/metrics` is on the private ops listener only.
 pub fn router(endpoint: Arc<Endpoint>) -> Router {
-    let limit = endpoint.shared.config.http.max_body_bytes;
     Router::new()
         .route("/interactions", post(interactions))
-        .layer(DefaultBodyLimit::max(limit))
         .with_state(Arc::clone(&endpoint))
-        .merge(crate::ops::router(Arc::clone(&endpoint.shared)))
+        .merge(crate::ops::health_router(Arc::clone(&endpoint.shared)))
+}
+
+/// The request body, read within `http.body_timeout_ms` and `http.max_body_bytes`.
+async fn read_body(endpoint: &Endpoint, body: Body) -> Result<Bytes, Response> {
+    let http = &endpoint.shared.config.http;
+    let deadline = std::time::Duration::from_millis(http.body_timeout_ms);
+    match tokio::time::timeout(deadline, axum::body::to_bytes(body, http.max_body_bytes)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(e)) if is_length_limit(&e) => {
+            Err(reject(StatusCode::PAYLOAD_TOO_LARGE, "body too large"))
+        }
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, "could not read a request body");
+            Err(reject(StatusCode::BAD_REQUEST, "unreadable body"))
+        }
+        // The connection goes with it: a client this slow is not worth keeping.
+        Err(_) => Err((
+            [(axum::http::header::CONNECTION, "close")],
+            reject(StatusCode::REQUEST_TIMEOUT, "body timeout"),
+        )
+            .into_response()),
+    }
+}
+
+fn is_length_limit(e: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if err.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = err.source();
+    }
+    false
 }
 
 fn reject(status: StatusCode, reason: &'static str) -> Response {
@@ -201,8 +235,12 @@ fn verify(endpoint: &Endpoint, headers: &HeaderMap, body: &[u8]) -> Result<(), &
 async fn interactions(
     State(endpoint): State<Arc<Endpoint>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
+    let body = match read_body(&endpoint, body).await {
+        Ok(body) => body,
+        Err(refused) => return refused,
+    };
     if let Err(reason) = verify(&endpoint, &headers, &body) {
         return reject(StatusCode::UNAUTHORIZED, reason);
     }

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod content;
 pub mod http;
+pub mod listener;
 pub mod ops;
 pub mod registry;
 pub mod reload;

@@ -1,6 +1,7 @@
 //! Operations endpoints, the same in both modes: `GET /healthz` (ready once an index is
 //! serving and, over the gateway, every shard this process should run is connected) and `GET /metrics`
-//! (Prometheus text, from the `metrics` facade).
+//! (Prometheus text, from the `metrics` facade), on the private `[ops] listen` address; the
+//! public interactions listener serves `/healthz` only.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -13,6 +14,7 @@ use axum::{Json, Router};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use serde_json::json;
 
+use crate::listener::AbortOnDrop;
 use crate::service::Shared;
 
 /// Latency buckets for answers and interactions, in seconds (100 µs … 5 s).
@@ -79,7 +81,11 @@ fn describe() {
     );
     metrics::describe_counter!(
         "careerbot_http_rejected_total",
-        "HTTP interaction requests refused before any handler ran, by reason"
+        "HTTP requests and connections refused or cut before any handler ran, by reason"
+    );
+    metrics::describe_gauge!(
+        "careerbot_http_connections",
+        "Connections open, by listener (interactions, ops)"
     );
 }
 
@@ -99,7 +105,7 @@ pub fn record_engine(shared: &Shared) {
     metrics::gauge!("careerbot_content_info", "version" => version).set(1.0);
 }
 
-/// `/healthz` and `/metrics`, to merge into a router or serve alone.
+/// `/healthz` and `/metrics`: the private ops listener (`[ops] listen`).
 pub fn router(shared: Arc<Shared>) -> Router {
     metrics_handle();
     Router::new()
@@ -108,10 +114,39 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
-/// Serves [`router`] on `listener` until the task is aborted (gateway mode's `[ops] listen`:
-/// the bot aborts it when it stops).
+/// `/healthz` alone, for the public interactions listener: load balancers need it, and
+/// there it tells nothing but up or down (the details are on the ops listener).
+pub fn health_router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/healthz", get(public_healthz))
+        .with_state(shared)
+}
+
+/// Binds `[ops] listen`, if set, and serves [`router`] there until the returned task is
+/// aborted (both modes abort it when they stop).
+pub async fn start(shared: &Arc<Shared>) -> anyhow::Result<Option<AbortOnDrop<()>>> {
+    let Some(addr) = shared.config.ops.listen else {
+        return Ok(None);
+    };
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        anyhow::anyhow!(
+            "cannot listen on {addr} for /healthz and /metrics: {e} (set [ops] listen to a free address, or \"off\")"
+        )
+    })?;
+    let addr = listener.local_addr().unwrap_or(addr);
+    tracing::info!(%addr, "serving /healthz and /metrics (ops)");
+    let shared = Arc::clone(shared);
+    Ok(Some(AbortOnDrop(tokio::spawn(async move {
+        if let Err(e) = serve(shared, listener).await {
+            tracing::error!(error = %e, "the ops listener stopped");
+        }
+    }))))
+}
+
+/// Serves [`router`] on `listener`, guarded as the public listener is, until aborted.
 pub async fn serve(shared: Arc<Shared>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    axum::serve(listener, router(shared)).await
+    let guard = crate::listener::Guard::ops(&shared.config.http);
+    crate::listener::serve(listener, router(shared), guard, std::future::pending()).await
 }
 
 /// Ready when every shard this process should run is connected (gateway mode). An engine
@@ -127,12 +162,26 @@ async fn healthz(State(shared): State<Arc<Shared>>) -> Response {
         StatusCode::SERVICE_UNAVAILABLE
     };
     let body = json!({
-        "status": if status == StatusCode::OK { "ok" } else { "unavailable" },
+        "status": status_word(status),
         "passages": engine.passage_count(),
         "content_version": engine.manifest().content_version,
         "shards": shards.map(|(up, total)| json!({"connected": up, "total": total})),
     });
     (status, Json(body)).into_response()
+}
+
+/// [`healthz`] for anyone on the internet: the status and nothing else.
+async fn public_healthz(state: State<Arc<Shared>>) -> Response {
+    let status = healthz(state).await.status();
+    (status, Json(json!({"status": status_word(status)}))).into_response()
+}
+
+fn status_word(status: StatusCode) -> &'static str {
+    if status == StatusCode::OK {
+        "ok"
+    } else {
+        "unavailable"
+    }
 }
 
 async fn metrics_text(State(shared): State<Arc<Shared>>) -> Response {

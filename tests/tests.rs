@@ -13,6 +13,7 @@ mod suite {
     mod hostile;
     mod http;
     mod index_cache;
+    mod listener;
     mod reload;
     mod semantic;
     mod snapshots;

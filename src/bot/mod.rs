@@ -79,6 +79,7 @@ pub fn token_from_env() -> anyhow::Result<String> {
 /// `careerbot serve`: loads the content, connects, answers until SIGINT or SIGTERM.
 pub fn run_blocking(config: Config) -> anyhow::Result<()> {
     let token = token_from_env()?;
+    crate::listener::raise_open_file_limit();
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let loaded = crate::app::load_for_service(&config)?;
@@ -143,18 +144,7 @@ pub async fn run(
     crate::ops::record_engine(&shared);
     // The operations endpoint lives as long as this bot, however `run` ends: a stopped bot
     // must not keep answering health checks.
-    let _ops = if let Some(addr) = shared.config.ops.listen {
-        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
-            anyhow::anyhow!("cannot listen on {addr} for /healthz and /metrics: {e}")
-        })?;
-        tracing::info!(%addr, "serving /healthz and /metrics");
-        Some(AbortOnDrop(tokio::spawn(crate::ops::serve(
-            Arc::clone(&shared),
-            listener,
-        ))))
-    } else {
-        None
-    };
+    let _ops = crate::ops::start(&shared).await?;
     reloading::reload_on_sighup(&shared);
     let _watcher = if shared.config.reload.watch {
         Some(reloading::watch(&shared)?)
@@ -183,15 +173,6 @@ pub async fn run(
         .start_shard_range(range.start..range.end - 1, total)
         .await?;
     Ok(())
-}
-
-/// Stops a spawned task when dropped.
-struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
-
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
 }
 
 fn framework(shared: Arc<Shared>) -> poise::Framework<Arc<Shared>, BotError> {

@@ -18,7 +18,7 @@ use super::harness::{Metrics, TestBot};
 use super::util::{config_with, root};
 
 /// A fresh key pair for this test run.
-fn key_pair() -> SigningKey {
+pub(super) fn key_pair() -> SigningKey {
     let mut seed = [0u8; 32];
     for chunk in seed.chunks_mut(8) {
         let mut h = std::collections::hash_map::RandomState::new().build_hasher();
@@ -33,11 +33,11 @@ fn key_pair() -> SigningKey {
     SigningKey::from_bytes(&seed)
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(super) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn now() -> String {
+pub(super) fn now() -> String {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap()
@@ -45,26 +45,28 @@ fn now() -> String {
         .to_string()
 }
 
-struct Server {
-    base: String,
-    key: SigningKey,
-    fake: FakeDiscord,
+pub(super) struct Server {
+    pub(super) base: String,
+    /// The private ops listener (`/metrics`).
+    pub(super) ops: String,
+    pub(super) key: SigningKey,
+    pub(super) fake: FakeDiscord,
     client: reqwest::Client,
     _dir: tempfile::TempDir,
 }
 
 impl Server {
-    async fn start() -> Server {
+    pub(super) async fn start() -> Server {
         Self::start_with(|_| {}).await
     }
 
     /// Cooldowns off and a 16 KiB body limit, unless `tweak` changes them.
-    async fn start_with(tweak: impl FnOnce(&mut careerbot::config::Config)) -> Server {
+    pub(super) async fn start_with(tweak: impl FnOnce(&mut careerbot::config::Config)) -> Server {
         Self::start_observed(tweak, careerbot::ops::metrics_handle().clone()).await
     }
 
     /// With `/metrics` read from `metrics` (a test's own recorder: see `harness::Metrics`).
-    async fn start_observed(
+    pub(super) async fn start_observed(
         tweak: impl FnOnce(&mut careerbot::config::Config),
         metrics: metrics_exporter_prometheus::PrometheusHandle,
     ) -> Server {
@@ -84,11 +86,15 @@ impl Server {
             http::verifier_from_hex(&hex(key.verifying_key().as_bytes())).unwrap(),
             Arc::new(careerbot::bot::http_client("", Some(&fake.base()))),
         ));
+        let ops = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let ops_base = format!("http://{}", ops.local_addr().unwrap());
+        tokio::spawn(careerbot::ops::serve(Arc::clone(&shared), ops));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(http::serve(endpoint, listener, std::future::pending()));
         Server {
             base,
+            ops: ops_base,
             key,
             fake,
             client: reqwest::Client::new(),
@@ -96,7 +102,7 @@ impl Server {
         }
     }
 
-    async fn post_raw(
+    pub(super) async fn post_raw(
         &self,
         body: Vec<u8>,
         signature: Option<String>,
@@ -116,14 +122,14 @@ impl Server {
         (r.status().as_u16(), r.bytes().await.unwrap().to_vec())
     }
 
-    fn sign(&self, key: &SigningKey, timestamp: &str, body: &[u8]) -> String {
+    pub(super) fn sign(&self, key: &SigningKey, timestamp: &str, body: &[u8]) -> String {
         let mut message = timestamp.as_bytes().to_vec();
         message.extend_from_slice(body);
         hex(&key.sign(&message).to_bytes())
     }
 
     /// A correctly signed request; returns the status and the JSON response.
-    async fn post(&self, payload: &Value) -> (u16, Value) {
+    pub(super) async fn post(&self, payload: &Value) -> (u16, Value) {
         let body = serde_json::to_vec(payload).unwrap();
         let ts = now();
         let sig = self.sign(&self.key, &ts, &body);
@@ -134,10 +140,22 @@ impl Server {
         )
     }
 
-    async fn get(&self, path: &str) -> (u16, String) {
+    /// `GET` on the public listener.
+    pub(super) async fn get(&self, path: &str) -> (u16, String) {
+        self.get_from(&self.base, path).await
+    }
+
+    /// `GET /metrics` on the private ops listener.
+    pub(super) async fn metrics(&self) -> String {
+        let (status, text) = self.get_from(&self.ops, "/metrics").await;
+        assert_eq!(status, 200, "{text}");
+        text
+    }
+
+    pub(super) async fn get_from(&self, base: &str, path: &str) -> (u16, String) {
         let r = self
             .client
-            .get(format!("{}{path}", self.base))
+            .get(format!("{base}{path}"))
             .send()
             .await
             .unwrap();
@@ -145,7 +163,7 @@ impl Server {
     }
 }
 
-fn opt(name: &str, value: &str) -> Value {
+pub(super) fn opt(name: &str, value: &str) -> Value {
     json!({"name": name, "type": 3, "value": value})
 }
 
@@ -382,12 +400,20 @@ fn metrics_move_and_health_is_ready() {
 /// Counts read from this test's own recorder: exact, whatever other tests answer meanwhile.
 async fn metrics_move(handle: metrics_exporter_prometheus::PrometheusHandle) {
     let s = Server::start_observed(|_| {}, handle).await;
-    let (status, health) = s.get("/healthz").await;
+    let (status, health) = s.get_from(&s.ops, "/healthz").await;
     assert_eq!(status, 200, "{health}");
     let health: Value = serde_json::from_str(&health).unwrap();
     assert_eq!(health["status"], "ok");
     assert_eq!(health["passages"], 30);
     assert_eq!(health["shards"], Value::Null, "no gateway in HTTP mode");
+    // The public listener says up or down, nothing more.
+    let (status, public) = s.get("/healthz").await;
+    assert_eq!(status, 200, "{public}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&public).unwrap(),
+        json!({"status": "ok"})
+    );
+    assert_eq!(s.get("/metrics").await.0, 404, "metrics stay private");
 
     let count = |text: &str, series: &str| -> f64 {
         text.lines()
@@ -397,7 +423,7 @@ async fn metrics_move(handle: metrics_exporter_prometheus::PrometheusHandle) {
             .unwrap_or(0.0)
     };
     let series = r#"careerbot_interactions_total{command="levels",outcome="found"}"#;
-    let before = count(&s.get("/metrics").await.1, series);
+    let before = count(&s.metrics().await, series);
     for _ in 0..3 {
         s.post(&s.fake.command(
             "levels",
@@ -414,7 +440,7 @@ async fn metrics_move(handle: metrics_exporter_prometheus::PrometheusHandle) {
         MEMBER_PERMISSIONS,
     ))
     .await;
-    let (_, text) = s.get("/metrics").await;
+    let text = s.metrics().await;
     assert_eq!(count(&text, series), before + 3.0, "{text}");
     assert!(
         text.contains(r#"careerbot_zero_result_answers_total{command="ask"}"#),
@@ -424,7 +450,7 @@ async fn metrics_move(handle: metrics_exporter_prometheus::PrometheusHandle) {
     assert!(text.contains("careerbot_passages_indexed"), "{text}");
     assert!(text.contains("careerbot_content_info{version="), "{text}");
     assert_eq!(s.post_raw(b"{}".to_vec(), None, None).await.0, 401);
-    let (_, text) = s.get("/metrics").await;
+    let text = s.metrics().await;
     assert!(
         text.contains(r#"careerbot_http_rejected_total{reason="missing signature headers"}"#),
         "{text}"
@@ -464,7 +490,23 @@ async fn gateway_health_follows_the_shards() {
     let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = probe.local_addr().unwrap();
     drop(probe);
-    let bot = TestBot::start(|c| c.ops.listen = Some(addr)).await;
+    let bot = TestBot::start(|c| {
+        c.ops.listen = Some(addr);
+        c.http.idle_timeout_ms = 300;
+    })
+    .await;
+    // The gateway's ops listener has the same deadlines as the public one.
+    let mut silent = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut buf = [0u8; 16];
+    let read = tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio::io::AsyncReadExt::read(&mut silent, &mut buf),
+    )
+    .await;
+    assert!(
+        matches!(read, Ok(Ok(0) | Err(_))),
+        "a silent connection to the ops listener is closed: {read:?}"
+    );
     let get = || async move {
         let r = reqwest::get(format!("http://{addr}/healthz"))
             .await

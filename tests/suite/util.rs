@@ -25,6 +25,9 @@ pub fn config_with(data_dir: &Path, index_dir: &Path) -> Config {
     config.data_dir = data_dir.to_path_buf();
     config.index_dir = index_dir.to_path_buf();
     config.search.semantic.enabled = false;
+    // Tests run side by side: one fixed ops port would be taken by the first. Tests of the
+    // ops listener bind their own.
+    config.ops.listen = None;
     config
 }
 
