@@ -457,6 +457,13 @@ impl Task {
             }
             tracing::debug!(listener = self.open.name, error = %e, "connection ended with an error");
         }
+    }
+}
+
+impl Drop for Task {
+    /// However the connection ends (a panicking handler or an aborted listener included), it
+    /// stops counting against the cap.
+    fn drop(&mut self) {
         self.open.remove(self.conn.id);
     }
 }

@@ -151,6 +151,49 @@ async fn deadlines(handle: metrics_exporter_prometheus::PrometheusHandle) {
     assert_eq!(s.get("/healthz").await.0, 200);
 }
 
+#[test]
+fn at_the_connection_cap_the_oldest_idle_connections_make_room() {
+    let metrics = Metrics::new();
+    metrics.run(cap(metrics.handle.clone()));
+}
+
+async fn cap(handle: metrics_exporter_prometheus::PrometheusHandle) {
+    let s = Server::start_observed(|c| c.http.max_connections = 50, handle).await;
+    let addr: SocketAddr = s.base.trim_start_matches("http://").parse().unwrap();
+    let mut held = hostile_clients(addr, 80, 20).await;
+    let (status, answer) = s
+        .post(&s.fake.command(
+            "ask",
+            json!([opt("question", "mlops tools")]),
+            5,
+            MEMBER_PERMISSIONS,
+        ))
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    // The first clients were closed to make room; the last ones are still open.
+    let (_, oldest_closed) = read_until_closed(&mut held[0]).await;
+    assert!(oldest_closed);
+    let newest = held.last_mut().unwrap();
+    let still_open = tokio::time::timeout(Duration::from_millis(200), newest.read(&mut [0u8; 1]))
+        .await
+        .is_err();
+    assert!(
+        still_open,
+        "the newest connection was shed before older ones"
+    );
+    let text = s.metrics().await;
+    let shed = counter(
+        &text,
+        r#"careerbot_http_rejected_total{reason="connection cap"}"#,
+    );
+    assert!(shed >= 50.0, "{text}");
+    let open = counter(
+        &text,
+        r#"careerbot_http_connections{listener="interactions"}"#,
+    );
+    assert!(open <= 50.0, "{open} connections open, cap 50");
+}
+
 /// `careerbot http` in a child process, with the open-file limits given.
 struct HttpProcess {
     child: Child,
