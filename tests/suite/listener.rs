@@ -49,6 +49,20 @@ fn counter(text: &str, series: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// A signed `/ask` gets its answer.
+async fn assert_answers(s: &Server) {
+    let (status, answer) = s
+        .post(&s.fake.command(
+            "ask",
+            json!([opt("question", "mlops tools")]),
+            5,
+            MEMBER_PERMISSIONS,
+        ))
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["type"], 4, "{answer}");
+}
+
 #[test]
 fn slow_and_idle_connections_are_closed_on_their_deadlines() {
     let metrics = Metrics::new();
@@ -127,15 +141,7 @@ async fn deadlines(handle: metrics_exporter_prometheus::PrometheusHandle) {
     assert!(closed, "an idle kept-alive connection is closed");
 
     // Through all of that, a signed interaction is answered as ever.
-    let (status, answer) = s
-        .post(&s.fake.command(
-            "ask",
-            json!([opt("question", "mlops tools")]),
-            5,
-            MEMBER_PERMISSIONS,
-        ))
-        .await;
-    assert_eq!(status, 200, "{answer}");
+    assert_answers(&s).await;
 
     let text = s.metrics().await;
     for reason in ["header timeout", "body timeout", "header too large"] {
@@ -161,15 +167,7 @@ async fn cap(handle: metrics_exporter_prometheus::PrometheusHandle) {
     let s = Server::start_observed(|c| c.http.max_connections = 50, handle).await;
     let addr: SocketAddr = s.base.trim_start_matches("http://").parse().unwrap();
     let mut held = hostile_clients(addr, 80, 20).await;
-    let (status, answer) = s
-        .post(&s.fake.command(
-            "ask",
-            json!([opt("question", "mlops tools")]),
-            5,
-            MEMBER_PERMISSIONS,
-        ))
-        .await;
-    assert_eq!(status, 200, "{answer}");
+    assert_answers(&s).await;
     // The first clients were closed to make room; the last ones are still open.
     let (_, oldest_closed) = read_until_closed(&mut held[0]).await;
     assert!(oldest_closed);
