@@ -6,13 +6,14 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::{pin, Pin};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use hyper::body::Incoming;
+use http_body_util::BodyExt;
+use hyper::body::{Body as _, Bytes, Frame, Incoming, SizeHint};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
@@ -47,6 +48,9 @@ pub struct Guard {
     /// Names the listener in logs and metrics (`interactions`, `ops`).
     pub name: &'static str,
     pub header_timeout: Duration,
+    /// The handler answers 408 at this; past it (and a second's grace) the listener closes
+    /// the connection itself, whatever the route.
+    pub body_timeout: Duration,
     pub idle_timeout: Duration,
     pub max_header_bytes: usize,
     pub max_connections: usize,
@@ -56,9 +60,19 @@ impl Guard {
     /// The public interactions listener: `[http]`, the cap derived from the open-file
     /// limit when `max_connections` is 0.
     pub fn interactions(http: &HttpConfig) -> Guard {
+        let fits = derived_cap(open_file_limit());
         let max_connections = match http.max_connections {
-            0 => derived_cap(open_file_limit()),
-            n => n,
+            0 => fits,
+            n => {
+                if n > fits {
+                    tracing::warn!(
+                        max_connections = n,
+                        fits,
+                        "http.max_connections is above what the open-file limit leaves room for: accepting may fail for lack of descriptors (the oldest idle connections then make room)"
+                    );
+                }
+                n
+            }
         };
         Guard {
             name: "interactions",
@@ -72,6 +86,7 @@ impl Guard {
         Guard {
             name: "ops",
             header_timeout: Duration::from_millis(http.header_timeout_ms),
+            body_timeout: Duration::from_millis(http.body_timeout_ms),
             idle_timeout: Duration::from_millis(http.idle_timeout_ms),
             max_header_bytes: http.max_header_bytes,
             max_connections: OPS_CONNECTIONS,
@@ -179,20 +194,24 @@ pub async fn serve(
                 };
                 tasks.spawn(task.run(tcp));
             }
-            Err(e) if out_of_descriptors(&e) => {
-                metrics::counter!("careerbot_http_rejected_total", "reason" => "descriptor limit")
-                    .increment(1);
+            // A client gone between SYN and accept, and the like: nothing to do.
+            Err(e) if is_client_gone(&e) => {
+                tracing::debug!(listener = guard.name, error = %e, "accept failed")
+            }
+            Err(e) => {
+                let limit = out_of_descriptors(&e);
                 open.warn(&e.to_string());
-                if open.shed_oldest_idle() {
+                if limit && open.shed_one() {
+                    metrics::counter!("careerbot_http_rejected_total", "reason" => "descriptor limit")
+                        .increment(1);
                     // Its descriptor is free once its task has dropped it.
                     let _ = tokio::time::timeout(backoff, open.freed.notified()).await;
                 } else {
+                    // Nothing to free, or a failure freeing cannot help: wait, longer each time.
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
             }
-            // A client gone between SYN and accept, and the like: nothing to do.
-            Err(e) => tracing::debug!(listener = guard.name, error = %e, "accept failed"),
         }
     }
     drop(listener);
@@ -209,7 +228,7 @@ async fn make_room(
     shutdown: &mut Pin<&mut (impl Future<Output = ()> + Send)>,
 ) -> bool {
     while open.len() >= guard.max_connections {
-        if open.shed_oldest_idle() {
+        if open.shed_one() {
             metrics::counter!("careerbot_http_rejected_total", "reason" => "connection cap")
                 .increment(1);
         }
@@ -229,7 +248,15 @@ async fn make_room(
 
 fn out_of_descriptors(e: &std::io::Error) -> bool {
     matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
-        || e.kind() == std::io::ErrorKind::OutOfMemory
+}
+
+/// Accept failures that concern one client only (retry at once).
+fn is_client_gone(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        e.kind(),
+        ConnectionAborted | ConnectionReset | ConnectionRefused | Interrupted
+    )
 }
 
 /// Closes connections past their deadline, a few times per shortest deadline.
@@ -242,16 +269,19 @@ async fn reap(open: Arc<Connections>, guard: Guard) {
     }
 }
 
-/// Where a connection stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where a connection stands, in the order connections are shed to make room: idle ones
+/// first, then those whose head or body is still arriving; never one being answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 #[repr(u8)]
 enum Phase {
     /// No request under way: just accepted, or kept alive after a response.
     Idle = 0,
     /// A request's head has begun to arrive and is not complete.
     Head = 1,
-    /// A request is being answered (its body read by the handler, under its own deadline).
-    Busy = 2,
+    /// The head is in; the body is arriving.
+    Body = 2,
+    /// A request is being answered, up to the last byte of its response.
+    Busy = 3,
 }
 
 /// Milliseconds since the process first asked: a cheap clock to store in an atomic.
@@ -260,26 +290,48 @@ fn now_ms() -> u64 {
     EPOCH.get_or_init(Instant::now).elapsed().as_millis() as u64
 }
 
+/// The phase in the top two bits, when it began in the rest: one atomic, so that the reaper
+/// never pairs a phase with another phase's start.
+const PHASE_SHIFT: u32 = 62;
+
 struct Conn {
     id: u64,
-    phase: AtomicU8,
-    since_ms: AtomicU64,
+    state: AtomicU64,
     closing: AtomicBool,
     close: tokio::sync::Notify,
 }
 
 impl Conn {
-    fn phase(&self) -> Phase {
-        match self.phase.load(Ordering::Acquire) {
-            0 => Phase::Idle,
-            1 => Phase::Head,
-            _ => Phase::Busy,
+    fn new(id: u64) -> Conn {
+        Conn {
+            id,
+            state: AtomicU64::new(now_ms()),
+            closing: AtomicBool::new(false),
+            close: tokio::sync::Notify::new(),
         }
     }
 
+    /// The phase and when it began (ms, see [`now_ms`]).
+    fn state(&self) -> (Phase, u64) {
+        let state = self.state.load(Ordering::Acquire);
+        let phase = match state >> PHASE_SHIFT {
+            0 => Phase::Idle,
+            1 => Phase::Head,
+            2 => Phase::Body,
+            _ => Phase::Busy,
+        };
+        (phase, state & ((1 << PHASE_SHIFT) - 1))
+    }
+
+    fn phase(&self) -> Phase {
+        self.state().0
+    }
+
     fn enter(&self, phase: Phase) {
-        self.since_ms.store(now_ms(), Ordering::Release);
-        self.phase.store(phase as u8, Ordering::Release);
+        self.state.store(
+            ((phase as u64) << PHASE_SHIFT) | now_ms(),
+            Ordering::Release,
+        );
     }
 
     /// Bytes arrived: a head begins if nothing was under way.
@@ -289,7 +341,7 @@ impl Conn {
         }
     }
 
-    /// Asks its task to drop it; `false` if that was already asked.
+    /// Asks its task to close it; `false` if that was already asked.
     fn shut(&self) -> bool {
         let first = !self.closing.swap(true, Ordering::AcqRel);
         if first {
@@ -332,13 +384,7 @@ impl Connections {
     }
 
     fn add(&self) -> Arc<Conn> {
-        let conn = Arc::new(Conn {
-            id: self.next.fetch_add(1, Ordering::Relaxed),
-            phase: AtomicU8::new(Phase::Idle as u8),
-            since_ms: AtomicU64::new(now_ms()),
-            closing: AtomicBool::new(false),
-            close: tokio::sync::Notify::new(),
-        });
+        let conn = Arc::new(Conn::new(self.next.fetch_add(1, Ordering::Relaxed)));
         let mut map = self.map();
         map.insert(conn.id, Arc::clone(&conn));
         self.publish(map.len());
@@ -357,35 +403,41 @@ impl Connections {
         metrics::gauge!("careerbot_http_connections", "listener" => self.name).set(open as f64);
     }
 
-    /// Closes the oldest connection with no request under way; `false` when every one is
-    /// busy.
-    fn shed_oldest_idle(&self) -> bool {
+    /// Closes one connection to make room: the one idle longest, else the one whose head,
+    /// then body, has been arriving longest; `false` when every one is being answered.
+    fn shed_one(&self) -> bool {
         self.map()
             .values()
-            .find(|c| c.phase() != Phase::Busy && !c.closing.load(Ordering::Acquire))
-            .is_some_and(|c| c.shut())
+            .filter(|c| !c.closing.load(Ordering::Acquire))
+            .map(|c| (c.state(), c))
+            .filter(|((phase, _), _)| *phase != Phase::Busy)
+            .min_by_key(|((phase, since), _)| (*phase, *since))
+            .is_some_and(|(_, c)| c.shut())
     }
 
-    /// Closes connections whose head or idle time is past the deadline.
+    /// Closes connections whose head, body or idle time is past the deadline.
     fn expire(&self, guard: &Guard) {
         let now = now_ms();
-        let header = guard.header_timeout.as_millis() as u64;
-        let idle = guard.idle_timeout.as_millis() as u64;
+        let ms = |d: Duration| d.as_millis() as u64;
         for conn in self.map().values() {
-            let waited = now.saturating_sub(conn.since_ms.load(Ordering::Acquire));
-            match conn.phase() {
-                Phase::Head if waited > header && conn.shut() => {
-                    metrics::counter!("careerbot_http_rejected_total", "reason" => "header timeout")
+            let (phase, since) = conn.state();
+            let waited = now.saturating_sub(since);
+            let (deadline, reason) = match phase {
+                Phase::Idle => (ms(guard.idle_timeout), None),
+                Phase::Head => (ms(guard.header_timeout), Some("header timeout")),
+                Phase::Body => (ms(guard.body_timeout) + 1000, Some("body timeout")),
+                Phase::Busy => continue,
+            };
+            if waited > deadline && conn.shut() {
+                if let Some(reason) = reason {
+                    metrics::counter!("careerbot_http_rejected_total", "reason" => reason)
                         .increment(1);
-                    tracing::debug!(
-                        listener = self.name,
-                        "closed a connection: its request head came too slowly"
-                    );
                 }
-                Phase::Idle if waited > idle && conn.shut() => {
-                    tracing::trace!(listener = self.name, "closed an idle connection");
-                }
-                _ => {}
+                tracing::debug!(
+                    listener = self.name,
+                    ?phase,
+                    "closed a connection past its deadline"
+                );
             }
         }
     }
@@ -425,10 +477,27 @@ impl Task {
             let conn = Arc::clone(&conn);
             let router = router.clone();
             async move {
-                conn.enter(Phase::Busy);
-                let response = router.oneshot(request.map(axum::body::Body::new)).await;
-                conn.enter(Phase::Idle);
-                response
+                let request = request.map(|body| {
+                    conn.enter(match body.is_end_stream() {
+                        true => Phase::Busy,
+                        false => Phase::Body,
+                    });
+                    axum::body::Body::new(Arriving {
+                        body,
+                        conn: Arc::clone(&conn),
+                    })
+                });
+                let response = router.oneshot(request).await;
+                // Idle once hyper has written the last byte and dropped the body.
+                let done = Answered(Arc::clone(&conn));
+                response.map(|r| {
+                    r.map(|body| {
+                        axum::body::Body::new(body.map_frame(move |frame| {
+                            let _until_written = &done;
+                            frame
+                        }))
+                    })
+                })
             }
         });
         let io = TokioIo::new(Watched {
@@ -440,8 +509,15 @@ impl Task {
         let result = loop {
             tokio::select! {
                 result = serving.as_mut() => break result,
-                // Shed or past its deadline: dropping it closes the socket.
-                _ = self.conn.close.notified() => break Ok(()),
+                // Shed or past its deadline. Phases change only while `serving` is polled,
+                // so this one holds: a request being answered finishes first.
+                _ = self.conn.close.notified() => {
+                    if self.conn.phase() != Phase::Busy {
+                        break Ok(());
+                    }
+                    draining = true;
+                    serving.as_mut().graceful_shutdown();
+                }
                 changed = self.stopping.changed(), if !draining => {
                     draining = true;
                     if changed.is_ok() {
@@ -457,6 +533,46 @@ impl Task {
             }
             tracing::debug!(listener = self.open.name, error = %e, "connection ended with an error");
         }
+    }
+}
+
+/// Marks its connection idle when dropped: hyper drops a response body once written.
+struct Answered(Arc<Conn>);
+
+impl Drop for Answered {
+    fn drop(&mut self) {
+        self.0.enter(Phase::Idle);
+    }
+}
+
+/// A request body that marks its connection busy once it has all arrived.
+struct Arriving {
+    body: Incoming,
+    conn: Arc<Conn>,
+}
+
+impl hyper::body::Body for Arriving {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let polled = Pin::new(&mut self.body).poll_frame(cx);
+        let ended = matches!(polled, Poll::Ready(None)) || self.body.is_end_stream();
+        if ended && self.conn.phase() == Phase::Body {
+            self.conn.enter(Phase::Busy);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
     }
 }
 
@@ -531,20 +647,43 @@ mod tests {
     }
 
     #[test]
-    fn shedding_takes_the_oldest_connection_not_under_way() {
+    fn shedding_takes_the_longest_idle_then_slow_heads_and_bodies_never_the_busy() {
         let open = Connections::new("test");
-        let a = open.add();
-        let b = open.add();
-        let c = open.add();
-        a.enter(Phase::Busy);
-        assert!(open.shed_oldest_idle());
+        let at = |conn: &Conn, phase: Phase, since: u64| {
+            conn.state
+                .store(((phase as u64) << PHASE_SHIFT) | since, Ordering::Release)
+        };
+        let (busy, body, head, recent, old) =
+            (open.add(), open.add(), open.add(), open.add(), open.add());
+        at(&busy, Phase::Busy, 1);
+        at(&body, Phase::Body, 2);
+        at(&head, Phase::Head, 3);
+        // Accepted before `old` but active since (Discord reusing its connection): it
+        // outlasts one idle longer.
+        at(&recent, Phase::Idle, 500);
+        at(&old, Phase::Idle, 100);
+        let all = [&busy, &body, &head, &recent, &old];
+        let mut closed = Vec::new();
+        while open.shed_one() {
+            let next = all
+                .iter()
+                .find(|c| c.closing.load(Ordering::Acquire) && !closed.contains(&c.id))
+                .unwrap();
+            closed.push(next.id);
+        }
+        assert_eq!(closed, [old.id, recent.id, head.id, body.id]);
         assert!(
-            !a.closing.load(Ordering::Acquire),
-            "a request under way is never cut"
+            !busy.closing.load(Ordering::Acquire),
+            "a request being answered is never cut"
         );
-        assert!(b.closing.load(Ordering::Acquire));
-        assert!(open.shed_oldest_idle());
-        assert!(c.closing.load(Ordering::Acquire));
-        assert!(!open.shed_oldest_idle(), "only a busy one is left");
+    }
+
+    #[test]
+    fn a_phase_and_its_start_are_read_together() {
+        let conn = Conn::new(7);
+        conn.enter(Phase::Body);
+        let (phase, since) = conn.state();
+        assert_eq!(phase, Phase::Body);
+        assert!(since <= now_ms());
     }
 }

@@ -166,11 +166,24 @@ fn at_the_connection_cap_the_oldest_idle_connections_make_room() {
 async fn cap(handle: metrics_exporter_prometheus::PrometheusHandle) {
     let s = Server::start_observed(|c| c.http.max_connections = 50, handle).await;
     let addr: SocketAddr = s.base.trim_start_matches("http://").parse().unwrap();
-    let mut held = hostile_clients(addr, 80, 20).await;
+    // Discord's connection: accepted first, kept alive, used again.
+    let mut discord = TcpStream::connect(addr).await.unwrap();
+    let mut held = hostile_clients(addr, 30, 0).await;
+    // Idle times are kept in milliseconds: let them differ.
+    let tick = || tokio::time::sleep(Duration::from_millis(50));
+    tick().await;
+    assert!(get_healthz(&mut discord).await.starts_with("HTTP/1.1 200"));
+    tick().await;
+    held.extend(hostile_clients(addr, 30, 10).await);
     assert_answers(&s).await;
-    // The first clients were closed to make room; the last ones are still open.
+    // Room was made from the connections idle longest, not by order of arrival.
     let (_, oldest_closed) = read_until_closed(&mut held[0]).await;
     assert!(oldest_closed);
+    let reply = get_healthz(&mut discord).await;
+    assert!(
+        reply.starts_with("HTTP/1.1 200"),
+        "the connection in use was shed: {reply:?}"
+    );
     let newest = held.last_mut().unwrap();
     let still_open = tokio::time::timeout(Duration::from_millis(200), newest.read(&mut [0u8; 1]))
         .await
@@ -184,12 +197,32 @@ async fn cap(handle: metrics_exporter_prometheus::PrometheusHandle) {
         &text,
         r#"careerbot_http_rejected_total{reason="connection cap"}"#,
     );
-    assert!(shed >= 50.0, "{text}");
+    assert!(shed >= 20.0, "{text}");
     let open = counter(
         &text,
         r#"careerbot_http_connections{listener="interactions"}"#,
     );
     assert!(open <= 50.0, "{open} connections open, cap 50");
+}
+
+/// `GET /healthz` on a kept-alive connection; the response, or what came before it closed.
+async fn get_healthz(tcp: &mut TcpStream) -> String {
+    if tcp
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .is_err()
+    {
+        return String::new();
+    }
+    let mut out = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !out.ends_with(b"}") {
+        match tokio::time::timeout(PATIENCE, tcp.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => out.extend_from_slice(&buf[..n]),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// `careerbot http` in a child process, with the open-file limits given.
