@@ -154,6 +154,9 @@ pub struct Applied {
     pub diff: Diff,
     /// Warnings from the content (the build went ahead).
     pub warnings: Vec<Diagnostic>,
+    /// New or changed passages still to be embedded once the new content serves (semantic
+    /// ranking on): they rank by words alone until then.
+    pub to_embed: usize,
     #[serde(skip)]
     pub engine: Option<Arc<Engine>>,
 }
@@ -201,7 +204,8 @@ pub fn rebuild(config: &Config, current: &Engine, dry_run: bool) -> Outcome {
     let built = if dry_run {
         Engine::build_in_memory(config, &report.content)
     } else {
-        Engine::build(config, &report.content)
+        // Serve the new content first; embedding what changed follows (the caller's job).
+        Engine::build_deferring(config, &report.content)
     };
     match built {
         Ok(engine) => {
@@ -216,6 +220,7 @@ pub fn rebuild(config: &Config, current: &Engine, dry_run: bool) -> Outcome {
                     .into_iter()
                     .filter(|d| !d.is_error())
                     .collect(),
+                to_embed: engine.pending_embeddings(),
                 engine: Some(Arc::new(engine)),
             }))
         }
@@ -236,7 +241,7 @@ pub fn summary(outcome: &Outcome, trigger: &Trigger) -> String {
     };
     match &outcome.result {
         Ok(a) => format!(
-            "{mode} by {trigger}: ok in {} ms; passages {} added, {} changed, {} removed; documents {} → {}, passages {} → {}; content {}",
+            "{mode} by {trigger}: ok in {} ms; passages {} added, {} changed, {} removed; documents {} → {}, passages {} → {}; content {}{}",
             outcome.elapsed.as_millis(),
             a.diff.added.len(),
             a.diff.changed.len(),
@@ -245,7 +250,11 @@ pub fn summary(outcome: &Outcome, trigger: &Trigger) -> String {
             a.after.documents,
             outcome.before.passages,
             a.after.passages,
-            a.version
+            a.version,
+            match a.to_embed {
+                0 => String::new(),
+                n => format!("; embedding {n} new or changed passages next"),
+            }
         ),
         Err(r) => format!(
             "{mode} by {trigger}: rejected, {}; still serving content {}",

@@ -45,8 +45,9 @@ pub struct Shared {
     engine: ArcSwap<Engine>,
     /// Last public reply per user.
     cooldowns: Mutex<HashMap<u64, Instant>>,
-    /// Held for the whole of a reload: reloads are serialised, never interleaved.
-    pub reload_lock: tokio::sync::Mutex<()>,
+    /// Held for the whole of a reload, and on until its new passages are embedded: reloads
+    /// are serialised, never interleaved.
+    pub reload_lock: Arc<tokio::sync::Mutex<()>>,
     /// The moderators' log channel, once connected with a token.
     pub announcer: OnceLock<Arc<dyn Announcer>>,
     /// The gateway's shards, in gateway mode: for `/healthz`.
@@ -72,7 +73,7 @@ impl Shared {
             config,
             engine: ArcSwap::from_pointee(engine),
             cooldowns: Mutex::new(HashMap::new()),
-            reload_lock: tokio::sync::Mutex::new(()),
+            reload_lock: Arc::new(tokio::sync::Mutex::new(())),
             announcer: OnceLock::new(),
             shards: OnceLock::new(),
             expected_shards: AtomicUsize::new(0),

@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::reload::{self, Outcome, Trigger};
 use crate::render::discord::{self as view, limits, trim};
 use crate::render::escape_markdown;
+use crate::search::Engine;
 
 /// Whether a member may `/reload`: the configured permission (or Administrator) in the
 /// interaction's own permissions, or one of the moderator roles. Checked on our side
@@ -64,7 +65,7 @@ impl Shared {
     /// Rebuilds beside the serving index and swaps it in whole; one reload at a time. On
     /// any error nothing changes. Every attempt is audited (log, and the log channel).
     pub async fn reload(self: &Arc<Self>, trigger: Trigger, dry_run: bool) -> Outcome {
-        let _one_at_a_time = self.reload_lock.lock().await;
+        let one_at_a_time = Arc::clone(&self.reload_lock).lock_owned().await;
         let current = self.engine();
         let this = Arc::clone(self);
         let outcome = match tokio::task::spawn_blocking(move || {
@@ -98,6 +99,9 @@ impl Shared {
             if let Some(engine) = &applied.engine {
                 let old = self.swap_engine(Arc::clone(engine));
                 crate::ops::record_engine(self);
+                if engine.pending_embeddings() > 0 {
+                    self.embed_after(Arc::clone(engine), one_at_a_time);
+                }
                 // Queries in flight still hold the old engine; whoever drops it last pays
                 // for unmapping its files. Keep it a moment so that is this task, not a
                 // member's query.
@@ -109,6 +113,37 @@ impl Shared {
         }
         self.audit(&outcome, &trigger).await;
         outcome
+    }
+
+    /// Embeds the passages `engine` (just swapped in) left pending, then swaps in the engine
+    /// that has them all, unless another has replaced it meanwhile. Holds the reload lock
+    /// throughout, so the next reload starts from this generation's saved vectors.
+    fn embed_after(
+        self: &Arc<Self>,
+        engine: Arc<Engine>,
+        one_at_a_time: tokio::sync::OwnedMutexGuard<()>,
+    ) {
+        let shared = Arc::clone(self);
+        tokio::spawn(async move {
+            let _still_reloading = one_at_a_time;
+            let pending = Arc::clone(&engine);
+            let complete = tokio::task::spawn_blocking(move || pending.with_all_embeddings());
+            match complete.await {
+                Ok(Some(complete)) if Arc::ptr_eq(&shared.engine(), &engine) => {
+                    // Same index files: only the vectors differ, so the swap frees no mapping.
+                    shared.swap_engine(Arc::new(complete));
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(error = %super::core::task_failure(e), "embedding new passages stopped")
+                }
+            }
+        });
+    }
+
+    /// Waits until no reload, nor the embedding that follows one, is under way.
+    pub async fn reloads_settled(&self) {
+        let _ = self.reload_lock.lock().await;
     }
 
     async fn audit(&self, outcome: &Outcome, trigger: &Trigger) {

@@ -78,6 +78,12 @@ fn describe_applied(outcome: &Outcome, applied: &Applied, embed: &mut EmbedView)
             applied.warnings.len()
         ));
     }
+    if applied.to_embed > 0 {
+        lines.push(format!(
+            "Ranking by meaning for {} new or changed passage(s) is computed in the background; words rank them until then.",
+            applied.to_embed
+        ));
+    }
     embed.description = lines.join("\n");
     for (name, list) in [
         ("Added", &applied.diff.added),

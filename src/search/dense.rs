@@ -20,6 +20,7 @@ pub type Progress<'a> = &'a dyn Fn(usize, usize);
 /// Embeds passage texts: the model's embedder, or a stand-in in benchmarks.
 pub type Embed<'a> = &'a dyn Fn(&[&str]) -> Result<Vec<Vec<f32>>, EmbedError>;
 
+#[derive(Clone)]
 pub(crate) struct Dense {
     pub model: Arc<Model>,
     pub vectors: PassageVectors,
@@ -27,6 +28,9 @@ pub(crate) struct Dense {
     addresses: Vec<DocAddress>,
     /// Segment → document → passage order.
     ords: Vec<Vec<u32>>,
+    /// Passages whose vector is still to be computed (their row is zero), in order: a reload
+    /// serves its new content first and embeds what changed after (see [`Dense::complete`]).
+    pending: Vec<usize>,
 }
 
 /// Every passage of a generation in passage order: where it lives, the key of its embedded
@@ -76,18 +80,31 @@ impl Rows {
 impl Dense {
     /// Embeddings for every passage `searcher` holds: read from `dir` when it has them for
     /// this model, otherwise taken from `cache` (the previous generation) where the passage is
-    /// unchanged and computed for the rest, then saved in `dir`. `None` when embedding fails
+    /// unchanged and, unless `defer`, computed for the rest, then saved in `dir`. With
+    /// `defer` the rest stay pending until [`Dense::complete`]. `None` when embedding fails
     /// (logged): the engine then ranks by words.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one call site per engine kind, all named"
+    )]
     pub fn attach(
         model: Arc<Model>,
         searcher: &Searcher,
         fields: &Fields,
         dir: Option<&Path>,
         cache: Option<&Path>,
+        defer: bool,
         embed: Embed<'_>,
         progress: Progress<'_>,
     ) -> Option<Dense> {
-        match Dense::try_attach(model, searcher, fields, dir, cache, embed, progress) {
+        let attached =
+            Dense::try_attach(model, searcher, fields, dir, cache, defer).and_then(|dense| {
+                match defer {
+                    true => Ok(dense),
+                    false => dense.complete(searcher, fields, dir, embed, progress),
+                }
+            });
+        match attached {
             Ok(dense) => Some(dense),
             Err(e) => {
                 tracing::warn!(error = %e, "embedding passages failed; ranking by words only");
@@ -96,22 +113,20 @@ impl Dense {
         }
     }
 
+    /// The stored or cached vectors, the rest pending.
     fn try_attach(
         model: Arc<Model>,
         searcher: &Searcher,
         fields: &Fields,
         dir: Option<&Path>,
         cache: Option<&Path>,
-        embed: Embed<'_>,
-        progress: Progress<'_>,
+        defer: bool,
     ) -> Result<Dense, Box<dyn std::error::Error>> {
-        let started = Instant::now();
         let Rows {
             addresses,
             keys,
             ords,
         } = Rows::read(&model, searcher, fields)?;
-
         let stored = dir.and_then(|d| PassageVectors::read(&d.join(vectors::FILE), model.id()));
         if let Some(stored) = stored.filter(|s| s.keys() == keys.as_slice()) {
             return Ok(Dense {
@@ -119,10 +134,40 @@ impl Dense {
                 vectors: stored,
                 addresses,
                 ords,
+                pending: Vec::new(),
             });
         }
         let previous = cache.and_then(|d| PassageVectors::read(&d.join(vectors::FILE), model.id()));
-        let total = keys.len();
+        let (vectors, pending) = PassageVectors::from_cache(keys, previous.as_ref());
+        if defer && !pending.is_empty() {
+            tracing::info!(
+                passages = vectors.len(),
+                to_embed = pending.len(),
+                "serving first, embedding new and changed passages after"
+            );
+        }
+        Ok(Dense {
+            model,
+            vectors,
+            addresses,
+            ords,
+            pending,
+        })
+    }
+
+    /// This generation with every pending passage embedded, saved in `dir`.
+    pub fn complete(
+        mut self,
+        searcher: &Searcher,
+        fields: &Fields,
+        dir: Option<&Path>,
+        embed: Embed<'_>,
+        progress: Progress<'_>,
+    ) -> Result<Dense, Box<dyn std::error::Error>> {
+        if self.pending.is_empty() && dir.is_some_and(|d| d.join(vectors::FILE).exists()) {
+            return Ok(self);
+        }
+        let started = Instant::now();
         let last_log = std::cell::Cell::new(Instant::now());
         let report = |done: usize, of: usize| {
             progress(done, of);
@@ -131,9 +176,10 @@ impl Dense {
                 tracing::info!(done, of, "embedding passages");
             }
         };
-        let (vectors, embedded) = PassageVectors::assemble(
-            keys,
-            previous.as_ref(),
+        let pending = std::mem::take(&mut self.pending);
+        let addresses = &self.addresses;
+        self.vectors.fill(
+            &pending,
             |i| -> Result<String, Box<dyn std::error::Error>> {
                 let doc = searcher.doc::<TantivyDocument>(addresses[i])?;
                 Ok(embedded_text(&doc, fields))
@@ -142,24 +188,32 @@ impl Dense {
             &report,
         )?;
         if let Some(dir) = dir {
-            if let Err(e) = vectors.write(&dir.join(vectors::FILE), model.id()) {
+            if let Err(e) = self
+                .vectors
+                .write(&dir.join(vectors::FILE), self.model.id())
+            {
                 tracing::warn!(dir = %dir.display(), error = %e, "could not save passage embeddings; they will be computed again next start");
             }
         }
-        let elapsed = started.elapsed();
+        let total = self.vectors.len();
         tracing::info!(
             passages = total,
-            embedded,
-            reused = total - embedded,
-            elapsed_ms = elapsed.as_millis() as u64,
+            embedded = pending.len(),
+            reused = total - pending.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
             "passage embeddings ready"
         );
-        Ok(Dense {
-            model,
-            vectors,
-            addresses,
-            ords,
-        })
+        Ok(self)
+    }
+
+    /// How many passages wait for their vector.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Whether passage `ord` has its vector yet.
+    pub fn is_embedded(&self, ord: usize) -> bool {
+        self.pending.binary_search(&ord).is_err()
     }
 
     /// The passage order of a document the index returned.

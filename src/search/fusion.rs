@@ -12,8 +12,9 @@ pub struct Candidate<T> {
     pub item: T,
     /// Its lexical score, when words matched it.
     pub lexical: Option<f32>,
-    /// Cosine of its embedding with the question's.
-    pub cosine: f32,
+    /// Cosine of its embedding with the question's; `None` while the passage waits for its
+    /// vector (new or changed, just after a reload).
+    pub cosine: Option<f32>,
 }
 
 /// The candidates, best first, each with its fused score. Ties keep the lexical order, then
@@ -24,11 +25,12 @@ pub fn fuse<T: Copy>(
     meaning_weight: f32,
 ) -> Vec<(T, f32)> {
     let n = candidates.len();
+    let cosines = stand_ins(candidates);
     let scores: Vec<f32> = match how {
-        Fusion::Rerank => candidates.iter().map(|c| c.cosine).collect(),
+        Fusion::Rerank => cosines.clone(),
         Fusion::Rrf => {
-            let lexical_rank = ranks(candidates, |c| c.lexical);
-            let meaning_rank = ranks(candidates, |c| Some(c.cosine));
+            let lexical_rank = ranks(n, |i| candidates[i].lexical);
+            let meaning_rank = ranks(n, |i| Some(cosines[i]));
             (0..n)
                 .map(|i| {
                     let part = |r: Option<usize>| r.map_or(0.0, |r| 1.0 / (RRF_K + r as f32 + 1.0));
@@ -38,7 +40,7 @@ pub fn fuse<T: Copy>(
         }
         Fusion::Blend => {
             let lexical = scaled(candidates.iter().map(|c| c.lexical.unwrap_or(0.0)));
-            let meaning = scaled(candidates.iter().map(|c| c.cosine));
+            let meaning = scaled(cosines.iter().copied());
             (0..n)
                 .map(|i| meaning_weight * meaning[i] + (1.0 - meaning_weight) * lexical[i])
                 .collect()
@@ -53,18 +55,33 @@ pub fn fuse<T: Copy>(
         .collect()
 }
 
-/// Each candidate's 0-based rank by `key`, best first; `None` for candidates without one.
-fn ranks<T>(
-    candidates: &[Candidate<T>],
-    key: impl Fn(&Candidate<T>) -> Option<f32>,
-) -> Vec<Option<usize>> {
-    let mut keyed: Vec<(usize, f32)> = candidates
+/// Each candidate's cosine; one still waiting for its vector gets the cosine at its lexical
+/// rank among the known ones (the best for the lexical first, and so on): meaning is taken
+/// to agree with words, so it ranks by words alone, neither helped nor held back.
+fn stand_ins<T>(candidates: &[Candidate<T>]) -> Vec<f32> {
+    let mut known: Vec<f32> = candidates.iter().filter_map(|c| c.cosine).collect();
+    known.sort_by(|a, b| b.total_cmp(a));
+    let lexical_rank = ranks(candidates.len(), |i| candidates[i].lexical);
+    candidates
         .iter()
-        .enumerate()
-        .filter_map(|(i, c)| key(c).map(|k| (i, k)))
-        .collect();
+        .zip(lexical_rank)
+        .map(|(c, rank)| {
+            c.cosine.unwrap_or_else(|| {
+                let at = rank
+                    .unwrap_or(usize::MAX)
+                    .min(known.len().saturating_sub(1));
+                known.get(at).copied().unwrap_or(0.0)
+            })
+        })
+        .collect()
+}
+
+/// The 0-based rank of each of `n` candidates by `key(i)`, best first; `None` for candidates
+/// without one.
+fn ranks(n: usize, key: impl Fn(usize) -> Option<f32>) -> Vec<Option<usize>> {
+    let mut keyed: Vec<(usize, f32)> = (0..n).filter_map(|i| key(i).map(|k| (i, k))).collect();
     keyed.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let mut out = vec![None; candidates.len()];
+    let mut out = vec![None; n];
     for (rank, (i, _)) in keyed.into_iter().enumerate() {
         out[i] = Some(rank);
     }
@@ -90,7 +107,7 @@ mod tests {
         Candidate {
             item,
             lexical,
-            cosine,
+            cosine: Some(cosine),
         }
     }
 
@@ -151,5 +168,29 @@ mod tests {
             assert_eq!(order(&fuse(&cands, how, 0.5)), "ab", "{how:?}");
         }
         assert!(fuse::<char>(&[], Fusion::Blend, 0.5).is_empty());
+    }
+
+    #[test]
+    fn a_passage_waiting_for_its_vector_ranks_by_its_words() {
+        let waiting = |item, lexical| Candidate {
+            item,
+            lexical: Some(lexical),
+            cosine: None,
+        };
+        // `w` is first by words: it takes the best known cosine, `v` (third) the third best.
+        let cands = [
+            waiting('w', 9.0),
+            c('a', Some(5.0), 0.2),
+            waiting('v', 4.0),
+            c('b', Some(3.0), 0.6),
+            c('x', None, 0.4),
+        ];
+        for how in [Fusion::Rerank, Fusion::Rrf, Fusion::Blend] {
+            let fused = fuse(&cands, how, 0.5);
+            assert_eq!(fused[0].0, 'w', "{how:?}: {fused:?}");
+        }
+        assert_eq!(stand_ins(&cands), vec![0.6, 0.2, 0.2, 0.6, 0.4]);
+        // With no known cosine at all, nothing to lean on: zero.
+        assert_eq!(stand_ins(&[waiting('w', 1.0)]), vec![0.0]);
     }
 }

@@ -259,10 +259,13 @@ pub enum Origin {
 /// them from, and whom to tell how embedding goes.
 struct Semantic<'a> {
     cache: Option<&'a Path>,
+    /// Serve first with the cached vectors, embed the rest later ([`Engine::with_all_embeddings`]).
+    defer: bool,
     progress: Progress<'a>,
 }
 
 /// A searchable, immutable snapshot of the content.
+#[derive(Clone)]
 pub struct Engine {
     reader: IndexReader,
     families: Families,
@@ -277,7 +280,7 @@ pub struct Engine {
     origin: Origin,
     dir: Option<PathBuf>,
     /// Passage embeddings and the model, when semantic ranking is on.
-    dense: Option<dense::Dense>,
+    dense: Option<Arc<dense::Dense>>,
     /// The passages [`is_news`] picked at index time.
     news: HashSet<DocAddress>,
 }
@@ -310,7 +313,7 @@ impl Engine {
         let fingerprint = store::fingerprint(&content.version);
         if let Some((dir, manifest)) = store::current(&config.index_dir) {
             if manifest.fingerprint == fingerprint {
-                match Engine::open_dir(config, &dir, manifest, None, progress) {
+                match Engine::open_dir(config, &dir, manifest, None, false, progress) {
                     Ok(engine) => return Ok(engine),
                     Err(e) => {
                         tracing::warn!(dir = %dir.display(), error = %e, "cached index unreadable; rebuilding")
@@ -326,7 +329,7 @@ impl Engine {
     pub fn open_last_good(config: &Config) -> Result<Option<Engine>, SearchError> {
         match store::current(&config.index_dir) {
             Some((dir, manifest)) if manifest.is_compatible() => {
-                Engine::open_dir(config, &dir, manifest, None, &|_, _| {}).map(Some)
+                Engine::open_dir(config, &dir, manifest, None, false, &|_, _| {}).map(Some)
             }
             _ => Ok(None),
         }
@@ -343,7 +346,14 @@ impl Engine {
         content: &Content,
         progress: Progress<'_>,
     ) -> Result<Engine, SearchError> {
-        Engine::build_inner(config, content, |_| Ok(()), progress)
+        Engine::build_inner(config, content, |_| Ok(()), false, progress)
+    }
+
+    /// [`Engine::build`] that serves before embedding: passages unchanged since the generation
+    /// it replaces keep their vectors, new and changed ones rank by words alone until
+    /// [`Engine::with_all_embeddings`] (a reload goes live in a fraction of the time).
+    pub fn build_deferring(config: &Config, content: &Content) -> Result<Engine, SearchError> {
+        Engine::build_inner(config, content, |_| Ok(()), true, &|_, _| {})
     }
 
     /// [`Engine::build`] with a hook that runs after indexing and before publishing; an error
@@ -353,13 +363,14 @@ impl Engine {
         content: &Content,
         before_publish: impl FnOnce(&Path) -> std::io::Result<()>,
     ) -> Result<Engine, SearchError> {
-        Engine::build_inner(config, content, before_publish, &|_, _| {})
+        Engine::build_inner(config, content, before_publish, false, &|_, _| {})
     }
 
     fn build_inner(
         config: &Config,
         content: &Content,
         before_publish: impl FnOnce(&Path) -> std::io::Result<()>,
+        defer: bool,
         progress: Progress<'_>,
     ) -> Result<Engine, SearchError> {
         let started = Instant::now();
@@ -373,6 +384,7 @@ impl Engine {
                 write_documents(&index, content)?;
                 let semantic = Some(Semantic {
                     cache: None,
+                    defer: false,
                     progress,
                 });
                 return Engine::from_index(config, index, manifest, Origin::Memory, None, semantic);
@@ -400,7 +412,8 @@ impl Engine {
                 return Err(e);
             }
         };
-        let engine = Engine::open_dir(config, &dir, manifest, previous.as_deref(), progress)?;
+        let engine =
+            Engine::open_dir(config, &dir, manifest, previous.as_deref(), defer, progress)?;
         tracing::info!(
             passages,
             content_version = %content.version,
@@ -428,6 +441,7 @@ impl Engine {
         dir: &Path,
         manifest: Manifest,
         cache: Option<&Path>,
+        defer: bool,
         progress: Progress<'_>,
     ) -> Result<Engine, SearchError> {
         if !manifest.is_compatible() {
@@ -440,7 +454,11 @@ impl Engine {
             manifest,
             Origin::Cache,
             Some(dir.to_path_buf()),
-            Some(Semantic { cache, progress }),
+            Some(Semantic {
+                cache,
+                defer,
+                progress,
+            }),
         )?;
         if engine.catalog.passages.len() as u64 != engine.manifest.passages {
             return Err(SearchError::Foreign(dir.to_path_buf()));
@@ -491,9 +509,11 @@ impl Engine {
                 &fields,
                 dir.as_deref(),
                 s.cache,
+                s.defer,
                 &embed,
                 s.progress,
             )
+            .map(Arc::new)
         });
         Ok(Engine {
             dense,
@@ -571,10 +591,41 @@ impl Engine {
             &self.fields,
             None,
             None,
+            false,
             embed,
             &|_, _| {},
-        );
+        )
+        .map(Arc::new);
         self.dense.is_some()
+    }
+
+    /// Passages whose meaning vector is still to be computed (after [`Engine::build_deferring`]).
+    pub fn pending_embeddings(&self) -> usize {
+        self.dense.as_ref().map_or(0, |d| d.pending())
+    }
+
+    /// This engine with every pending passage embedded (and the vectors saved with its
+    /// generation); `None` when nothing is pending, or embedding failed (logged: the engine
+    /// keeps ranking those passages by words).
+    pub fn with_all_embeddings(&self) -> Option<Engine> {
+        let dense = self.dense.as_ref().filter(|d| d.pending() > 0)?;
+        let model = Arc::clone(&dense.model);
+        let embed = |texts: &[&str]| model.embedder().embed(texts);
+        let searcher = self.reader.searcher();
+        let fields = &self.fields;
+        match (**dense)
+            .clone()
+            .complete(&searcher, fields, self.dir.as_deref(), &embed, &|_, _| {})
+        {
+            Ok(dense) => Some(Engine {
+                dense: Some(Arc::new(dense)),
+                ..self.clone()
+            }),
+            Err(e) => {
+                tracing::warn!(error = %e, "embedding new passages failed; they rank by words only");
+                None
+            }
+        }
     }
 
     /// The model ranking by meaning, when semantic ranking is on.
@@ -783,7 +834,9 @@ impl Engine {
         let floor = self.search_config.semantic.floor;
         dense
             .vectors
-            .nearest(question, n, |i| self.allowed(filter, i))
+            .nearest(question, n, |i| {
+                dense.is_embedded(i) && self.allowed(filter, i)
+            })
             .into_iter()
             .filter(|&(_, cos)| cos >= floor)
             .map(|(i, cos)| (cos, dense.address(i)))
@@ -819,7 +872,8 @@ impl Engine {
                 lexical: Some(score),
                 cosine: dense
                     .ord(address)
-                    .map_or(0.0, |i| dense.vectors.cosine(i, question)),
+                    .filter(|&i| dense.is_embedded(i))
+                    .map(|i| dense.vectors.cosine(i, question)),
             })
             .collect();
         let mut added = 0;
@@ -828,7 +882,7 @@ impl Engine {
                 candidates.push(fusion::Candidate {
                     item: address,
                     lexical: None,
-                    cosine: cos,
+                    cosine: Some(cos),
                 });
                 added += 1;
             }

@@ -75,12 +75,6 @@ impl PassageVectors {
         self.scales[i] * dot(&self.data[i * DIMENSIONS..(i + 1) * DIMENSIONS], query)
     }
 
-    fn push(&mut self, key: Key, scale: f32, row: &[i8]) {
-        self.keys.push(key);
-        self.scales.push(scale);
-        self.data.extend_from_slice(row);
-    }
-
     /// Vectors for `keys`: taken from `cache` where it has the key, computed by `embed` for
     /// the rest (in chunks, reporting `(done, to_embed)` after each). Returns the vectors and
     /// how many were computed.
@@ -88,26 +82,54 @@ impl PassageVectors {
         keys: Vec<Key>,
         cache: Option<&PassageVectors>,
         text_of: impl Fn(usize) -> Result<String, E>,
-        mut embed: impl FnMut(&[&str]) -> Result<Vec<Vec<f32>>, E>,
+        embed: impl FnMut(&[&str]) -> Result<Vec<Vec<f32>>, E>,
         progress: &dyn Fn(usize, usize),
     ) -> Result<(PassageVectors, usize), E> {
-        /// Texts per call: small enough for steady progress, large enough to batch well.
-        const CHUNK: usize = 64;
+        let (mut out, missing) = PassageVectors::from_cache(keys, cache);
+        out.fill(&missing, text_of, embed, progress)?;
+        Ok((out, missing.len()))
+    }
+
+    /// Vectors for `keys` taken from `cache` where it has the key, zero for the rest; returns
+    /// them and the passages still to embed (see [`PassageVectors::fill`]).
+    pub fn from_cache(
+        keys: Vec<Key>,
+        cache: Option<&PassageVectors>,
+    ) -> (PassageVectors, Vec<usize>) {
         let cached: std::collections::HashMap<&Key, usize> = cache
             .map(|c| c.keys.iter().enumerate().map(|(i, k)| (k, i)).collect())
             .unwrap_or_default();
-        let mut rows: Vec<Option<(f32, Vec<i8>)>> = vec![None; keys.len()];
+        let mut out = PassageVectors {
+            scales: vec![0.0; keys.len()],
+            data: vec![0; keys.len() * DIMENSIONS],
+            keys: Vec::new(),
+        };
         let mut missing = Vec::new();
         for (i, k) in keys.iter().enumerate() {
             match (cache, cached.get(k)) {
                 (Some(c), Some(&j)) => {
-                    let row = c.data[j * DIMENSIONS..(j + 1) * DIMENSIONS].to_vec();
-                    rows[i] = Some((c.scales[j], row));
+                    out.scales[i] = c.scales[j];
+                    out.data[i * DIMENSIONS..(i + 1) * DIMENSIONS]
+                        .copy_from_slice(&c.data[j * DIMENSIONS..(j + 1) * DIMENSIONS]);
                 }
                 _ => missing.push(i),
             }
         }
-        let total = missing.len();
+        out.keys = keys;
+        (out, missing)
+    }
+
+    /// Computes the vectors of passages `missing` with `embed`, in chunks, reporting
+    /// `(done, to_embed)` after each.
+    pub fn fill<E>(
+        &mut self,
+        missing: &[usize],
+        text_of: impl Fn(usize) -> Result<String, E>,
+        mut embed: impl FnMut(&[&str]) -> Result<Vec<Vec<f32>>, E>,
+        progress: &dyn Fn(usize, usize),
+    ) -> Result<(), E> {
+        /// Texts per call: small enough for steady progress, large enough to batch well.
+        const CHUNK: usize = 64;
         let mut done = 0;
         for chunk in missing.chunks(CHUNK) {
             let texts: Vec<String> = chunk
@@ -116,18 +138,14 @@ impl PassageVectors {
                 .collect::<Result<_, E>>()?;
             let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
             for (&i, v) in chunk.iter().zip(embed(&refs)?) {
-                rows[i] = Some(quantize(&v));
+                let (scale, row) = quantize(&v);
+                self.scales[i] = scale;
+                self.data[i * DIMENSIONS..(i + 1) * DIMENSIONS].copy_from_slice(&row);
             }
             done += chunk.len();
-            progress(done, total);
+            progress(done, missing.len());
         }
-        let mut out = PassageVectors::default();
-        out.data.reserve(keys.len() * DIMENSIONS);
-        for (key, row) in keys.into_iter().zip(rows) {
-            let (scale, row) = row.expect("every passage was cached or embedded");
-            out.push(key, scale, &row);
-        }
-        Ok((out, total))
+        Ok(())
     }
 
     /// The `m` passages most similar to `query` among those `allow`ed, best first, with their

@@ -648,3 +648,67 @@ fn help_says_which_ranking_is_on() {
     let a = ask_engine(&words, &config, "/help");
     assert!(!a.help.unwrap().semantic);
 }
+
+/// A reload serves the new content at once and embeds what changed after: the moderator is
+/// not kept waiting on the model, and the next start embeds nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_serves_first_and_embeds_what_changed_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    super::util::copy_dir(&super::util::fixtures().join("semantic/handbook"), &data);
+    let Some(config) = super::util::semantic_config_with(&data, &dir.path().join("index")) else {
+        return;
+    };
+    let shared = careerbot::service::Shared::new(config.clone(), super::util::engine_for(&config));
+    let path = data.join("teams.md");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace(
+            "write a runbook for every alert.",
+            "write a runbook for every alert, and keep a pager rota.",
+        ),
+    )
+    .unwrap();
+
+    let outcome = shared
+        .reload(careerbot::reload::Trigger::Signal, false)
+        .await;
+    let applied = outcome.result.expect("reloaded");
+    assert_eq!(applied.to_embed, 1, "one passage changed");
+    let served_first = applied.engine.expect("an engine");
+    assert_eq!(served_first.pending_embeddings(), 1);
+    // Until its vector comes, the changed passage is found by its words.
+    let a = ask_engine(&served_first, &config, "/ask pager rota");
+    assert!(
+        a.results
+            .first()
+            .is_some_and(|h| h.text.contains("pager rota")),
+        "{:?}",
+        a.results.first()
+    );
+
+    shared.reloads_settled().await;
+    let complete = shared.engine();
+    assert!(
+        !Arc::ptr_eq(&complete, &served_first),
+        "swapped once embedded"
+    );
+    assert_eq!(complete.pending_embeddings(), 0);
+    assert_eq!(
+        complete.manifest().content_version,
+        served_first.manifest().content_version
+    );
+    // Saved with the generation: opening it again embeds nothing.
+    let counted = std::sync::Mutex::new(usize::MAX);
+    let report = careerbot::content::load_dir(&data, &careerbot::app::vocabulary(&config));
+    careerbot::search::Engine::open_or_build_reporting(&config, &report.content, &|_, total| {
+        *counted.lock().unwrap() = total
+    })
+    .unwrap();
+    assert_eq!(
+        *counted.lock().unwrap(),
+        usize::MAX,
+        "nothing embedded on reopening"
+    );
+}

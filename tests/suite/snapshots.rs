@@ -94,6 +94,7 @@ fn reload_replies() {
             passages: 31,
         },
         version: version("2222bbbb"),
+        to_embed: diff.added.len() + diff.changed.len(),
         diff,
         warnings,
         engine: None,
