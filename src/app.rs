@@ -27,6 +27,12 @@ pub fn vocabulary(config: &Config) -> Vocabulary {
 
 /// Loads `config.data_dir` and returns an engine for it (see module docs).
 pub fn load(config: &Config) -> Result<Loaded, StartError> {
+    load_with(config, false)
+}
+
+/// [`load`]; with `defer`, passages without a saved vector are left to embed after start
+/// (see [`Engine::open_or_build_deferring`]).
+fn load_with(config: &Config, defer: bool) -> Result<Loaded, StartError> {
     let report = content::load_dir(&config.data_dir, &vocabulary(config));
     if report.has_errors() {
         return match Engine::open_last_good(config)? {
@@ -45,7 +51,11 @@ pub fn load(config: &Config) -> Result<Loaded, StartError> {
             None => Err(StartError::Content(report)),
         };
     }
-    let engine = Engine::open_or_build(config, &report.content)?;
+    let engine = if defer {
+        Engine::open_or_build_deferring(config, &report.content)?
+    } else {
+        Engine::open_or_build(config, &report.content)?
+    };
     Ok(Loaded {
         engine,
         report,
@@ -55,8 +65,10 @@ pub fn load(config: &Config) -> Result<Loaded, StartError> {
 
 /// [`load`] for the long-running modes: content errors with no index to fall back on are
 /// reported in full (every `path:line:col`), as `check` would.
+/// The service answers at once; passages without a saved vector (a first start with the
+/// model, content changed while stopped) are embedded after, while it serves.
 pub fn load_for_service(config: &Config) -> anyhow::Result<Loaded> {
-    load(config).map_err(|e| match e {
+    load_with(config, true).map_err(|e| match e {
         StartError::Content(ref report) => {
             let lines: Vec<String> = report.errors().map(|d| d.to_string()).collect();
             anyhow::anyhow!("{}\n{e}", lines.join("\n"))

@@ -141,6 +141,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     crate::ops::record_engine(&endpoint.shared);
+    endpoint.shared.embed_pending().await;
     reloading::reload_on_sighup(&endpoint.shared);
     let _watcher = if endpoint.shared.config.reload.watch {
         Some(reloading::watch(&endpoint.shared).map_err(std::io::Error::other)?)

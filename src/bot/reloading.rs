@@ -141,6 +141,16 @@ impl Shared {
         });
     }
 
+    /// Embeds, while serving, the passages the serving engine left pending at start (see
+    /// `app::load_for_service`), as a reload does after its swap.
+    pub async fn embed_pending(self: &Arc<Self>) {
+        let engine = self.engine();
+        if engine.pending_embeddings() > 0 {
+            let lock = Arc::clone(&self.reload_lock).lock_owned().await;
+            self.embed_after(engine, lock);
+        }
+    }
+
     /// Waits until no reload, nor the embedding that follows one, is under way.
     pub async fn reloads_settled(&self) {
         let _ = self.reload_lock.lock().await;

@@ -310,10 +310,28 @@ impl Engine {
         content: &Content,
         progress: Progress<'_>,
     ) -> Result<Engine, SearchError> {
+        Engine::open_or_build_inner(config, content, false, progress)
+    }
+
+    /// [`Engine::open_or_build`] that serves before embedding: passages with no saved or
+    /// reusable vector wait for [`Engine::with_all_embeddings`] (see [`Engine::build_deferring`]).
+    pub fn open_or_build_deferring(
+        config: &Config,
+        content: &Content,
+    ) -> Result<Engine, SearchError> {
+        Engine::open_or_build_inner(config, content, true, &|_, _| {})
+    }
+
+    fn open_or_build_inner(
+        config: &Config,
+        content: &Content,
+        defer: bool,
+        progress: Progress<'_>,
+    ) -> Result<Engine, SearchError> {
         let fingerprint = store::fingerprint(&content.version);
         if let Some((dir, manifest)) = store::current(&config.index_dir) {
             if manifest.fingerprint == fingerprint {
-                match Engine::open_dir(config, &dir, manifest, None, false, progress) {
+                match Engine::open_dir(config, &dir, manifest, None, defer, progress) {
                     Ok(engine) => return Ok(engine),
                     Err(e) => {
                         tracing::warn!(dir = %dir.display(), error = %e, "cached index unreadable; rebuilding")
@@ -321,7 +339,7 @@ impl Engine {
                 }
             }
         }
-        Engine::build_reporting(config, content, progress)
+        Engine::build_inner(config, content, |_| Ok(()), defer, progress)
     }
 
     /// The last generation published, whatever content it holds: what keeps serving when

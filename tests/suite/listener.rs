@@ -343,15 +343,23 @@ impl HttpProcess {
             .await
     }
 
+    /// `/metrics` from the ops listener. It shares the process's descriptors: right after a
+    /// flood it may still be backing off, so a few attempts.
     async fn metrics(&self) -> String {
-        let r = self
-            .client
-            .get(format!("http://{}/metrics", self.ops))
-            .timeout(PATIENCE)
-            .send()
-            .await
-            .unwrap();
-        r.text().await.unwrap()
+        let mut last = None;
+        for _ in 0..3 {
+            let sent = self
+                .client
+                .get(format!("http://{}/metrics", self.ops))
+                .timeout(PATIENCE)
+                .send()
+                .await;
+            match sent {
+                Ok(r) => return r.text().await.unwrap(),
+                Err(e) => last = Some(e),
+            }
+        }
+        panic!("no /metrics from the ops listener: {last:?}");
     }
 
     fn logged(&self, message: &str) -> Vec<Value> {

@@ -712,3 +712,35 @@ async fn a_reload_serves_first_and_embeds_what_changed_after() {
         "nothing embedded on reopening"
     );
 }
+
+/// A service starts answering at once: passages with no saved vector (a first start with
+/// the model) are embedded while it serves, then ranked by meaning.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_answers_first_and_embeds_while_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    super::util::copy_dir(&super::util::fixtures().join("semantic/handbook"), &data);
+    let Some(config) = super::util::semantic_config_with(&data, &dir.path().join("index")) else {
+        return;
+    };
+    let loaded = careerbot::app::load_for_service(&config).unwrap();
+    let passages = loaded.engine.passage_count();
+    assert_eq!(
+        loaded.engine.pending_embeddings(),
+        passages,
+        "nothing embedded yet"
+    );
+    let shared = careerbot::service::Shared::new(config.clone(), loaded.engine);
+    shared.embed_pending().await;
+    shared.reloads_settled().await;
+    let engine = shared.engine();
+    assert_eq!(engine.pending_embeddings(), 0);
+    let a = ask_engine(&engine, &config, "/ask how do I ask for a raise");
+    assert!(
+        a.results
+            .first()
+            .is_some_and(|h| h.source.contains("negotiation")),
+        "{:?}",
+        a.results.first().map(|h| &h.source)
+    );
+}
