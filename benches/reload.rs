@@ -152,7 +152,8 @@ fn answer_loop(shared: &Shared, questions: &[String], busy: Option<&AtomicBool>)
         let q = &questions[i % questions.len()];
         let request = Request::new(Command::ask(q));
         let t = Instant::now();
-        let reply = shared.reply(1, &request, false, None).unwrap();
+        let asker = careerbot::service::Asker::new(1, None, None);
+        let reply = shared.reply(asker, &request, false, None).unwrap();
         std::hint::black_box(reply);
         samples.push(t.elapsed());
         i += 1;

@@ -43,8 +43,12 @@ pub enum UserError {
         command: &'static str,
         option: &'static str,
     },
-    #[error("`/reload` is for moderators in Discord; from a terminal, `careerbot index` rebuilds the index and SIGHUP reloads a running bot")]
-    NotAnAnswer,
+    /// A moderators' command asked of the terminal: what to run there instead.
+    #[error("{0}")]
+    NotAnAnswer(&'static str),
+    /// An option that must be a whole number in a range.
+    #[error("`{option}` must be a whole number from 1 to {max}")]
+    NotANumber { option: &'static str, max: u32 },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -267,6 +271,9 @@ pub struct HelpInfo {
     pub semantic: bool,
     /// Per facet: labels of the values some passage has, in vocabulary order.
     pub facets: Vec<(Facet, Vec<String>)>,
+    /// Questions are recorded, and kept this many days (set by the service that records).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recorded_days: Option<u32>,
 }
 
 impl serde::Serialize for Command {
@@ -314,7 +321,8 @@ pub fn answer(
             let page = Page { offset, per_page };
             faceted(engine, vocabulary, def, spec, request, page, &mut answer)?;
         }
-        Action::Reload => return Err(UserError::NotAnAnswer.into()),
+        Action::Reload => return Err(UserError::NotAnAnswer("`/reload` is for moderators in Discord; from a terminal, `careerbot index` rebuilds the index and SIGHUP reloads a running bot").into()),
+        Action::Gaps => return Err(UserError::NotAnAnswer("`/gaps` is for moderators in Discord; from a terminal, `careerbot gaps` prints the same report").into()),
     }
     Ok(answer)
 }
@@ -760,6 +768,7 @@ fn help_info(engine: &Engine, vocabulary: &Vocabulary) -> HelpInfo {
         passages: catalog.passages.len(),
         semantic: engine.semantic_model().is_some(),
         facets,
+        recorded_days: None,
     }
 }
 

@@ -81,11 +81,30 @@ pub enum Cmd {
         #[arg(long)]
         listen: Option<std::net::SocketAddr>,
     },
+    /// The content-gap report from recorded questions: what nothing answered, answers that
+    /// changed between content versions, and synonym suggestions.
+    Gaps {
+        /// Look back this many days.
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
+        days: u32,
+        /// Rows per list, at most.
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        limit: u32,
+        #[arg(long, value_enum, default_value_t = GapsFormat::Table)]
+        format: GapsFormat,
+    },
     /// Install or inspect the sentence-embedding model used for semantic ranking.
     Model {
         #[command(subcommand)]
         command: ModelCmd,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GapsFormat {
+    Table,
+    Csv,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -223,6 +242,37 @@ pub fn check(
     } else {
         Verdict::Ok
     })
+}
+
+/// `careerbot gaps`: reads the store the services record to (SQLite file, or PostgreSQL).
+pub fn gaps(
+    config: &Config,
+    days: u32,
+    limit: u32,
+    format: GapsFormat,
+) -> Result<Verdict, CliError> {
+    use crate::feedback;
+    use crate::render::gaps as report;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)?;
+    let gaps = runtime
+        .block_on(async {
+            let db = feedback::open(config).await?;
+            let since = feedback::now() - i64::from(days) * 24 * 3600;
+            db.gaps(since, limit as usize).await
+        })
+        .map_err(anyhow::Error::from)?;
+    let out = match format {
+        GapsFormat::Table => report::table(&gaps, days),
+        GapsFormat::Csv => report::csv(&gaps),
+        GapsFormat::Json => {
+            serde_json::to_string_pretty(&gaps).map_err(anyhow::Error::from)? + "\n"
+        }
+    };
+    print!("{out}");
+    Ok(Verdict::Ok)
 }
 
 pub fn index(config: &Config, force: bool) -> Result<Verdict, CliError> {

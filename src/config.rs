@@ -43,6 +43,46 @@ pub struct Config {
     pub reload: ReloadConfig,
     pub ops: OpsConfig,
     pub http: HttpConfig,
+    pub feedback: FeedbackConfig,
+    pub database: DatabaseConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FeedbackConfig {
+    /// Record every question (command, words, outcome, passages shown; member ids only as a
+    /// keyed hash) for the content-gap report.
+    pub enabled: bool,
+    /// Recorded questions older than this are deleted, daily.
+    pub retention_days: u32,
+}
+
+impl Default for FeedbackConfig {
+    fn default() -> Self {
+        FeedbackConfig {
+            enabled: true,
+            retention_days: 90,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// The SQLite file, created on first use (relative to this file's folder).
+    pub path: PathBuf,
+    /// A PostgreSQL URL instead (replicas sharing one store); `DATABASE_URL` wins. Keep a
+    /// password out of this file: put the URL in `DATABASE_URL`.
+    pub url: Option<String>,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            path: PathBuf::from("careerbot.db"),
+            url: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -359,6 +399,8 @@ impl Default for Config {
             reload: ReloadConfig::default(),
             ops: OpsConfig::default(),
             http: HttpConfig::default(),
+            feedback: FeedbackConfig::default(),
+            database: DatabaseConfig::default(),
         }
     }
 }
@@ -439,6 +481,7 @@ impl Config {
         config.data_dir = base_dir.join(&config.data_dir);
         config.index_dir = base_dir.join(&config.index_dir);
         config.search.semantic.model_dir = base_dir.join(&config.search.semantic.model_dir);
+        config.database.path = base_dir.join(&config.database.path);
         config.validate()?;
         Ok(config)
     }
@@ -465,6 +508,7 @@ impl Config {
         config.data_dir = base_dir.join(&config.data_dir);
         config.index_dir = base_dir.join(&config.index_dir);
         config.search.semantic.model_dir = base_dir.join(&config.search.semantic.model_dir);
+        config.database.path = base_dir.join(&config.database.path);
         config
     }
 

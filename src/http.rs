@@ -141,6 +141,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     crate::ops::record_engine(&endpoint.shared);
+    endpoint.shared.start_recording();
     endpoint.shared.embed_pending().await;
     reloading::reload_on_sighup(&endpoint.shared);
     let _watcher = if endpoint.shared.config.reload.watch {
@@ -299,6 +300,9 @@ async fn command(endpoint: Arc<Endpoint>, interaction: CommandInteraction) -> Re
             ));
         }
     };
+    if invocation.command.def().action == Action::Gaps {
+        return gaps(endpoint, interaction, invocation.command);
+    }
     if invocation.command.def().action == Action::Reload {
         return reload(
             endpoint,
@@ -316,7 +320,12 @@ async fn command(endpoint: Arc<Endpoint>, interaction: CommandInteraction) -> Re
     let request = crate::answer::Request::new(command);
     let work = {
         let shared = Arc::clone(&shared);
-        move || match shared.reply(user, &request, ephemeral, note) {
+        let asker = core::Asker::new(
+            user,
+            interaction.guild_id.map(|g| g.get()),
+            Some(interaction.channel_id.get()),
+        );
+        move || match shared.reply(asker, &request, ephemeral, note) {
             Ok(reply) => reply,
             Err(crate::answer::AnswerError::User(e)) => Reply::user_error(&e),
             Err(e) => {
@@ -422,6 +431,27 @@ async fn page_turn(endpoint: Arc<Endpoint>, press: ComponentInteraction) -> Resp
             respond(CreateInteractionResponse::Acknowledge)
         }
     }
+}
+
+/// `/gaps` over HTTP: the same check and report as the gateway, deferred (it reads the
+/// database) and finished over REST with the CSV attached.
+fn gaps(
+    endpoint: Arc<Endpoint>,
+    interaction: CommandInteraction,
+    command: crate::answer::Command,
+) -> Response {
+    if !reloading::may_see_gaps(&endpoint.shared.config, &interaction) {
+        return respond(CreateInteractionResponse::Message(
+            reloading::gaps_refusal().to_message(),
+        ));
+    }
+    tokio::spawn(async move {
+        let reply = endpoint.shared.gaps_reply(&command).await;
+        edit_later(&endpoint, &interaction, reply).await;
+    });
+    respond(CreateInteractionResponse::Defer(
+        CreateInteractionResponseMessage::new().ephemeral(true),
+    ))
 }
 
 /// `/reload` over HTTP: the same checks and core as the gateway; always deferred, since a

@@ -8,6 +8,7 @@ pub mod bot;
 pub mod cli;
 pub mod config;
 pub mod content;
+pub mod feedback;
 pub mod http;
 pub mod listener;
 pub mod ops;

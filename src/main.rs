@@ -37,6 +37,11 @@ fn main() -> ExitCode {
             Cmd::Http { listen } => careerbot::http::run_blocking(config, *listen)
                 .map(|()| Verdict::Ok)
                 .map_err(CliError::from),
+            Cmd::Gaps {
+                days,
+                limit,
+                format,
+            } => cli::gaps(&config, *days, *limit, *format),
             Cmd::Model { command } => cli::model(&config, command),
         });
     match result {

@@ -41,6 +41,8 @@ pub enum Action {
     Help,
     /// Rebuilds the index from `data/` (moderators).
     Reload,
+    /// The content-gap report from recorded questions (moderators).
+    Gaps,
 }
 
 /// A facet command's topic, and how its data is named in answers.
@@ -194,6 +196,26 @@ pub const COMMANDS: &[CommandDef] = &[
         }],
         access: Access::Moderators,
         action: Action::Reload,
+    },
+    CommandDef {
+        name: "gaps",
+        description: "Moderators: what the guide fails to answer, with synonym suggestions and a CSV of it all.",
+        options: &[
+            OptionDef {
+                name: "days",
+                description: "Look back this many days (default 30)",
+                kind: OptionKind::Text { max_chars: 4 },
+                required: false,
+            },
+            OptionDef {
+                name: "limit",
+                description: "Rows of each list in the message (default 10; the CSV has them all)",
+                kind: OptionKind::Text { max_chars: 3 },
+                required: false,
+            },
+        ],
+        access: Access::Moderators,
+        action: Action::Gaps,
     },
 ];
 

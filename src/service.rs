@@ -17,6 +17,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use crate::answer::{self, AnswerError, Command, Request, UserError};
 use crate::config::Config;
 use crate::content::{facets::normalize, Facet, Vocabulary};
+use crate::feedback::{Record, Recorder};
 use crate::registry::{self, OptionKind};
 use crate::render::discord::{self, MessageView};
 use crate::search::Engine;
@@ -57,6 +58,33 @@ pub struct Shared {
     expected_shards: AtomicUsize,
     /// Where `/metrics` reads the counters from.
     pub metrics: PrometheusHandle,
+    /// Records every question for the content-gap report, once started (`feedback.enabled`).
+    pub recorder: OnceLock<Arc<Recorder>>,
+}
+
+/// Rows per list in `/gaps`'s CSV, at most.
+const CSV_ROWS: usize = 10_000;
+
+/// Who asked, and where.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Asker {
+    pub user: u64,
+    pub guild: Option<u64>,
+    pub channel: Option<u64>,
+    /// A new question (recorded), not a page turn of one already asked.
+    pub new_question: bool,
+}
+
+impl Asker {
+    /// A new question from `user` in `guild`'s `channel`.
+    pub fn new(user: u64, guild: Option<u64>, channel: Option<u64>) -> Asker {
+        Asker {
+            user,
+            guild,
+            channel,
+            new_question: true,
+        }
+    }
 }
 
 impl Shared {
@@ -78,6 +106,7 @@ impl Shared {
             shards: OnceLock::new(),
             expected_shards: AtomicUsize::new(0),
             metrics,
+            recorder: OnceLock::new(),
         })
     }
 
@@ -154,28 +183,114 @@ impl Shared {
     }
 
     /// Answers a request as a Discord reply.
+    /// Starts recording questions when `feedback.enabled` (the services call it once).
+    pub fn start_recording(&self) {
+        if self.config.feedback.enabled {
+            let _ = self.recorder.set(Recorder::start(&self.config));
+        }
+    }
+
+    /// `/gaps` for a moderator (checked by the caller): the report from the store, private,
+    /// the top of each list in the message and every row in the attached CSV.
+    pub async fn gaps_reply(&self, command: &Command) -> Reply {
+        let number = |option: &'static str, default: u32, max: u32| match command.value(option) {
+            None => Ok(default),
+            Some(v) => v
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=max).contains(n))
+                .ok_or(UserError::NotANumber { option, max }),
+        };
+        let (days, limit) = match (number("days", 30, 3650), number("limit", 10, 100)) {
+            (Ok(days), Ok(limit)) => (days, limit),
+            (Err(e), _) | (_, Err(e)) => return Reply::user_error(&e),
+        };
+        let Some(recorder) = self.recorder.get() else {
+            return Reply::text(
+                "Questions are not recorded here (`feedback.enabled = false` in config.toml), so there is no report.",
+            );
+        };
+        let Some(db) = recorder.db() else {
+            return Reply::text("The feedback database is not reachable right now; questions wait in memory until it is. Try again shortly.");
+        };
+        let since = crate::feedback::now() - i64::from(days) * 24 * 3600;
+        match db.gaps(since, CSV_ROWS).await {
+            Ok(gaps) => {
+                let (embed, (name, csv)) = crate::render::gaps::embed(&gaps, days, limit as usize);
+                Reply {
+                    content: None,
+                    view: Some(MessageView {
+                        embed,
+                        buttons: Vec::new(),
+                    }),
+                    ephemeral: true,
+                    pager: None,
+                    files: vec![(name, csv.into_bytes())],
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the content-gap report failed");
+                Reply::apology()
+            }
+        }
+    }
+
+    /// Hands the question and how it went to the recorder, if recording: never waits.
+    fn record(
+        &self,
+        asker: Asker,
+        request: &Request,
+        engine: &Engine,
+        outcome: &str,
+        answer: Option<&answer::Answer>,
+    ) {
+        let Some(recorder) = self.recorder.get().filter(|_| asker.new_question) else {
+            return;
+        };
+        let words: Vec<&str> = request.command.args().into_iter().flatten().collect();
+        recorder.record(Record {
+            id: crate::feedback::new_id(),
+            at: crate::feedback::now(),
+            command: request.command.name().to_string(),
+            question: crate::feedback::normalise(&words.join(" ")),
+            outcome: outcome.to_string(),
+            passages: answer.map_or_else(Vec::new, |a| {
+                a.results.iter().map(|h| (h.id.clone(), h.score)).collect()
+            }),
+            notes: answer.map_or_else(Vec::new, |a| a.notes.clone()),
+            content_version: engine.manifest().content_version.clone(),
+            guild_id: asker.guild.map(|g| g as i64),
+            channel_id: asker.channel.map(|c| c as i64),
+            member_id: Some(asker.user),
+            member: None,
+        });
+    }
+
     pub fn reply(
         &self,
-        user: u64,
+        asker: Asker,
         request: &Request,
         ephemeral: bool,
         note: Option<String>,
     ) -> Result<Reply, AnswerError> {
         let started = Instant::now();
+        let user = asker.user;
         let engine = self.engine();
         let command = request.command.name();
-        let answer = match answer::answer(&engine, &self.vocabulary, &self.config.answers, request)
-        {
-            Ok(a) => a,
-            Err(e) => {
-                let outcome = match e {
-                    AnswerError::User(_) => "user_error",
-                    AnswerError::Search(_) => "internal_error",
-                };
-                count(command, outcome);
-                return Err(e);
-            }
-        };
+        let mut answer =
+            match answer::answer(&engine, &self.vocabulary, &self.config.answers, request) {
+                Ok(a) => a,
+                Err(e) => {
+                    let outcome = match e {
+                        AnswerError::User(_) => "user_error",
+                        AnswerError::Search(_) => "internal_error",
+                    };
+                    count(command, outcome);
+                    self.record(asker, request, &engine, outcome, None);
+                    return Err(e);
+                }
+            };
         let outcome = match answer.outcome {
             answer::Outcome::Found => "found",
             answer::Outcome::NoData => "no_data",
@@ -183,6 +298,10 @@ impl Shared {
             answer::Outcome::Help => "help",
         };
         count(command, outcome);
+        self.record(asker, request, &engine, outcome, Some(&answer));
+        if let (Some(help), Some(_)) = (answer.help.as_mut(), self.recorder.get()) {
+            help.recorded_days = Some(self.config.feedback.retention_days);
+        }
         if matches!(
             answer.outcome,
             answer::Outcome::NoData | answer::Outcome::NotFound
@@ -247,7 +366,11 @@ impl Shared {
             page: id.page,
         };
         // The message keeps its visibility; an update cannot change it.
-        match self.reply(presser, &request, false, None) {
+        let asker = Asker {
+            new_question: false,
+            ..Asker::new(presser, None, None)
+        };
+        match self.reply(asker, &request, false, None) {
             Ok(reply) => PageTurn::Update(reply),
             Err(AnswerError::User(e)) => PageTurn::Refused(Reply::text(&e.to_string())),
             Err(AnswerError::Search(e)) => {

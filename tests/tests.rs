@@ -10,6 +10,7 @@ mod suite {
     mod cli;
     mod content;
     mod discord;
+    mod feedback;
     mod hostile;
     mod http;
     mod index_cache;

@@ -19,6 +19,7 @@ pub fn config(data: PathBuf, index: PathBuf) -> Config {
     config.index_dir = index;
     config.discord.cooldown_seconds = 0;
     config.ops.listen = None;
+    config.feedback.enabled = false;
     // Lexical unless asked (`CAREERBOT_BENCH_SEMANTIC=1`, with the model in the checkout or
     // `CAREERBOT_MODEL_DIR`): an installed model must not change the word-ranking figures.
     config.search.semantic.enabled = std::env::var_os("CAREERBOT_BENCH_SEMANTIC").is_some();

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use poise::serenity_prelude as serenity;
 
-use super::core::{invocation, with_deadline, Invocation, Reply, Shared};
-use super::reloading::{authorize_reload, refusal, reload_reply};
+use super::core::{invocation, with_deadline, Asker, Invocation, Reply, Shared};
+use super::reloading::{authorize_reload, gaps_refusal, may_see_gaps, refusal, reload_reply};
 use super::{BotError, Context};
 use crate::answer::Request;
 use crate::config::Config;
@@ -113,6 +113,7 @@ async fn slash(ctx: AppContext<'_>) -> Result<(), FrameworkError<'_>> {
         let invocation = invocation(ctx.interaction)?;
         match invocation.command.def().action {
             Action::Reload => reload(ctx, &invocation).await,
+            Action::Gaps => gaps(ctx, &invocation).await,
             _ => respond(ctx.into(), invocation).await,
         }
     };
@@ -137,17 +138,36 @@ async fn reload(ctx: AppContext<'_>, invocation: &Invocation) -> Result<(), BotE
     Ok(())
 }
 
+/// Moderators: the content-gap report (deferred privately: it reads the database).
+async fn gaps(ctx: AppContext<'_>, invocation: &Invocation) -> Result<(), BotError> {
+    let shared = Arc::clone(ctx.data());
+    let poise_ctx: Context<'_> = ctx.into();
+    if !may_see_gaps(&shared.config, ctx.interaction) {
+        poise_ctx.send(gaps_refusal().to_poise()).await?;
+        return Ok(());
+    }
+    poise_ctx.defer_ephemeral().await?;
+    let reply = shared.gaps_reply(&invocation.command).await;
+    poise_ctx.send(reply.to_poise()).await?;
+    Ok(())
+}
+
 /// Answer, reply — deferring first when the answer is slow.
 async fn respond(ctx: Context<'_>, invocation: Invocation) -> Result<(), BotError> {
     let shared = Arc::clone(ctx.data());
     let user = ctx.author().id.get();
+    let asker = Asker::new(
+        user,
+        ctx.guild_id().map(|g| g.get()),
+        Some(ctx.channel_id().get()),
+    );
     let private = invocation.flag("private");
     let command = invocation.command;
     let (ephemeral, note) = shared.visibility(user, command.name(), private);
     let request = Request::new(command);
     let work = {
         let shared = Arc::clone(&shared);
-        move || shared.reply(user, &request, ephemeral, note)
+        move || shared.reply(asker, &request, ephemeral, note)
     };
     let defer = async {
         let deferred = if ephemeral {

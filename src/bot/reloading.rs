@@ -30,6 +30,26 @@ pub fn may_reload(config: &Config, member: Option<&Member>) -> bool {
     by_permission || by_role
 }
 
+/// Whether a member may see `/gaps`: the moderators who may `/reload`. A refusal is audited.
+pub fn may_see_gaps(config: &Config, interaction: &CommandInteraction) -> bool {
+    let allowed = may_reload(config, interaction.member.as_deref());
+    if !allowed {
+        tracing::info!(
+            target: "careerbot::audit",
+            event = "gaps_refused",
+            user_id = interaction.user.id.get(),
+            guild_id = interaction.guild_id.map(|g| g.get()),
+            "content-gap report refused: not a moderator"
+        );
+    }
+    allowed
+}
+
+/// The private reply to a member who may not see `/gaps`.
+pub fn gaps_refusal() -> Reply {
+    Reply::text("Only moderators can see the content-gap report.")
+}
+
 /// The private reply to a member who may not reload.
 pub fn refusal() -> Reply {
     Reply::text(REFUSAL)

@@ -144,6 +144,7 @@ fn outcome_lines(answer: &Answer, description: &mut Vec<String>) -> Vec<FieldVie
             }
             if let Some(help) = &answer.help {
                 description.push(ranking_mode(help).into());
+                description.extend(super::recording_line(help));
                 for (facet, values) in &help.facets {
                     if !values.is_empty() {
                         fields.push(FieldView {

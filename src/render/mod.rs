@@ -2,6 +2,7 @@
 //! JSON, or a Discord message view. No I/O here, so every output is snapshot-tested.
 
 pub mod discord;
+pub mod gaps;
 pub mod reload;
 
 use serde::Serialize;
@@ -209,6 +210,13 @@ fn help_text(answer: &Answer, out: &mut String) {
             ranking_mode(help)
         ));
     }
+}
+
+/// What is recorded and for how long, for `/help` (when the service records).
+pub fn recording_line(help: &crate::answer::HelpInfo) -> Option<String> {
+    help.recorded_days.map(|days| {
+        format!("Questions are kept {days} days to show moderators what the guide misses (command, words and outcome; your member id only as a keyed hash).")
+    })
 }
 
 /// Which ranking answers use, for `/help`.

@@ -40,7 +40,7 @@ async fn registers_every_command_with_its_options() {
         .collect();
     assert_eq!(
         names,
-        ["salary", "certs", "levels", "ask", "faq", "help", "reload"]
+        ["salary", "certs", "levels", "ask", "faq", "help", "reload", "gaps"]
     );
     for c in commands {
         assert!(!c["description"].as_str().unwrap().is_empty(), "{c}");

@@ -168,3 +168,53 @@ fn reload_replies() {
         insta::assert_json_snapshot!(format!("reload_{name}"), view);
     }
 }
+
+/// The content-gap report: the terminal table, the CSV, and `/gaps`'s embed and attachment.
+#[test]
+fn gaps_report() {
+    use careerbot::feedback::{Gaps, Suggestion, TopChange, Unanswered};
+    let day = 86_400;
+    let since = 1_795_824_000 - 30 * day;
+    let gaps = Gaps {
+        since,
+        unanswered: vec![
+            Unanswered {
+                command: "ask".into(),
+                question: "quokka salary".into(),
+                count: 12,
+                first: since + day,
+                last: since + 20 * day,
+            },
+            Unanswered {
+                command: "salary".into(),
+                question: "junior us".into(),
+                count: 3,
+                first: since + 2 * day,
+                last: since + 3 * day,
+            },
+            Unanswered {
+                command: "ask".into(),
+                question: "=cmd|' /c calc'!A0, \"quoted\"".into(),
+                count: 1,
+                first: since,
+                last: since,
+            },
+        ],
+        changed: vec![TopChange {
+            question: "senior salary india".into(),
+            asked: 40,
+            passages: vec!["salary/india#senior".into(), "salary/india#base".into()],
+        }],
+        suggestions: vec![Suggestion::new(
+            "ctc bangalore".into(),
+            "salary bangalore".into(),
+            4,
+        )],
+    };
+    insta::assert_snapshot!("gaps_table", render::gaps::table(&gaps, 30));
+    insta::assert_snapshot!("gaps_csv", render::gaps::csv(&gaps));
+    let (embed, (name, csv)) = render::gaps::embed(&gaps, 30, 2);
+    assert_eq!(name, "content-gaps.csv");
+    assert_eq!(csv, render::gaps::csv(&gaps));
+    insta::assert_json_snapshot!("gaps_embed", embed);
+}

@@ -28,6 +28,8 @@ pub fn config_with(data_dir: &Path, index_dir: &Path) -> Config {
     // Tests run side by side: one fixed ops port would be taken by the first. Tests of the
     // ops listener bind their own.
     config.ops.listen = None;
+    // Tests of recording start their own store.
+    config.feedback.enabled = false;
     config
 }
 

@@ -1,0 +1,291 @@
+//! The feedback store: one schema and one query layer (sqlx's `Any` driver) over an embedded
+//! SQLite file by default, or PostgreSQL when `DATABASE_URL` / `database.url` names one (HTTP
+//! replicas and sharded processes sharing a store). Only portable SQL: `$n` parameters,
+//! integer seconds for time, ids made by us.
+
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Row};
+
+use super::{Gaps, Record, Suggestion, TopChange, Unanswered};
+
+/// Versioned migrations, applied in order once each; never edited after release (add one).
+const MIGRATIONS: &[&str] = &[
+    // 1: recorded questions, and the store's own settings (the member-hash key).
+    "CREATE TABLE questions (
+        id BIGINT PRIMARY KEY,
+        at BIGINT NOT NULL,
+        command TEXT NOT NULL,
+        question TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        passages TEXT NOT NULL,
+        top_passage TEXT,
+        notes TEXT NOT NULL,
+        content_version TEXT NOT NULL,
+        guild_id BIGINT,
+        channel_id BIGINT,
+        member TEXT
+    );
+    CREATE INDEX questions_at ON questions (at);
+    CREATE INDEX questions_outcome_at ON questions (outcome, at);
+    CREATE INDEX questions_member_at ON questions (member, at);
+    CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);",
+];
+
+/// Outcomes the gap report counts as "no answer".
+pub const UNANSWERED: [&str; 2] = ["no_data", "not_found"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database {target}: {source}")]
+    Open { target: String, source: sqlx::Error },
+    #[error("database: {0}")]
+    Query(#[from] sqlx::Error),
+}
+
+/// Which database, for logs (never the URL: it may hold a password).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub struct Db {
+    pool: AnyPool,
+    pub kind: Kind,
+}
+
+impl Db {
+    /// Opens (creating if need be) the SQLite file at `path`, in WAL mode.
+    pub async fn sqlite(path: &Path) -> Result<Db, DbError> {
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        let db = Db::connect(&url, Kind::Sqlite, &path.display().to_string()).await?;
+        // Readers (the gap report) never wait for the writer, nor it for them.
+        sqlx::query("PRAGMA journal_mode=WAL")
+            .execute(&db.pool)
+            .await?;
+        Ok(db)
+    }
+
+    /// Connects to the PostgreSQL server `url` names.
+    pub async fn postgres(url: &str) -> Result<Db, DbError> {
+        Db::connect(url, Kind::Postgres, "PostgreSQL").await
+    }
+
+    async fn connect(url: &str, kind: Kind, target: &str) -> Result<Db, DbError> {
+        sqlx::any::install_default_drivers();
+        let open = |source| DbError::Open {
+            target: target.to_string(),
+            source,
+        };
+        let options: AnyConnectOptions = url.parse().map_err(open)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(if kind == Kind::Sqlite { 2 } else { 4 })
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await
+            .map_err(open)?;
+        let db = Db { pool, kind };
+        db.migrate().await.map_err(|e| match e {
+            DbError::Query(source) => open(source),
+            e => e,
+        })?;
+        Ok(db)
+    }
+
+    /// Applies the migrations this store has not seen, each in its own transaction.
+    async fn migrate(&self) -> Result<(), DbError> {
+        sqlx::query("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")
+            .execute(&self.pool)
+            .await?;
+        let done: i64 = sqlx::query("SELECT COALESCE(MAX(version), 0) FROM schema_version")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
+        for (i, migration) in MIGRATIONS.iter().enumerate().skip(done as usize) {
+            let mut tx = self.pool.begin().await?;
+            for statement in migration.split(';').filter(|s| !s.trim().is_empty()) {
+                sqlx::query(statement).execute(&mut *tx).await?;
+            }
+            sqlx::query("INSERT INTO schema_version (version) VALUES ($1)")
+                .bind(i as i64 + 1)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+
+    /// The connection pool, for queries this module does not offer (tests).
+    #[doc(hidden)]
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// A stored setting, or `value` stored now if there is none (first writer wins).
+    pub async fn setting_or(&self, name: &str, value: &str) -> Result<String, DbError> {
+        let insert = match self.kind {
+            Kind::Sqlite => "INSERT OR IGNORE INTO settings (name, value) VALUES ($1, $2)",
+            Kind::Postgres => {
+                "INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING"
+            }
+        };
+        sqlx::query(insert)
+            .bind(name)
+            .bind(value)
+            .execute(&self.pool)
+            .await?;
+        let row = sqlx::query("SELECT value FROM settings WHERE name = $1")
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get(0)?)
+    }
+
+    /// Writes `records` in one transaction: all or none.
+    pub async fn insert(&self, records: &[Record]) -> Result<(), DbError> {
+        let mut tx = self.pool.begin().await?;
+        for r in records {
+            sqlx::query(
+                "INSERT INTO questions (id, at, command, question, outcome, passages, top_passage,
+                 notes, content_version, guild_id, channel_id, member)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            )
+            .bind(r.id)
+            .bind(r.at)
+            .bind(&r.command)
+            .bind(&r.question)
+            .bind(&r.outcome)
+            .bind(serde_json::to_string(&r.passages).unwrap_or_default())
+            .bind(r.passages.first().map(|p| p.0.clone()))
+            .bind(serde_json::to_string(&r.notes).unwrap_or_default())
+            .bind(&r.content_version)
+            .bind(r.guild_id)
+            .bind(r.channel_id)
+            .bind(r.member.clone())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes questions recorded before `before` (unix seconds); returns how many.
+    pub async fn purge(&self, before: i64) -> Result<u64, DbError> {
+        let done = sqlx::query("DELETE FROM questions WHERE at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// How many questions are recorded.
+    pub async fn count(&self) -> Result<i64, DbError> {
+        Ok(sqlx::query("SELECT COUNT(*) FROM questions")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?)
+    }
+
+    /// The content-gap report over questions recorded since `since` (unix seconds), at most
+    /// `limit` rows per list.
+    pub async fn gaps(&self, since: i64, limit: usize) -> Result<Gaps, DbError> {
+        Ok(Gaps {
+            since,
+            unanswered: self.unanswered(since, limit).await?,
+            changed: self.top_changes(since, limit).await?,
+            suggestions: self.suggestions(since, limit).await?,
+        })
+    }
+
+    async fn unanswered(&self, since: i64, limit: usize) -> Result<Vec<Unanswered>, DbError> {
+        let rows = sqlx::query(
+            "SELECT command, question, COUNT(*), MIN(at), MAX(at) FROM questions
+             WHERE at >= $1 AND outcome IN ($2, $3)
+             GROUP BY command, question
+             ORDER BY COUNT(*) DESC, MAX(at) DESC, question
+             LIMIT $4",
+        )
+        .bind(since)
+        .bind(UNANSWERED[0])
+        .bind(UNANSWERED[1])
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Unanswered {
+                    command: r.try_get(0)?,
+                    question: r.try_get(1)?,
+                    count: r.try_get(2)?,
+                    first: r.try_get(3)?,
+                    last: r.try_get(4)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(Into::into)
+    }
+
+    /// Questions whose top passage differs between content versions, most asked first.
+    async fn top_changes(&self, since: i64, limit: usize) -> Result<Vec<TopChange>, DbError> {
+        let rows = sqlx::query(
+            "SELECT question, content_version, top_passage, COUNT(*), MAX(at) FROM questions
+             WHERE at >= $1 AND top_passage IS NOT NULL
+             GROUP BY question, content_version, top_passage
+             ORDER BY question, MAX(at)",
+        )
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut by_question: Vec<TopChange> = Vec::new();
+        for r in &rows {
+            let question: String = r.try_get(0)?;
+            let passage: String = r.try_get(2)?;
+            let count: i64 = r.try_get(3)?;
+            match by_question.last_mut() {
+                Some(last) if last.question == question => {
+                    last.asked += count;
+                    if last.passages.last() != Some(&passage) {
+                        last.passages.push(passage);
+                    }
+                }
+                _ => by_question.push(TopChange {
+                    question,
+                    asked: count,
+                    passages: vec![passage],
+                }),
+            }
+        }
+        by_question.retain(|c| c.passages.len() > 1);
+        by_question.sort_by(|a, b| b.asked.cmp(&a.asked).then(a.question.cmp(&b.question)));
+        by_question.truncate(limit);
+        Ok(by_question)
+    }
+
+    /// A member's unanswered question followed within five minutes by an answered one: the
+    /// pair, and how often it happened.
+    async fn suggestions(&self, since: i64, limit: usize) -> Result<Vec<Suggestion>, DbError> {
+        let rows = sqlx::query(
+            "SELECT f.question, s.question, COUNT(*) FROM questions f
+             JOIN questions s ON s.member = f.member AND s.at >= f.at AND s.at <= f.at + 300
+                AND s.id <> f.id AND s.outcome = 'found' AND s.command = f.command
+             WHERE f.at >= $1 AND f.member IS NOT NULL AND f.outcome IN ($2, $3)
+             GROUP BY f.question, s.question
+             ORDER BY COUNT(*) DESC, f.question
+             LIMIT $4",
+        )
+        .bind(since)
+        .bind(UNANSWERED[0])
+        .bind(UNANSWERED[1])
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok(Suggestion::new(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(Into::into)
+    }
+}

@@ -1,0 +1,359 @@
+//! What members ask and how it went, recorded off the answer path, for the moderators'
+//! content-gap report (`careerbot gaps`): questions nothing answered, answers that changed
+//! between content versions, and synonym suggestions from a failed question followed by
+//! one that worked. Member ids are kept only as a keyed hash.
+
+pub mod db;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use hmac::{Hmac, Mac};
+use serde::Serialize;
+use sha2::Sha256;
+use tokio::sync::mpsc;
+
+use crate::config::Config;
+pub use db::{Db, DbError, Kind};
+
+/// Records waiting for the database, at most: beyond, new ones are dropped and counted.
+pub const QUEUE: usize = 100_000;
+/// Records written per transaction, at most.
+const BATCH: usize = 1_000;
+
+/// One answered (or unanswerable) question.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Record {
+    pub id: i64,
+    /// Unix seconds.
+    pub at: i64,
+    pub command: String,
+    /// The options as words, lower-cased, spaces collapsed: equal questions group together.
+    pub question: String,
+    /// `found`, `no_data`, `not_found`, `help`, `user_error` or `error`.
+    pub outcome: String,
+    /// Passage ids shown, with their scores, best first.
+    pub passages: Vec<(String, f32)>,
+    /// What the answer said about how it read the question (corrections, fallbacks).
+    pub notes: Vec<String>,
+    pub content_version: String,
+    pub guild_id: Option<i64>,
+    pub channel_id: Option<i64>,
+    /// The member who asked: in memory only, on its way to the writer, which stores
+    /// [`Record::member`] instead.
+    #[serde(skip)]
+    pub member_id: Option<u64>,
+    /// HMAC-SHA256 of the member id (hex), never the id.
+    pub member: Option<String>,
+}
+
+/// `text` as recorded: lower-cased, whitespace collapsed.
+pub fn normalise(text: &str) -> String {
+    text.split_whitespace()
+        .map(str::to_lowercase)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+pub fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// A fresh record id: random, so that replicas sharing a store never collide.
+pub fn new_id() -> i64 {
+    use std::hash::{BuildHasher, Hasher};
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(SEQ.fetch_add(1, Ordering::Relaxed));
+    h.write_u128(
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    (h.finish() >> 1) as i64
+}
+
+/// Hashes member ids with a key: from `CAREERBOT_HASH_KEY`, else made once and kept in the
+/// store, so the same member hashes the same across restarts and replicas, and the raw id
+/// can be recovered by no one who reads the database alone.
+#[derive(Clone)]
+pub struct MemberHasher {
+    key: Vec<u8>,
+}
+
+impl MemberHasher {
+    pub fn new(key: &[u8]) -> MemberHasher {
+        MemberHasher { key: key.to_vec() }
+    }
+
+    pub async fn for_store(db: &Db) -> Result<MemberHasher, DbError> {
+        if let Some(key) = std::env::var("CAREERBOT_HASH_KEY")
+            .ok()
+            .filter(|k| !k.trim().is_empty())
+        {
+            return Ok(MemberHasher::new(key.as_bytes()));
+        }
+        let fresh: String = (0..4).map(|_| format!("{:016x}", new_id())).collect();
+        let key = db.setting_or("member_hash_key", &fresh).await?;
+        Ok(MemberHasher::new(key.as_bytes()))
+    }
+
+    pub fn hash(&self, member: u64) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key");
+        mac.update(&member.to_le_bytes());
+        mac.finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
+/// Hands records to the background writer; never waits, never fails an answer.
+pub struct Recorder {
+    queue: mpsc::Sender<Record>,
+    dropped: Throttled,
+    /// The store, once connected: what `/gaps` reads.
+    db: Arc<std::sync::OnceLock<Db>>,
+}
+
+impl Recorder {
+    /// Starts, on the current runtime, the writer: it opens the store `config` names
+    /// (retrying while it is unreachable; records wait in the queue meanwhile), then writes
+    /// in batches and purges records older than `feedback.retention_days` daily.
+    pub fn start(config: &Config) -> Arc<Recorder> {
+        let (queue, incoming) = mpsc::channel(QUEUE);
+        let config = config.clone();
+        let connected = Arc::new(std::sync::OnceLock::new());
+        let db_slot = Arc::clone(&connected);
+        tokio::spawn(async move {
+            let (db, hasher) = connect_retrying(&config).await;
+            let _ = db_slot.set(db.clone());
+            tokio::spawn(purge_daily(db.clone(), config.feedback.retention_days));
+            write(db, hasher, incoming).await;
+        });
+        Arc::new(Recorder {
+            queue,
+            dropped: Throttled::default(),
+            db: connected,
+        })
+    }
+
+    /// The store, once the writer has connected to it.
+    pub fn db(&self) -> Option<&Db> {
+        self.db.get()
+    }
+
+    pub fn record(&self, record: Record) {
+        match self.queue.try_send(record) {
+            Ok(()) => metrics::counter!("careerbot_feedback_recorded_total").increment(1),
+            Err(_) => {
+                metrics::counter!("careerbot_feedback_dropped_total").increment(1);
+                if let Some(since) = self.dropped.ready() {
+                    tracing::warn!(
+                        queue = QUEUE,
+                        more_since_last_log = since,
+                        "the feedback queue is full (database slow or down): questions are not being recorded"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Records waiting for the writer.
+    pub fn waiting(&self) -> usize {
+        self.queue.max_capacity() - self.queue.capacity()
+    }
+}
+
+/// The store and the member hasher, retried (backing off to a minute) until both work.
+async fn connect_retrying(config: &Config) -> (Db, MemberHasher) {
+    let mut backoff = Duration::from_secs(1);
+    let failing = Throttled::default();
+    loop {
+        let opened = async {
+            let db = open(config).await?;
+            let hasher = MemberHasher::for_store(&db).await?;
+            Ok::<_, DbError>((db, hasher))
+        };
+        match opened.await {
+            Ok((db, hasher)) => {
+                tracing::info!(database = ?db.kind, "recording questions for the content-gap report");
+                return (db, hasher);
+            }
+            Err(e) => {
+                if let Some(since) = failing.ready() {
+                    tracing::warn!(error = %e, more_since_last_log = since, "cannot open the feedback database; questions wait in memory meanwhile");
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(60));
+            }
+        }
+    }
+}
+
+/// Writes what arrives in batches; a failed batch is retried (backing off) until the
+/// database is back, while new records wait in the queue.
+async fn write(db: Db, hasher: MemberHasher, mut incoming: mpsc::Receiver<Record>) {
+    let mut batch = Vec::with_capacity(BATCH);
+    let failing = Throttled::default();
+    while incoming.recv_many(&mut batch, BATCH).await > 0 {
+        for record in &mut batch {
+            record.member = record.member_id.take().map(|m| hasher.hash(m));
+        }
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match db.insert(&batch).await {
+                Ok(()) => break,
+                Err(e) => {
+                    metrics::counter!("careerbot_feedback_write_errors_total").increment(1);
+                    if let Some(since) = failing.ready() {
+                        tracing::warn!(error = %e, more_since_last_log = since, "cannot record questions; retrying");
+                    }
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+        batch.clear();
+    }
+}
+
+async fn purge_daily(db: Db, retention_days: u32) {
+    let mut tick = tokio::time::interval(Duration::from_secs(24 * 3600));
+    loop {
+        tick.tick().await;
+        let before = now() - i64::from(retention_days) * 24 * 3600;
+        match db.purge(before).await {
+            Ok(n) => tracing::info!(deleted = n, retention_days, "purged old recorded questions"),
+            Err(e) => tracing::warn!(error = %e, "could not purge old recorded questions"),
+        }
+    }
+}
+
+/// Opens the store `config` names: PostgreSQL when `DATABASE_URL` or `database.url` is set,
+/// else the SQLite file `database.path`.
+pub async fn open(config: &Config) -> Result<Db, DbError> {
+    let url = std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .or_else(|| config.database.url.clone());
+    match url {
+        Some(url) => Db::postgres(&url).await,
+        None => Db::sqlite(&config.database.path).await,
+    }
+}
+
+/// At most one log line a minute; counts what it held back.
+#[derive(Default)]
+struct Throttled {
+    last: Mutex<Option<Instant>>,
+    held: AtomicU64,
+}
+
+impl Throttled {
+    fn ready(&self) -> Option<u64> {
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        if last.is_some_and(|t| t.elapsed() < Duration::from_secs(60)) {
+            self.held.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        *last = Some(Instant::now());
+        Some(self.held.swap(0, Ordering::Relaxed))
+    }
+}
+
+/// The content-gap report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Gaps {
+    /// Unix seconds: the report covers questions from then on.
+    pub since: i64,
+    pub unanswered: Vec<Unanswered>,
+    pub changed: Vec<TopChange>,
+    pub suggestions: Vec<Suggestion>,
+}
+
+/// A question nothing answered, grouped.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Unanswered {
+    pub command: String,
+    pub question: String,
+    pub count: i64,
+    pub first: i64,
+    pub last: i64,
+}
+
+/// A question asked often whose top passage changed between content versions.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TopChange {
+    pub question: String,
+    pub asked: i64,
+    /// Top passages, in the order they were served.
+    pub passages: Vec<String>,
+}
+
+/// A failed question followed within five minutes, by the same member, by one that worked.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Suggestion {
+    pub failed: String,
+    pub worked: String,
+    pub count: i64,
+    /// The words only one of the two has, as a synonym line: `salary ~ ctc`.
+    pub synonym: Option<String>,
+}
+
+impl Suggestion {
+    pub fn new(failed: String, worked: String, count: i64) -> Suggestion {
+        let words = |s: &str| s.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+        let (f, w) = (words(&failed), words(&worked));
+        let only = |a: &[String], b: &[String]| {
+            a.iter()
+                .filter(|x| !b.contains(x))
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let (lost, found) = (only(&f, &w), only(&w, &f));
+        let synonym = (!lost.is_empty() && !found.is_empty()).then(|| format!("{lost} ~ {found}"));
+        Suggestion {
+            failed,
+            worked,
+            count,
+            synonym,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_suggestion_names_the_words_that_changed() {
+        let s = Suggestion::new("salary in bangalore".into(), "ctc in bangalore".into(), 2);
+        assert_eq!(s.synonym.as_deref(), Some("salary ~ ctc"));
+        let same = Suggestion::new("mlops".into(), "mlops tools".into(), 1);
+        assert_eq!(same.synonym, None, "nothing was replaced, only added");
+    }
+
+    #[test]
+    fn members_hash_the_same_with_one_key_and_differently_with_another() {
+        let a = MemberHasher::new(b"one");
+        assert_eq!(a.hash(42), a.hash(42));
+        assert_ne!(a.hash(42), a.hash(43));
+        assert_ne!(a.hash(42), MemberHasher::new(b"two").hash(42));
+        assert_eq!(a.hash(42).len(), 64);
+        assert!(!a.hash(42).contains("42"));
+    }
+
+    #[test]
+    fn questions_are_recorded_normalised() {
+        assert_eq!(
+            normalise("  Senior   SALARY\tIndia "),
+            "senior salary india"
+        );
+    }
+}

@@ -1,0 +1,375 @@
+//! Recorded questions and the content-gap report, against a real SQLite file and a real
+//! PostgreSQL server that the test starts on 127.0.0.1 (`initdb` + `pg_ctl` in a temporary
+//! folder). In CI the PostgreSQL test must run: missing binaries fail it there.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use careerbot::answer::{Command as BotCommand, Request};
+use careerbot::config::Config;
+use careerbot::feedback::{self, Db, Record};
+use careerbot::service::{Asker, Shared};
+use sqlx::Row;
+
+use super::util::{config_with, engine_for, root};
+
+/// A PostgreSQL server of our own, stopped when dropped.
+struct Postgres {
+    data: PathBuf,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Postgres {
+    /// `None` (skipped, said on stderr) when the binaries are missing outside CI.
+    fn start() -> Option<Postgres> {
+        if Command::new("pg_ctl").arg("--version").output().is_err() {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "PostgreSQL's initdb and pg_ctl must be on PATH in CI (.ci/run installs them)"
+            );
+            eprintln!("skipped: PostgreSQL is not installed (initdb, pg_ctl)");
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("pg");
+        let socket = dir.path().to_path_buf();
+        // initdb refuses to run as root: the server then runs as the `postgres` user.
+        let root_user = unsafe { libc::geteuid() } == 0;
+        if root_user {
+            let owned = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(dir.path())
+                .status()
+                .unwrap();
+            assert!(owned.success());
+        }
+        let run = |args: &[&str]| {
+            let mut command = if root_user {
+                let mut c = Command::new("runuser");
+                c.args(["-u", "postgres", "--"]).args(args);
+                c
+            } else {
+                let mut c = Command::new(args[0]);
+                c.args(&args[1..]);
+                c
+            };
+            let out = command.output().unwrap();
+            assert!(
+                out.status.success(),
+                "{args:?}: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        let data_arg = data.to_str().unwrap().to_string();
+        run(&[
+            "initdb",
+            "-D",
+            &data_arg,
+            "-U",
+            "careerbot",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+        ]);
+        let port = {
+            let probe = TcpListener::bind("127.0.0.1:0").unwrap();
+            probe.local_addr().unwrap().port()
+        };
+        let options = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1",
+            socket.display()
+        );
+        let log = data.join("log");
+        run(&[
+            "pg_ctl",
+            "-D",
+            &data_arg,
+            "-l",
+            log.to_str().unwrap(),
+            "-w",
+            "-o",
+            &options,
+            "start",
+        ]);
+        Some(Postgres {
+            url: format!("postgres://careerbot@127.0.0.1:{port}/postgres"),
+            data,
+            _dir: dir,
+        })
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let mut command = if unsafe { libc::geteuid() } == 0 {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--", "pg_ctl"]);
+            c
+        } else {
+            Command::new("pg_ctl")
+        };
+        let _ = command
+            .arg("-D")
+            .arg(&self.data)
+            .args(["-m", "fast", "stop"])
+            .output();
+    }
+}
+
+fn ask(shared: &Shared, member: u64, line: &str) {
+    let words: Vec<String> = line.split_whitespace().map(str::to_string).collect();
+    let request = Request::new(BotCommand::from_words(&words).unwrap());
+    let asker = Asker::new(member, Some(11), Some(22));
+    shared.reply(asker, &request, false, None).unwrap();
+}
+
+/// Waits (bounded) until `n` questions are stored.
+async fn stored(db: &Db, n: i64) {
+    for _ in 0..500 {
+        if db.count().await.unwrap() >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{n} questions were not recorded in time");
+}
+
+/// Members ask through the service as Discord would; the report groups what nothing
+/// answered, pairs a failed question with the one that worked next, and never stores a
+/// member id.
+async fn records_and_reports(config: Config, db: Db) {
+    let engine = engine_for(&config);
+    let shared = Shared::new(config, engine);
+    shared.start_recording();
+    ask(&shared, 7, "/ask quokka");
+    ask(&shared, 7, "/ask mlops");
+    ask(&shared, 8, "/ask   Quokka ");
+    ask(&shared, 8, "/salary junior us");
+    ask(&shared, 9, "/certs gcp");
+    stored(&db, 5).await;
+
+    let gaps = db.gaps(feedback::now() - 3600, 10).await.unwrap();
+    let unanswered: Vec<(&str, &str, i64)> = gaps
+        .unanswered
+        .iter()
+        .map(|u| (u.command.as_str(), u.question.as_str(), u.count))
+        .collect();
+    assert_eq!(
+        unanswered,
+        [("ask", "quokka", 2), ("salary", "junior us", 1)],
+        "{gaps:?}"
+    );
+    assert_eq!(gaps.suggestions.len(), 1, "{gaps:?}");
+    let s = &gaps.suggestions[0];
+    assert_eq!((s.failed.as_str(), s.worked.as_str()), ("quokka", "mlops"));
+    assert_eq!(s.synonym.as_deref(), Some("quokka ~ mlops"));
+
+    // What a row holds: the passages shown, the content version, hashed members only.
+    let (rows, members) = raw_rows(&db).await;
+    assert_eq!(rows, 5);
+    assert!(members.iter().all(|m| m.len() == 64), "{members:?}");
+    assert!(!members
+        .iter()
+        .any(|m| ["7", "8", "9"].contains(&m.as_str())));
+    let csv = careerbot::render::gaps::csv(&gaps);
+    assert!(csv.contains("unanswered,ask,quokka,2,"), "{csv}");
+}
+
+/// Every stored row's member column, read with plain SQL.
+async fn raw_rows(db: &Db) -> (usize, Vec<String>) {
+    let rows = sqlx::query("SELECT member, passages, content_version FROM questions")
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
+    let members = rows
+        .iter()
+        .map(|r| r.try_get::<String, _>(0).unwrap())
+        .collect();
+    for r in &rows {
+        let version: String = r.try_get(2).unwrap();
+        assert_eq!(version.len(), 16, "the content version is recorded");
+    }
+    (rows.len(), members)
+}
+
+fn recording_config(dir: &Path) -> Config {
+    let mut config = config_with(&root().join("data"), &dir.join("index"));
+    config.feedback.enabled = true;
+    config.database.path = dir.join("careerbot.db");
+    config
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn questions_are_recorded_and_reported_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = recording_config(dir.path());
+    let db = feedback::open(&config).await.unwrap();
+    records_and_reports(config.clone(), db.clone()).await;
+
+    // The terminal report reads the same file.
+    let file = dir.path().join("config.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "data_dir = {:?}\nindex_dir = {:?}\n[database]\npath = {:?}\n",
+            config.data_dir, config.index_dir, config.database.path
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_careerbot"))
+        .arg("--config")
+        .arg(&file)
+        .args(["gaps", "--days", "1", "--format", "json"])
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["unanswered"][0]["question"], "quokka");
+    assert_eq!(json["unanswered"][0]["count"], 2);
+    let table = Command::new(env!("CARGO_BIN_EXE_careerbot"))
+        .arg("--config")
+        .arg(&file)
+        .args(["gaps"])
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(table.contains("2×  /ask quokka"), "{table}");
+    assert!(table.contains("suggest: quokka ~ mlops"), "{table}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn questions_are_recorded_and_reported_on_postgres() {
+    let Some(pg) = Postgres::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = recording_config(dir.path());
+    config.database.url = Some(pg.url.clone());
+    let db = feedback::open(&config).await.unwrap();
+    assert_eq!(db.kind, feedback::Kind::Postgres);
+    records_and_reports(config, db).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_questions_are_purged() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = feedback::open(&recording_config(dir.path())).await.unwrap();
+    let day = 24 * 3600;
+    let record = |age_days: i64| Record {
+        id: feedback::new_id(),
+        at: feedback::now() - age_days * day,
+        command: "ask".into(),
+        question: "quokka".into(),
+        outcome: "not_found".into(),
+        passages: Vec::new(),
+        notes: Vec::new(),
+        content_version: "0123456789abcdef".into(),
+        guild_id: None,
+        channel_id: None,
+        member_id: None,
+        member: None,
+    };
+    db.insert(&[record(100), record(10)]).await.unwrap();
+    assert_eq!(db.purge(feedback::now() - 90 * day).await.unwrap(), 1);
+    assert_eq!(db.count().await.unwrap(), 1);
+    // Opening again applies no migration twice.
+    drop(db);
+    let db = feedback::open(&recording_config(dir.path())).await.unwrap();
+    assert_eq!(db.count().await.unwrap(), 1);
+}
+
+/// Through the fake Discord: members' questions are recorded; `/gaps` is refused to a member
+/// and answered privately to a moderator, with the top of each list and the CSV attached;
+/// `/help` says what is recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn gaps_over_discord_for_moderators_only() {
+    use super::fake_discord::{embed_text, MEMBER_PERMISSIONS, MODERATOR_PERMISSIONS};
+    let db_dir = tempfile::tempdir().unwrap();
+    let db_path = db_dir.path().join("careerbot.db");
+    let bot = super::harness::TestBot::start(|c| {
+        c.feedback.enabled = true;
+        c.database.path = db_path.clone();
+    })
+    .await;
+    let ask = |member: u64, question: &str| {
+        bot.fake.dispatch(bot.fake.command(
+            "ask",
+            serde_json::json!([{"name": "question", "type": 3, "value": question}]),
+            member,
+            MEMBER_PERMISSIONS,
+        ))
+    };
+    for (member, question) in [(5, "quokka"), (5, "mlops"), (6, "quokka")] {
+        let id = ask(member, question);
+        bot.fake.callback(id).await;
+    }
+    let help =
+        bot.fake.dispatch(
+            bot.fake
+                .command("help", serde_json::json!([]), 5, MEMBER_PERMISSIONS),
+        );
+    let help = bot.fake.callback(help).await.text();
+    assert!(help.contains("Questions are kept 90 days"), "{help}");
+    let db = feedback::open(&{
+        let mut c = recording_config(db_dir.path());
+        c.database.path = db_path.clone();
+        c
+    })
+    .await
+    .unwrap();
+    stored(&db, 4).await;
+
+    let refused =
+        bot.fake.dispatch(
+            bot.fake
+                .command("gaps", serde_json::json!([]), 5, MEMBER_PERMISSIONS),
+        );
+    let cb = bot.fake.callback(refused).await;
+    assert!(cb.ephemeral());
+    assert!(cb.text().contains("Only moderators"), "{}", cb.text());
+
+    let id = bot.fake.dispatch(bot.fake.command(
+        "gaps",
+        serde_json::json!([{"name": "days", "type": 3, "value": "7"}]),
+        9,
+        MODERATOR_PERMISSIONS,
+    ));
+    let cb = bot.fake.callback(id).await;
+    assert_eq!(cb.kind(), 5, "deferred: it reads the database");
+    assert!(cb.ephemeral(), "the report is private");
+    let calls = bot.fake.webhook_calls(id, 1).await;
+    let text = embed_text(&calls[0].body);
+    assert!(text.contains("Content gaps · last 7 day(s)"), "{text}");
+    assert!(text.contains("2× `/ask quokka`"), "{text}");
+    assert!(text.contains("quokka ~ mlops"), "{text}");
+    let (name, bytes) = &calls[0].files[0];
+    assert_eq!(name, "content-gaps.csv");
+    let csv = String::from_utf8_lossy(bytes);
+    assert!(csv.starts_with("list,command,question,count"), "{csv}");
+    assert!(csv.contains("unanswered,ask,quokka,2,"), "{csv}");
+
+    let bad = bot.fake.dispatch(bot.fake.command(
+        "gaps",
+        serde_json::json!([{"name": "days", "type": 3, "value": "forever"}]),
+        9,
+        MODERATOR_PERMISSIONS,
+    ));
+    bot.fake.callback(bad).await;
+    let calls = bot.fake.webhook_calls(bad, 1).await;
+    let said = format!("{}", calls[0].body);
+    assert!(
+        said.contains("must be a whole number from 1 to 3650"),
+        "{said}"
+    );
+    bot.stop().await;
+}
