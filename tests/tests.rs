@@ -4,6 +4,7 @@
 mod suite {
     pub mod fake_discord;
     pub mod harness;
+    pub mod postgres;
     pub mod util;
 
     mod answers;

@@ -145,29 +145,39 @@ impl Db {
         Ok(row.try_get(0)?)
     }
 
-    /// Writes `records` in one transaction: all or none.
+    /// Writes `records` in one transaction: all or none. A record already stored is skipped,
+    /// so a batch retried after a commit whose answer was lost is not written twice.
     pub async fn insert(&self, records: &[Record]) -> Result<(), DbError> {
+        let insert = match self.kind {
+            Kind::Sqlite => "INSERT OR IGNORE INTO questions",
+            Kind::Postgres => "INSERT INTO questions",
+        };
+        let on_conflict = match self.kind {
+            Kind::Sqlite => "",
+            Kind::Postgres => " ON CONFLICT (id) DO NOTHING",
+        };
+        let sql = format!(
+            "{insert} (id, at, command, question, outcome, passages, top_passage, notes,
+             content_version, guild_id, channel_id, member)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12){on_conflict}"
+        );
         let mut tx = self.pool.begin().await?;
         for r in records {
-            sqlx::query(
-                "INSERT INTO questions (id, at, command, question, outcome, passages, top_passage,
-                 notes, content_version, guild_id, channel_id, member)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-            )
-            .bind(r.id)
-            .bind(r.at)
-            .bind(&r.command)
-            .bind(&r.question)
-            .bind(&r.outcome)
-            .bind(serde_json::to_string(&r.passages).unwrap_or_default())
-            .bind(r.passages.first().map(|p| p.0.clone()))
-            .bind(serde_json::to_string(&r.notes).unwrap_or_default())
-            .bind(&r.content_version)
-            .bind(r.guild_id)
-            .bind(r.channel_id)
-            .bind(r.member.clone())
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query(&sql)
+                .bind(r.id)
+                .bind(r.at)
+                .bind(&r.command)
+                .bind(&r.question)
+                .bind(&r.outcome)
+                .bind(serde_json::to_string(&r.passages).unwrap_or_default())
+                .bind(r.passages.first().map(|p| p.0.clone()))
+                .bind(serde_json::to_string(&r.notes).unwrap_or_default())
+                .bind(&r.content_version)
+                .bind(r.guild_id)
+                .bind(r.channel_id)
+                .bind(r.member.clone())
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(())

@@ -2,8 +2,7 @@
 //! PostgreSQL server that the test starts on 127.0.0.1 (`initdb` + `pg_ctl` in a temporary
 //! folder). In CI the PostgreSQL test must run: missing binaries fail it there.
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -13,112 +12,8 @@ use careerbot::feedback::{self, Db, Record};
 use careerbot::service::{Asker, Shared};
 use sqlx::Row;
 
+use super::postgres::Postgres;
 use super::util::{config_with, engine_for, root};
-
-/// A PostgreSQL server of our own, stopped when dropped.
-struct Postgres {
-    data: PathBuf,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Postgres {
-    /// `None` (skipped, said on stderr) when the binaries are missing outside CI.
-    fn start() -> Option<Postgres> {
-        if Command::new("pg_ctl").arg("--version").output().is_err() {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "PostgreSQL's initdb and pg_ctl must be on PATH in CI (.ci/run installs them)"
-            );
-            eprintln!("skipped: PostgreSQL is not installed (initdb, pg_ctl)");
-            return None;
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("pg");
-        let socket = dir.path().to_path_buf();
-        // initdb refuses to run as root: the server then runs as the `postgres` user.
-        let root_user = unsafe { libc::geteuid() } == 0;
-        if root_user {
-            let owned = Command::new("chown")
-                .args(["-R", "postgres:postgres"])
-                .arg(dir.path())
-                .status()
-                .unwrap();
-            assert!(owned.success());
-        }
-        let run = |args: &[&str]| {
-            let mut command = if root_user {
-                let mut c = Command::new("runuser");
-                c.args(["-u", "postgres", "--"]).args(args);
-                c
-            } else {
-                let mut c = Command::new(args[0]);
-                c.args(&args[1..]);
-                c
-            };
-            let out = command.output().unwrap();
-            assert!(
-                out.status.success(),
-                "{args:?}: {}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-        };
-        let data_arg = data.to_str().unwrap().to_string();
-        run(&[
-            "initdb",
-            "-D",
-            &data_arg,
-            "-U",
-            "careerbot",
-            "--auth=trust",
-            "-E",
-            "UTF8",
-        ]);
-        let port = {
-            let probe = TcpListener::bind("127.0.0.1:0").unwrap();
-            probe.local_addr().unwrap().port()
-        };
-        let options = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1",
-            socket.display()
-        );
-        let log = data.join("log");
-        run(&[
-            "pg_ctl",
-            "-D",
-            &data_arg,
-            "-l",
-            log.to_str().unwrap(),
-            "-w",
-            "-o",
-            &options,
-            "start",
-        ]);
-        Some(Postgres {
-            url: format!("postgres://careerbot@127.0.0.1:{port}/postgres"),
-            data,
-            _dir: dir,
-        })
-    }
-}
-
-impl Drop for Postgres {
-    fn drop(&mut self) {
-        let mut command = if unsafe { libc::geteuid() } == 0 {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--", "pg_ctl"]);
-            c
-        } else {
-            Command::new("pg_ctl")
-        };
-        let _ = command
-            .arg("-D")
-            .arg(&self.data)
-            .args(["-m", "fast", "stop"])
-            .output();
-    }
-}
 
 fn ask(shared: &Shared, member: u64, line: &str) {
     let words: Vec<String> = line.split_whitespace().map(str::to_string).collect();
@@ -129,8 +24,8 @@ fn ask(shared: &Shared, member: u64, line: &str) {
 
 /// Waits (bounded) until `n` questions are stored.
 async fn stored(db: &Db, n: i64) {
-    for _ in 0..500 {
-        if db.count().await.unwrap() >= n {
+    for _ in 0..1500 {
+        if db.count().await.is_ok_and(|c| c >= n) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -372,4 +267,39 @@ async fn gaps_over_discord_for_moderators_only() {
         "{said}"
     );
     bot.stop().await;
+}
+
+/// PostgreSQL stops while members keep asking: every answer still comes, the questions wait
+/// in memory, and all of them are written once the server is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_database_costs_no_answer_and_loses_no_record_within_the_bound() {
+    let Some(pg) = Postgres::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = recording_config(dir.path());
+    config.database.url = Some(pg.url.clone());
+    let db = feedback::open(&config).await.unwrap();
+    let engine = engine_for(&config);
+    let shared = Shared::new(config, engine);
+    shared.start_recording();
+    ask(&shared, 1, "/ask mlops");
+    stored(&db, 1).await;
+
+    pg.stop();
+    for i in 0..200 {
+        // `ask` unwraps: an answer that failed would fail the test here.
+        ask(&shared, 2 + i % 7, "/ask which mlops tools should I learn");
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    pg.restart();
+    let db = feedback::open(&{
+        let mut c = recording_config(dir.path());
+        c.database.url = Some(pg.url.clone());
+        c
+    })
+    .await
+    .unwrap();
+    stored(&db, 201).await;
+    assert_eq!(db.count().await.unwrap(), 201, "each record once");
 }
