@@ -83,6 +83,18 @@ fn describe() {
         "careerbot_http_rejected_total",
         "HTTP requests and connections refused or cut before any handler ran, by reason"
     );
+    metrics::describe_counter!(
+        "careerbot_feedback_recorded_total",
+        "Questions handed to the recorder (written in batches off the answer path)"
+    );
+    metrics::describe_counter!(
+        "careerbot_feedback_dropped_total",
+        "Questions not recorded: the queue was full (database slow or down)"
+    );
+    metrics::describe_counter!(
+        "careerbot_feedback_write_errors_total",
+        "Failed batch writes to the feedback database (retried)"
+    );
     metrics::describe_gauge!(
         "careerbot_http_connections",
         "Connections open, by listener (interactions, ops)"
@@ -166,6 +178,11 @@ async fn healthz(State(shared): State<Arc<Shared>>) -> Response {
         "passages": engine.passage_count(),
         "content_version": engine.manifest().content_version,
         "shards": shards.map(|(up, total)| json!({"connected": up, "total": total})),
+        // Degraded, never down: answers do not depend on it.
+        "feedback": shared.recorder.get().map(|r| json!({
+            "database": if r.healthy() { "ok" } else { "degraded" },
+            "waiting": r.waiting(),
+        })),
     });
     (status, Json(body)).into_response()
 }

@@ -185,7 +185,7 @@ impl Shared {
     /// Answers a request as a Discord reply.
     /// Starts recording questions when `feedback.enabled` (the services call it once).
     pub fn start_recording(&self) {
-        if self.config.feedback.enabled {
+        if self.config.feedback.enabled && self.recorder.get().is_none() {
             let _ = self.recorder.set(Recorder::start(&self.config));
         }
     }

@@ -45,6 +45,11 @@ pub enum DbError {
     Query(#[from] sqlx::Error),
 }
 
+/// SQLite's "database is locked" (`SQLITE_BUSY`).
+fn is_busy(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.code().as_deref() == Some("5"))
+}
+
 /// Which database, for logs (never the URL: it may hold a password).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -63,10 +68,23 @@ impl Db {
     pub async fn sqlite(path: &Path) -> Result<Db, DbError> {
         let url = format!("sqlite://{}?mode=rwc", path.display());
         let db = Db::connect(&url, Kind::Sqlite, &path.display().to_string()).await?;
-        // Readers (the gap report) never wait for the writer, nor it for them.
-        sqlx::query("PRAGMA journal_mode=WAL")
-            .execute(&db.pool)
-            .await?;
+        // Readers (the gap report) never wait for the writer, nor it for them. Switching
+        // needs the file to itself and SQLite does not wait for that: another process
+        // opening it at the same moment gets "busy", so try again briefly.
+        let mut attempts = 0;
+        loop {
+            match sqlx::query("PRAGMA journal_mode=WAL")
+                .execute(&db.pool)
+                .await
+            {
+                Ok(_) => break,
+                Err(e) if attempts < 50 && is_busy(&e) => {
+                    attempts += 1;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
         Ok(db)
     }
 
@@ -96,27 +114,45 @@ impl Db {
         Ok(db)
     }
 
-    /// Applies the migrations this store has not seen, each in its own transaction.
+    /// Applies the migrations this store has not seen, in one transaction that holds the
+    /// store's write lock (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: an advisory lock), so that
+    /// processes starting together on one store never apply one twice.
     async fn migrate(&self) -> Result<(), DbError> {
-        sqlx::query("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")
-            .execute(&self.pool)
-            .await?;
-        let done: i64 = sqlx::query("SELECT COALESCE(MAX(version), 0) FROM schema_version")
-            .fetch_one(&self.pool)
-            .await?
-            .try_get(0)?;
-        for (i, migration) in MIGRATIONS.iter().enumerate().skip(done as usize) {
-            let mut tx = self.pool.begin().await?;
-            for statement in migration.split(';').filter(|s| !s.trim().is_empty()) {
-                sqlx::query(statement).execute(&mut *tx).await?;
-            }
-            sqlx::query("INSERT INTO schema_version (version) VALUES ($1)")
-                .bind(i as i64 + 1)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
+        let mut conn = self.pool.acquire().await?;
+        let begin: &[&str] = match self.kind {
+            Kind::Sqlite => &["BEGIN IMMEDIATE"],
+            Kind::Postgres => &["BEGIN", "SELECT pg_advisory_xact_lock(7405123001)"],
+        };
+        for statement in begin {
+            sqlx::query(statement).execute(&mut *conn).await?;
         }
-        Ok(())
+        let applied = async {
+            sqlx::query("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")
+                .execute(&mut *conn)
+                .await?;
+            let done: i64 = sqlx::query("SELECT COALESCE(MAX(version), 0) FROM schema_version")
+                .fetch_one(&mut *conn)
+                .await?
+                .try_get(0)?;
+            for (i, migration) in MIGRATIONS.iter().enumerate().skip(done as usize) {
+                for statement in migration.split(';').filter(|s| !s.trim().is_empty()) {
+                    sqlx::query(statement).execute(&mut *conn).await?;
+                }
+                sqlx::query("INSERT INTO schema_version (version) VALUES ($1)")
+                    .bind(i as i64 + 1)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            Ok::<_, sqlx::Error>(())
+        }
+        .await;
+        let end = if applied.is_ok() {
+            "COMMIT"
+        } else {
+            "ROLLBACK"
+        };
+        sqlx::query(end).execute(&mut *conn).await?;
+        Ok(applied?)
     }
 
     /// The connection pool, for queries this module does not offer (tests).

@@ -118,6 +118,8 @@ pub struct Recorder {
     dropped: Throttled,
     /// The store, once connected: what `/gaps` reads.
     db: Arc<std::sync::OnceLock<Db>>,
+    /// The last write failed (the store is down or refusing): `/healthz` says "degraded".
+    failing: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Recorder {
@@ -128,18 +130,27 @@ impl Recorder {
         let (queue, incoming) = mpsc::channel(QUEUE);
         let config = config.clone();
         let connected = Arc::new(std::sync::OnceLock::new());
-        let db_slot = Arc::clone(&connected);
+        let failing = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let (db_slot, health) = (Arc::clone(&connected), Arc::clone(&failing));
         tokio::spawn(async move {
             let (db, hasher) = connect_retrying(&config).await;
+            health.store(false, Ordering::Relaxed);
             let _ = db_slot.set(db.clone());
             tokio::spawn(purge_daily(db.clone(), config.feedback.retention_days));
-            write(db, hasher, incoming).await;
+            write(db, hasher, incoming, health).await;
         });
         Arc::new(Recorder {
             queue,
             dropped: Throttled::default(),
             db: connected,
+            failing,
         })
+    }
+
+    /// Whether the store takes what is recorded: `false` while it is unreachable (questions
+    /// then wait in memory, up to [`QUEUE`]).
+    pub fn healthy(&self) -> bool {
+        !self.failing.load(Ordering::Relaxed)
     }
 
     /// The store, once the writer has connected to it.
@@ -197,7 +208,12 @@ async fn connect_retrying(config: &Config) -> (Db, MemberHasher) {
 
 /// Writes what arrives in batches; a failed batch is retried (backing off) until the
 /// database is back, while new records wait in the queue.
-async fn write(db: Db, hasher: MemberHasher, mut incoming: mpsc::Receiver<Record>) {
+async fn write(
+    db: Db,
+    hasher: MemberHasher,
+    mut incoming: mpsc::Receiver<Record>,
+    failing_now: Arc<std::sync::atomic::AtomicBool>,
+) {
     let mut batch = Vec::with_capacity(BATCH);
     let failing = Throttled::default();
     while incoming.recv_many(&mut batch, BATCH).await > 0 {
@@ -207,8 +223,12 @@ async fn write(db: Db, hasher: MemberHasher, mut incoming: mpsc::Receiver<Record
         let mut backoff = Duration::from_millis(100);
         loop {
             match db.insert(&batch).await {
-                Ok(()) => break,
+                Ok(()) => {
+                    failing_now.store(false, Ordering::Relaxed);
+                    break;
+                }
                 Err(e) => {
+                    failing_now.store(true, Ordering::Relaxed);
                     metrics::counter!("careerbot_feedback_write_errors_total").increment(1);
                     if let Some(since) = failing.ready() {
                         tracing::warn!(error = %e, more_since_last_log = since, "cannot record questions; retrying");

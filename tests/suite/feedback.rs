@@ -91,6 +91,19 @@ async fn raw_rows(db: &Db) -> (usize, Vec<String>) {
     (rows.len(), members)
 }
 
+/// Replicas starting at once on a fresh store: each opens it, and it is migrated once.
+async fn opened_together(config: &Config) {
+    let opening: Vec<_> = (0..4)
+        .map(|_| {
+            let config = config.clone();
+            tokio::spawn(async move { feedback::open(&config).await.map(|_| ()) })
+        })
+        .collect();
+    for open in opening {
+        open.await.unwrap().expect("every replica opens the store");
+    }
+}
+
 fn recording_config(dir: &Path) -> Config {
     let mut config = config_with(&root().join("data"), &dir.join("index"));
     config.feedback.enabled = true;
@@ -102,6 +115,7 @@ fn recording_config(dir: &Path) -> Config {
 async fn questions_are_recorded_and_reported_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let config = recording_config(dir.path());
+    opened_together(&config).await;
     let db = feedback::open(&config).await.unwrap();
     records_and_reports(config.clone(), db.clone()).await;
 
@@ -150,6 +164,7 @@ async fn questions_are_recorded_and_reported_on_postgres() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = recording_config(dir.path());
     config.database.url = Some(pg.url.clone());
+    opened_together(&config).await;
     let db = feedback::open(&config).await.unwrap();
     assert_eq!(db.kind, feedback::Kind::Postgres);
     records_and_reports(config, db).await;
@@ -291,7 +306,17 @@ async fn a_stopped_database_costs_no_answer_and_loses_no_record_within_the_bound
         // `ask` unwraps: an answer that failed would fail the test here.
         ask(&shared, 2 + i % 7, "/ask which mlops tools should I learn");
     }
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    let recorder = shared.recorder.get().unwrap();
+    let mut degraded = false;
+    for _ in 0..200 {
+        degraded = !recorder.healthy();
+        if degraded {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(degraded, "/healthz would say the database is degraded");
+    assert!(recorder.waiting() > 0 || db.count().await.is_err());
     pg.restart();
     let db = feedback::open(&{
         let mut c = recording_config(dir.path());
@@ -302,4 +327,48 @@ async fn a_stopped_database_costs_no_answer_and_loses_no_record_within_the_bound
     .unwrap();
     stored(&db, 201).await;
     assert_eq!(db.count().await.unwrap(), 201, "each record once");
+    assert!(recorder.healthy());
+}
+
+/// Over the HTTP endpoint: `/gaps` is deferred and finished over REST with the CSV.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn gaps_over_http() {
+    use super::fake_discord::{MEMBER_PERMISSIONS, MODERATOR_PERMISSIONS};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("careerbot.db");
+    let s = super::http::Server::start_with(|c| {
+        c.feedback.enabled = true;
+        c.database.path = path.clone();
+    })
+    .await;
+    let ask = s.fake.command(
+        "ask",
+        serde_json::json!([super::http::opt("question", "quokka")]),
+        5,
+        MEMBER_PERMISSIONS,
+    );
+    assert_eq!(s.post(&ask).await.0, 200);
+    let mut c = recording_config(dir.path());
+    c.database.path = path.clone();
+    stored(&feedback::open(&c).await.unwrap(), 1).await;
+
+    let member = s
+        .fake
+        .command("gaps", serde_json::json!([]), 5, MEMBER_PERMISSIONS);
+    let (_, refused) = s.post(&member).await;
+    assert!(refused.to_string().contains("Only moderators"), "{refused}");
+    let payload = s
+        .fake
+        .command("gaps", serde_json::json!([]), 9, MODERATOR_PERMISSIONS);
+    let id = payload["id"].as_str().unwrap().parse::<u64>().unwrap();
+    let (status, deferred) = s.post(&payload).await;
+    assert_eq!(
+        (status, deferred["type"].as_u64()),
+        (200, Some(5)),
+        "{deferred}"
+    );
+    let calls = s.fake.webhook_calls(id, 1).await;
+    let (name, bytes) = &calls[0].files[0];
+    assert_eq!(name, "content-gaps.csv");
+    assert!(String::from_utf8_lossy(bytes).contains("unanswered,ask,quokka,1,"));
 }
