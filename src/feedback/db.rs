@@ -28,9 +28,10 @@ const MIGRATIONS: &[&str] = &[
         channel_id BIGINT,
         member TEXT
     );
-    CREATE INDEX questions_at ON questions (at);
-    CREATE INDEX questions_outcome_at ON questions (outcome, at);
-    CREATE INDEX questions_member_at ON questions (member, at);
+    -- Each index covers the report query that reads it: the report reads no table rows.
+    CREATE INDEX questions_at ON questions (at, question, content_version, top_passage);
+    CREATE INDEX questions_outcome_at ON questions (outcome, at, command, question);
+    CREATE INDEX questions_member_at ON questions (member, at, outcome, command, question);
     CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);",
 ];
 
@@ -101,8 +102,20 @@ impl Db {
         };
         let options: AnyConnectOptions = url.parse().map_err(open)?;
         let pool = AnyPoolOptions::new()
-            .max_connections(if kind == Kind::Sqlite { 2 } else { 4 })
+            .max_connections(if kind == Kind::Sqlite { 3 } else { 4 })
             .acquire_timeout(Duration::from_secs(5))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if kind == Kind::Sqlite {
+                        // With WAL, NORMAL syncs at checkpoints instead of every commit: a
+                        // power cut may lose the last few records, never corrupt the file.
+                        sqlx::query("PRAGMA synchronous = NORMAL")
+                            .execute(conn)
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
             .connect_with(options)
             .await
             .map_err(open)?;
@@ -192,28 +205,39 @@ impl Db {
             Kind::Sqlite => "",
             Kind::Postgres => " ON CONFLICT (id) DO NOTHING",
         };
-        let sql = format!(
-            "{insert} (id, at, command, question, outcome, passages, top_passage, notes,
-             content_version, guild_id, channel_id, member)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12){on_conflict}"
-        );
+        /// Rows per statement: one round of parsing and binding for many rows (12 parameters
+        /// each, well within both databases' limits).
+        const ROWS: usize = 100;
         let mut tx = self.pool.begin().await?;
-        for r in records {
-            sqlx::query(&sql)
-                .bind(r.id)
-                .bind(r.at)
-                .bind(&r.command)
-                .bind(&r.question)
-                .bind(&r.outcome)
-                .bind(serde_json::to_string(&r.passages).unwrap_or_default())
-                .bind(r.passages.first().map(|p| p.0.clone()))
-                .bind(serde_json::to_string(&r.notes).unwrap_or_default())
-                .bind(&r.content_version)
-                .bind(r.guild_id)
-                .bind(r.channel_id)
-                .bind(r.member.clone())
-                .execute(&mut *tx)
-                .await?;
+        for chunk in records.chunks(ROWS) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|r| {
+                    let p: Vec<String> = (1..=12).map(|c| format!("${}", r * 12 + c)).collect();
+                    format!("({})", p.join(", "))
+                })
+                .collect();
+            let sql = format!(
+                "{insert} (id, at, command, question, outcome, passages, top_passage, notes,
+                 content_version, guild_id, channel_id, member) VALUES {}{on_conflict}",
+                values.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for r in chunk {
+                query = query
+                    .bind(r.id)
+                    .bind(r.at)
+                    .bind(r.command.clone())
+                    .bind(r.question.clone())
+                    .bind(r.outcome.clone())
+                    .bind(serde_json::to_string(&r.passages).unwrap_or_default())
+                    .bind(r.passages.first().map(|p| p.0.clone()))
+                    .bind(serde_json::to_string(&r.notes).unwrap_or_default())
+                    .bind(r.content_version.clone())
+                    .bind(r.guild_id)
+                    .bind(r.channel_id)
+                    .bind(r.member.clone());
+            }
+            query.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -228,6 +252,17 @@ impl Db {
         Ok(done.rows_affected())
     }
 
+    /// Refreshes the planner's statistics (and, on PostgreSQL, the visibility map that lets
+    /// the report read its indexes alone): part of the daily purge.
+    pub async fn maintain(&self) -> Result<(), DbError> {
+        let statement = match self.kind {
+            Kind::Sqlite => "ANALYZE",
+            Kind::Postgres => "VACUUM ANALYZE questions",
+        };
+        sqlx::query(statement).execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// How many questions are recorded.
     pub async fn count(&self) -> Result<i64, DbError> {
         Ok(sqlx::query("SELECT COUNT(*) FROM questions")
@@ -239,11 +274,18 @@ impl Db {
     /// The content-gap report over questions recorded since `since` (unix seconds), at most
     /// `limit` rows per list.
     pub async fn gaps(&self, since: i64, limit: usize) -> Result<Gaps, DbError> {
+        // Independent reads: side by side on the pool's connections (WAL lets SQLite's
+        // readers run together too).
+        let (unanswered, changed, suggestions) = tokio::join!(
+            self.unanswered(since, limit),
+            self.top_changes(since, limit),
+            self.suggestions(since, limit)
+        );
         Ok(Gaps {
             since,
-            unanswered: self.unanswered(since, limit).await?,
-            changed: self.top_changes(since, limit).await?,
-            suggestions: self.suggestions(since, limit).await?,
+            unanswered: unanswered?,
+            changed: changed?,
+            suggestions: suggestions?,
         })
     }
 
@@ -317,7 +359,7 @@ impl Db {
         let rows = sqlx::query(
             "SELECT f.question, s.question, COUNT(*) FROM questions f
              JOIN questions s ON s.member = f.member AND s.at >= f.at AND s.at <= f.at + 300
-                AND s.id <> f.id AND s.outcome = 'found' AND s.command = f.command
+                AND s.outcome = 'found' AND s.command = f.command
              WHERE f.at >= $1 AND f.member IS NOT NULL AND f.outcome IN ($2, $3)
              GROUP BY f.question, s.question
              ORDER BY COUNT(*) DESC, f.question

@@ -21,6 +21,9 @@ pub use db::{Db, DbError, Kind};
 pub const QUEUE: usize = 100_000;
 /// Records written per transaction, at most.
 const BATCH: usize = 1_000;
+/// Pause after each write, so that records gather into batches: the writer wakes at most
+/// this often, whatever the rate of questions, and leaves the cores to answers.
+const GATHER: Duration = Duration::from_millis(100);
 
 /// One answered (or unanswerable) question.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -239,6 +242,7 @@ async fn write(
             }
         }
         batch.clear();
+        tokio::time::sleep(GATHER).await;
     }
 }
 
@@ -250,6 +254,9 @@ async fn purge_daily(db: Db, retention_days: u32) {
         match db.purge(before).await {
             Ok(n) => tracing::info!(deleted = n, retention_days, "purged old recorded questions"),
             Err(e) => tracing::warn!(error = %e, "could not purge old recorded questions"),
+        }
+        if let Err(e) = db.maintain().await {
+            tracing::warn!(error = %e, "could not refresh the feedback database's statistics");
         }
     }
 }
