@@ -140,7 +140,7 @@ async fn gaps_over(config: &Config, rows: usize) -> Duration {
     let mut times = Vec::new();
     for _ in 0..5 {
         let t = Instant::now();
-        let gaps = db.gaps(now - 30 * 86_400, 20).await.unwrap();
+        let gaps = db.gaps(now - 30 * 86_400, 20, None).await.unwrap();
         times.push(t.elapsed());
         std::hint::black_box(gaps);
     }

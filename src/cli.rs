@@ -261,7 +261,8 @@ pub fn gaps(
         .block_on(async {
             let db = feedback::open(config).await?;
             let since = feedback::now() - i64::from(days) * 24 * 3600;
-            db.gaps(since, limit as usize).await
+            // The operator's report: every server's questions.
+            db.gaps(since, limit as usize, None).await
         })
         .map_err(anyhow::Error::from)?;
     let out = match format {

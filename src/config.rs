@@ -562,6 +562,9 @@ impl Config {
                 ));
             }
         }
+        if self.feedback.retention_days == 0 {
+            return Err("feedback.retention_days must be at least 1 (set feedback.enabled = false to record nothing)".into());
+        }
         let http = &self.http;
         if [
             http.header_timeout_ms,

@@ -446,7 +446,8 @@ fn gaps(
         ));
     }
     tokio::spawn(async move {
-        let reply = endpoint.shared.gaps_reply(&command).await;
+        let guild = interaction.guild_id.map(|g| g.get());
+        let reply = endpoint.shared.gaps_reply(&command, guild).await;
         edit_later(&endpoint, &interaction, reply).await;
     });
     respond(CreateInteractionResponse::Defer(

@@ -190,9 +190,12 @@ impl Shared {
         }
     }
 
-    /// `/gaps` for a moderator (checked by the caller): the report from the store, private,
-    /// the top of each list in the message and every row in the attached CSV.
-    pub async fn gaps_reply(&self, command: &Command) -> Reply {
+    /// `/gaps` for a moderator of `guild` (checked by the caller): that server's report from
+    /// the store, private, the top of each list in the message and every row in the CSV.
+    pub async fn gaps_reply(&self, command: &Command, guild: Option<u64>) -> Reply {
+        let Some(guild) = guild else {
+            return Reply::text("`/gaps` reports on a server's questions: run it in the server.");
+        };
         let number = |option: &'static str, default: u32, max: u32| match command.value(option) {
             None => Ok(default),
             Some(v) => v
@@ -215,7 +218,7 @@ impl Shared {
             return Reply::text("The feedback database is not reachable right now; questions wait in memory until it is. Try again shortly.");
         };
         let since = crate::feedback::now() - i64::from(days) * 24 * 3600;
-        match db.gaps(since, CSV_ROWS).await {
+        match db.gaps(since, CSV_ROWS, Some(guild as i64)).await {
             Ok(gaps) => {
                 let (embed, (name, csv)) = crate::render::gaps::embed(&gaps, days, limit as usize);
                 Reply {

@@ -147,7 +147,8 @@ async fn gaps(ctx: AppContext<'_>, invocation: &Invocation) -> Result<(), BotErr
         return Ok(());
     }
     poise_ctx.defer_ephemeral().await?;
-    let reply = shared.gaps_reply(&invocation.command).await;
+    let guild = ctx.interaction.guild_id.map(|g| g.get());
+    let reply = shared.gaps_reply(&invocation.command, guild).await;
     poise_ctx.send(reply.to_poise()).await?;
     Ok(())
 }

@@ -46,9 +46,38 @@ pub enum DbError {
     Query(#[from] sqlx::Error),
 }
 
+/// Which questions a report covers.
+#[derive(Debug, Clone, Copy)]
+struct Scope {
+    since: i64,
+    guild: Option<i64>,
+}
+
+impl Scope {
+    /// ` AND {table}guild_id = $n` when the report is for one server.
+    fn guild_clause(&self, table: &str, n: usize) -> String {
+        match self.guild {
+            Some(_) => format!(" AND {table}guild_id = ${n}"),
+            None => String::new(),
+        }
+    }
+
+    fn bind_guild<'q>(
+        &self,
+        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        match self.guild {
+            Some(g) => query.bind(g),
+            None => query,
+        }
+    }
+}
+
 /// SQLite's "database is locked" (`SQLITE_BUSY`).
 fn is_busy(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(d) if d.code().as_deref() == Some("5"))
+    // Extended codes (SQLITE_BUSY_SNAPSHOT, …) keep the primary code in the low byte.
+    matches!(e, sqlx::Error::Database(d)
+        if d.code().and_then(|c| c.parse::<i64>().ok()).is_some_and(|c| c & 0xff == 5))
 }
 
 /// Which database, for logs (never the URL: it may hold a password).
@@ -272,14 +301,21 @@ impl Db {
     }
 
     /// The content-gap report over questions recorded since `since` (unix seconds), at most
-    /// `limit` rows per list.
-    pub async fn gaps(&self, since: i64, limit: usize) -> Result<Gaps, DbError> {
+    /// `limit` rows per list; only those asked in `guild` when given (a server's moderators
+    /// see their own server's questions, never another's).
+    pub async fn gaps(
+        &self,
+        since: i64,
+        limit: usize,
+        guild: Option<i64>,
+    ) -> Result<Gaps, DbError> {
+        let scope = Scope { since, guild };
         // Independent reads: side by side on the pool's connections (WAL lets SQLite's
         // readers run together too).
         let (unanswered, changed, suggestions) = tokio::join!(
-            self.unanswered(since, limit),
-            self.top_changes(since, limit),
-            self.suggestions(since, limit)
+            self.unanswered(scope, limit),
+            self.top_changes(scope, limit),
+            self.suggestions(scope, limit)
         );
         Ok(Gaps {
             since,
@@ -289,20 +325,21 @@ impl Db {
         })
     }
 
-    async fn unanswered(&self, since: i64, limit: usize) -> Result<Vec<Unanswered>, DbError> {
-        let rows = sqlx::query(
+    async fn unanswered(&self, scope: Scope, limit: usize) -> Result<Vec<Unanswered>, DbError> {
+        let sql = format!(
             "SELECT command, question, COUNT(*), MIN(at), MAX(at) FROM questions
-             WHERE at >= $1 AND outcome IN ($2, $3)
+             WHERE at >= $1 AND outcome IN ($2, $3){}
              GROUP BY command, question
              ORDER BY COUNT(*) DESC, MAX(at) DESC, question
              LIMIT $4",
-        )
-        .bind(since)
-        .bind(UNANSWERED[0])
-        .bind(UNANSWERED[1])
-        .bind(limit as i64)
-        .fetch_all(&self.pool)
-        .await?;
+            scope.guild_clause("", 5)
+        );
+        let query = sqlx::query(&sql)
+            .bind(scope.since)
+            .bind(UNANSWERED[0])
+            .bind(UNANSWERED[1])
+            .bind(limit as i64);
+        let rows = scope.bind_guild(query).fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| {
                 Ok(Unanswered {
@@ -317,60 +354,76 @@ impl Db {
             .map_err(Into::into)
     }
 
-    /// Questions whose top passage differs between content versions, most asked first.
-    async fn top_changes(&self, since: i64, limit: usize) -> Result<Vec<TopChange>, DbError> {
-        let rows = sqlx::query(
-            "SELECT question, content_version, top_passage, COUNT(*), MAX(at) FROM questions
-             WHERE at >= $1 AND top_passage IS NOT NULL
-             GROUP BY question, content_version, top_passage
-             ORDER BY question, MAX(at)",
-        )
-        .bind(since)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut by_question: Vec<TopChange> = Vec::new();
+    /// Questions whose top passage changed when the content did (a new content version),
+    /// most asked first.
+    async fn top_changes(&self, scope: Scope, limit: usize) -> Result<Vec<TopChange>, DbError> {
+        let sql = format!(
+            "SELECT command, question, content_version, top_passage, COUNT(*), MAX(at)
+             FROM questions
+             WHERE at >= $1 AND top_passage IS NOT NULL{}
+             GROUP BY command, question, content_version, top_passage
+             ORDER BY command, question, MAX(at)",
+            scope.guild_clause("", 2)
+        );
+        let rows = scope
+            .bind_guild(sqlx::query(&sql).bind(scope.since))
+            .fetch_all(&self.pool)
+            .await?;
+        let mut changes: Vec<TopChange> = Vec::new();
+        // (command, question) of the last group, and the version its last passage came from.
+        let mut last: Option<(String, String, String)> = None;
         for r in &rows {
-            let question: String = r.try_get(0)?;
-            let passage: String = r.try_get(2)?;
-            let count: i64 = r.try_get(3)?;
-            match by_question.last_mut() {
-                Some(last) if last.question == question => {
-                    last.asked += count;
-                    if last.passages.last() != Some(&passage) {
-                        last.passages.push(passage);
-                    }
-                }
-                _ => by_question.push(TopChange {
-                    question,
+            let (command, question): (String, String) = (r.try_get(0)?, r.try_get(1)?);
+            let version: String = r.try_get(2)?;
+            let passage: String = r.try_get(3)?;
+            let count: i64 = r.try_get(4)?;
+            let same = last
+                .as_ref()
+                .is_some_and(|(c, q, _)| *c == command && *q == question);
+            if !same {
+                changes.push(TopChange {
+                    question: question.clone(),
                     asked: count,
                     passages: vec![passage],
-                }),
+                });
+                last = Some((command, question, version));
+                continue;
+            }
+            let change = changes.last_mut().expect("pushed with the group");
+            change.asked += count;
+            let (_, _, last_version) = last.as_mut().expect("set with the group");
+            // Only a new content version counts: the same version answering two ways is
+            // ranking noise (the model warming up), not a change to the guide.
+            if *last_version != version && change.passages.last() != Some(&passage) {
+                change.passages.push(passage);
+                *last_version = version;
             }
         }
-        by_question.retain(|c| c.passages.len() > 1);
-        by_question.sort_by(|a, b| b.asked.cmp(&a.asked).then(a.question.cmp(&b.question)));
-        by_question.truncate(limit);
-        Ok(by_question)
+        changes.retain(|c| c.passages.len() > 1);
+        changes.sort_by(|a, b| b.asked.cmp(&a.asked).then(a.question.cmp(&b.question)));
+        changes.truncate(limit);
+        Ok(changes)
     }
 
-    /// A member's unanswered question followed within five minutes by an answered one: the
-    /// pair, and how often it happened.
-    async fn suggestions(&self, since: i64, limit: usize) -> Result<Vec<Suggestion>, DbError> {
-        let rows = sqlx::query(
+    /// A member's unanswered question followed within five minutes by an answered one of the
+    /// same command: the pair, and how often it happened.
+    async fn suggestions(&self, scope: Scope, limit: usize) -> Result<Vec<Suggestion>, DbError> {
+        let sql = format!(
             "SELECT f.question, s.question, COUNT(*) FROM questions f
              JOIN questions s ON s.member = f.member AND s.at >= f.at AND s.at <= f.at + 300
                 AND s.outcome = 'found' AND s.command = f.command
-             WHERE f.at >= $1 AND f.member IS NOT NULL AND f.outcome IN ($2, $3)
+             WHERE f.at >= $1 AND f.member IS NOT NULL AND f.outcome IN ($2, $3){}
              GROUP BY f.question, s.question
              ORDER BY COUNT(*) DESC, f.question
              LIMIT $4",
-        )
-        .bind(since)
-        .bind(UNANSWERED[0])
-        .bind(UNANSWERED[1])
-        .bind(limit as i64)
-        .fetch_all(&self.pool)
-        .await?;
+            scope.guild_clause("f.", 5)
+        );
+        let query = sqlx::query(&sql)
+            .bind(scope.since)
+            .bind(UNANSWERED[0])
+            .bind(UNANSWERED[1])
+            .bind(limit as i64);
+        let rows = scope.bind_guild(query).fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| Ok(Suggestion::new(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
             .collect::<Result<_, sqlx::Error>>()

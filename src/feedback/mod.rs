@@ -34,7 +34,7 @@ pub struct Record {
     pub command: String,
     /// The options as words, lower-cased, spaces collapsed: equal questions group together.
     pub question: String,
-    /// `found`, `no_data`, `not_found`, `help`, `user_error` or `error`.
+    /// `found`, `no_data`, `not_found`, `help`, `user_error` or `internal_error`.
     pub outcome: String,
     /// Passage ids shown, with their scores, best first.
     pub passages: Vec<(String, f32)>,
@@ -51,10 +51,17 @@ pub struct Record {
     pub member: Option<String>,
 }
 
-/// `text` as recorded: lower-cased, whitespace collapsed.
+/// `text` as recorded: lower-cased, whitespace collapsed, control characters (NUL, which
+/// PostgreSQL refuses in text, and terminal escapes) left out.
 pub fn normalise(text: &str) -> String {
     text.split_whitespace()
-        .map(str::to_lowercase)
+        .map(|w| {
+            w.chars()
+                .filter(|c| !c.is_control())
+                .collect::<String>()
+                .to_lowercase()
+        })
+        .filter(|w| !w.is_empty())
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -80,8 +87,10 @@ pub fn new_id() -> i64 {
 }
 
 /// Hashes member ids with a key: from `CAREERBOT_HASH_KEY`, else made once and kept in the
-/// store, so the same member hashes the same across restarts and replicas, and the raw id
-/// can be recovered by no one who reads the database alone.
+/// store, so the same member hashes the same across restarts and replicas. A key kept in the
+/// store protects only against those who cannot read it: whoever reads the database could
+/// hash known member ids and match them. Set `CAREERBOT_HASH_KEY` (kept out of the database
+/// and its backups) to prevent that.
 #[derive(Clone)]
 pub struct MemberHasher {
     key: Vec<u8>,
@@ -222,10 +231,23 @@ async fn write(
     while incoming.recv_many(&mut batch, BATCH).await > 0 {
         for record in &mut batch {
             record.member = record.member_id.take().map(|m| hasher.hash(m));
+            record.notes = record.notes.iter().map(|n| without_controls(n)).collect();
         }
         let mut backoff = Duration::from_millis(100);
         loop {
             match db.insert(&batch).await {
+                // The store is up but refuses something in the batch: write what it takes,
+                // one by one, and count the rest as dropped, rather than stall on it forever.
+                Err(DbError::Query(sqlx::Error::Database(e))) => {
+                    tracing::warn!(error = %e, records = batch.len(), "the feedback database refused a batch; writing it one record at a time");
+                    for record in &batch {
+                        if db.insert(std::slice::from_ref(record)).await.is_err() {
+                            metrics::counter!("careerbot_feedback_dropped_total").increment(1);
+                        }
+                    }
+                    failing_now.store(false, Ordering::Relaxed);
+                    break;
+                }
                 Ok(()) => {
                     failing_now.store(false, Ordering::Relaxed);
                     break;
@@ -272,6 +294,10 @@ pub async fn open(config: &Config) -> Result<Db, DbError> {
         Some(url) => Db::postgres(&url).await,
         None => Db::sqlite(&config.database.path).await,
     }
+}
+
+fn without_controls(text: &str) -> String {
+    text.chars().filter(|c| !c.is_control()).collect()
 }
 
 /// At most one log line a minute; counts what it held back.
@@ -382,5 +408,6 @@ mod tests {
             normalise("  Senior   SALARY\tIndia "),
             "senior salary india"
         );
+        assert_eq!(normalise("nul\0here \u{1b}[31mred"), "nulhere [31mred");
     }
 }

@@ -218,7 +218,7 @@ pub fn csv(gaps: &Gaps) -> String {
 /// Quoted when it must be (RFC 4180); a leading `=`, `+`, `-` or `@` is escaped so that a
 /// member's question cannot become a spreadsheet formula.
 fn csv_cell(text: &str) -> String {
-    let text = if text.starts_with(['=', '+', '-', '@']) {
+    let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{text}")
     } else {
         text.to_string()
