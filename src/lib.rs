@@ -18,4 +18,5 @@ pub mod render;
 pub mod search;
 pub mod semantic;
 pub mod service;
+pub mod throttle;
 pub mod typos;

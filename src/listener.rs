@@ -20,6 +20,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tower::ServiceExt;
 
 use crate::config::HttpConfig;
+use crate::throttle::Throttled;
 
 /// Connections the ops listener takes at once: a Prometheus scraper and a health checker or
 /// two need far fewer.
@@ -358,9 +359,8 @@ struct Connections {
     next: AtomicU64,
     /// Signalled whenever a connection ends.
     freed: tokio::sync::Notify,
-    /// When capacity was last logged, so that it is logged at most once a minute.
-    warned: Mutex<Option<Instant>>,
-    unlogged: AtomicU64,
+    /// Running out of room is logged at most once a minute.
+    warned: Throttled,
 }
 
 impl Connections {
@@ -370,8 +370,7 @@ impl Connections {
             open: Mutex::new(BTreeMap::new()),
             next: AtomicU64::new(0),
             freed: tokio::sync::Notify::new(),
-            warned: Mutex::new(None),
-            unlogged: AtomicU64::new(0),
+            warned: Throttled::default(),
         }
     }
 
@@ -444,13 +443,9 @@ impl Connections {
 
     /// Logs running out of room, at most once a minute, with how often it happened since.
     fn warn(&self, what: &str) {
-        let mut last = self.warned.lock().unwrap_or_else(|p| p.into_inner());
-        if last.is_some_and(|t| t.elapsed() < Duration::from_secs(60)) {
-            self.unlogged.fetch_add(1, Ordering::Relaxed);
+        let Some(since) = self.warned.ready() else {
             return;
-        }
-        *last = Some(Instant::now());
-        let since = self.unlogged.swap(0, Ordering::Relaxed);
+        };
         tracing::warn!(
             listener = self.name,
             open = self.len(),

@@ -325,6 +325,22 @@ impl Db {
         })
     }
 
+    /// Runs a query over unanswered questions: `$1` since, `$2`/`$3` the outcomes that count
+    /// as unanswered, `$4` the limit, `$5` the server when the report has one.
+    async fn unanswered_rows(
+        &self,
+        sql: &str,
+        scope: Scope,
+        limit: usize,
+    ) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
+        let query = sqlx::query(sql)
+            .bind(scope.since)
+            .bind(UNANSWERED[0])
+            .bind(UNANSWERED[1])
+            .bind(limit as i64);
+        scope.bind_guild(query).fetch_all(&self.pool).await
+    }
+
     async fn unanswered(&self, scope: Scope, limit: usize) -> Result<Vec<Unanswered>, DbError> {
         let sql = format!(
             "SELECT command, question, COUNT(*), MIN(at), MAX(at) FROM questions
@@ -334,12 +350,7 @@ impl Db {
              LIMIT $4",
             scope.guild_clause("", 5)
         );
-        let query = sqlx::query(&sql)
-            .bind(scope.since)
-            .bind(UNANSWERED[0])
-            .bind(UNANSWERED[1])
-            .bind(limit as i64);
-        let rows = scope.bind_guild(query).fetch_all(&self.pool).await?;
+        let rows = self.unanswered_rows(&sql, scope, limit).await?;
         rows.iter()
             .map(|r| {
                 Ok(Unanswered {
@@ -418,12 +429,7 @@ impl Db {
              LIMIT $4",
             scope.guild_clause("f.", 5)
         );
-        let query = sqlx::query(&sql)
-            .bind(scope.since)
-            .bind(UNANSWERED[0])
-            .bind(UNANSWERED[1])
-            .bind(limit as i64);
-        let rows = scope.bind_guild(query).fetch_all(&self.pool).await?;
+        let rows = self.unanswered_rows(&sql, scope, limit).await?;
         rows.iter()
             .map(|r| Ok(Suggestion::new(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
             .collect::<Result<_, sqlx::Error>>()

@@ -6,8 +6,8 @@
 pub mod db;
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use hmac::{Hmac, Mac};
 use serde::Serialize;
@@ -15,6 +15,7 @@ use sha2::Sha256;
 use tokio::sync::mpsc;
 
 use crate::config::Config;
+use crate::throttle::Throttled;
 pub use db::{Db, DbError, Kind};
 
 /// Records waiting for the database, at most: beyond, new ones are dropped and counted.
@@ -298,25 +299,6 @@ pub async fn open(config: &Config) -> Result<Db, DbError> {
 
 fn without_controls(text: &str) -> String {
     text.chars().filter(|c| !c.is_control()).collect()
-}
-
-/// At most one log line a minute; counts what it held back.
-#[derive(Default)]
-struct Throttled {
-    last: Mutex<Option<Instant>>,
-    held: AtomicU64,
-}
-
-impl Throttled {
-    fn ready(&self) -> Option<u64> {
-        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
-        if last.is_some_and(|t| t.elapsed() < Duration::from_secs(60)) {
-            self.held.fetch_add(1, Ordering::Relaxed);
-            return None;
-        }
-        *last = Some(Instant::now());
-        Some(self.held.swap(0, Ordering::Relaxed))
-    }
 }
 
 /// The content-gap report.
