@@ -269,7 +269,18 @@ async fn interactions(
         Interaction::Ping(_) => Json(serde_json::json!({"type": 1})).into_response(),
         Interaction::Command(c) => command(endpoint, c).await,
         Interaction::Autocomplete(c) => autocomplete(&endpoint, &c),
-        Interaction::Component(c) => page_turn(endpoint, c).await,
+        Interaction::Component(c) => match core::VoteId::parse(&c.data.custom_id) {
+            Some(vote) => on_vote(&endpoint, &c, vote),
+            None => page_turn(endpoint, c).await,
+        },
+        Interaction::Modal(m) => {
+            let reply = endpoint.shared.vote_comment(
+                m.user.id.get(),
+                m.guild_id.map(|g| g.get()),
+                &core::form_submit(&m),
+            );
+            respond(CreateInteractionResponse::Message(reply.to_message()))
+        }
         _ => respond(CreateInteractionResponse::Message(
             Reply::text("This kind of interaction is not supported.").to_message(),
         )),
@@ -280,6 +291,7 @@ fn interaction_app(i: &Interaction) -> Option<serenity::all::ApplicationId> {
     match i {
         Interaction::Command(c) | Interaction::Autocomplete(c) => Some(c.application_id),
         Interaction::Component(c) => Some(c.application_id),
+        Interaction::Modal(m) => Some(m.application_id),
         _ => None,
     }
 }
@@ -397,8 +409,13 @@ async fn page_turn(endpoint: Arc<Endpoint>, press: ComponentInteraction) -> Resp
     let shared = Arc::clone(&endpoint.shared);
     let presser = press.user.id.get();
     let custom_id = press.data.custom_id.clone();
+    let vote = core::vote_on(&press.message);
     let defer_after = shared.defer_after();
-    let raced = core::race(move || shared.page_turn(presser, &custom_id), defer_after).await;
+    let raced = core::race(
+        move || shared.page_turn(presser, &custom_id, vote),
+        defer_after,
+    )
+    .await;
     let turn_response = |turn| match turn {
         PageTurn::Update(reply) => CreateInteractionResponse::UpdateMessage(reply.to_message()),
         PageTurn::Refused(reply) => CreateInteractionResponse::Message(reply.to_message()),
@@ -430,6 +447,20 @@ async fn page_turn(endpoint: Arc<Endpoint>, press: ComponentInteraction) -> Resp
             });
             respond(CreateInteractionResponse::Acknowledge)
         }
+    }
+}
+
+/// A 👍 / 👎 press: acknowledged privately, or with the 👎 form, in the response body.
+fn on_vote(endpoint: &Endpoint, press: &ComponentInteraction, vote: core::VoteId) -> Response {
+    let voter = press.user.id.get();
+    match endpoint
+        .shared
+        .vote(voter, press.guild_id.map(|g| g.get()), vote)
+    {
+        core::Voted::Thanks(reply) => {
+            respond(CreateInteractionResponse::Message(reply.to_message()))
+        }
+        core::Voted::AskWhy(form) => respond(CreateInteractionResponse::Modal(core::modal(&form))),
     }
 }
 

@@ -89,7 +89,15 @@ fn describe() {
     );
     metrics::describe_counter!(
         "careerbot_feedback_dropped_total",
-        "Questions not recorded: the queue was full (database slow or down)"
+        "Questions and votes not recorded: the queue was full (database slow or down)"
+    );
+    metrics::describe_counter!(
+        "careerbot_votes_total",
+        "Votes on answers handed to the recorder, by vote (up, down)"
+    );
+    metrics::describe_counter!(
+        "careerbot_vote_comments_total",
+        "What-were-you-looking-for texts sent with a down vote"
     );
     metrics::describe_counter!(
         "careerbot_feedback_write_errors_total",

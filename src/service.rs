@@ -17,7 +17,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use crate::answer::{self, AnswerError, Command, Request, UserError};
 use crate::config::Config;
 use crate::content::{facets::normalize, Facet, Vocabulary};
-use crate::feedback::{Record, Recorder};
+use crate::feedback::{Record, Recorder, Vote};
 use crate::registry::{self, OptionKind};
 use crate::render::discord::{self, MessageView};
 use crate::search::Engine;
@@ -229,6 +229,7 @@ impl Shared {
                     }),
                     ephemeral: true,
                     pager: None,
+                    vote: None,
                     files: vec![(name, csv.into_bytes())],
                 }
             }
@@ -240,6 +241,7 @@ impl Shared {
     }
 
     /// Hands the question and how it went to the recorder, if recording: never waits.
+    /// Returns the record's id, which the answer's vote buttons carry.
     fn record(
         &self,
         asker: Asker,
@@ -247,13 +249,12 @@ impl Shared {
         engine: &Engine,
         outcome: &str,
         answer: Option<&answer::Answer>,
-    ) {
-        let Some(recorder) = self.recorder.get().filter(|_| asker.new_question) else {
-            return;
-        };
+    ) -> Option<i64> {
+        let recorder = self.recorder.get().filter(|_| asker.new_question)?;
         let words: Vec<&str> = request.command.args().into_iter().flatten().collect();
+        let id = crate::feedback::new_id();
         recorder.record(Record {
-            id: crate::feedback::new_id(),
+            id,
             at: crate::feedback::now(),
             command: request.command.name().to_string(),
             question: crate::feedback::normalise(&words.join(" ")),
@@ -268,6 +269,60 @@ impl Shared {
             member_id: Some(asker.user),
             member: None,
         });
+        Some(id)
+    }
+
+    /// A 👍 or 👎 press on an answer: queued for the store (never waits), acknowledged
+    /// privately; 👎 asks what the member was looking for instead.
+    pub fn vote(&self, voter: u64, guild: Option<u64>, id: VoteId) -> Voted {
+        let Some(recorder) = self.recorder.get() else {
+            return Voted::Thanks(Reply::text(
+                "Votes are not recorded here (`feedback.enabled = false`), but thank you.",
+            ));
+        };
+        recorder.record_vote(Vote {
+            question: id.question,
+            at: crate::feedback::now(),
+            up: id.up,
+            comment: None,
+            guild_id: guild.map(|g| g as i64),
+            member_id: voter,
+            member: String::new(),
+        });
+        count("vote", if id.up { "up" } else { "down" });
+        if id.up {
+            Voted::Thanks(Reply::text(
+                "Thanks for the 👍: it tells the moderators this answer works. You can change your vote with 👎.",
+            ))
+        } else {
+            Voted::AskWhy(Form::looking_for(id.question))
+        }
+    }
+
+    /// The 👎 form, submitted: what the member was looking for, kept with their vote.
+    pub fn vote_comment(&self, voter: u64, guild: Option<u64>, form: &FormSubmit) -> Reply {
+        let Some(question) = Form::question_of(&form.custom_id) else {
+            return Reply::text(
+                "This form is from an older version of the bot; vote on the answer again.",
+            );
+        };
+        let text = form.value(COMMENT_INPUT).unwrap_or("").trim();
+        if let (Some(recorder), false) = (self.recorder.get(), text.is_empty()) {
+            recorder.record_vote(Vote {
+                question,
+                at: crate::feedback::now(),
+                up: false,
+                comment: Some(text.to_string()),
+                guild_id: guild.map(|g| g as i64),
+                member_id: voter,
+                member: String::new(),
+            });
+        }
+        Reply::text(if text.is_empty() {
+            "Thanks for the 👎: the moderators see which answers miss, and can improve the guide."
+        } else {
+            "Thanks for the 👎 and for saying what you were looking for: the moderators see both, and can improve the guide."
+        })
     }
 
     pub fn reply(
@@ -301,7 +356,9 @@ impl Shared {
             answer::Outcome::Help => "help",
         };
         count(command, outcome);
-        self.record(asker, request, &engine, outcome, Some(&answer));
+        let vote = self
+            .record(asker, request, &engine, outcome, Some(&answer))
+            .filter(|_| outcome != "help");
         if let (Some(help), Some(_)) = (answer.help.as_mut(), self.recorder.get()) {
             help.recorded_days = Some(self.config.feedback.retention_days);
         }
@@ -346,13 +403,15 @@ impl Shared {
             view: Some(view),
             ephemeral,
             pager,
+            vote,
             files: Vec::new(),
         })
     }
 
     /// Handles a "More results" / "Previous" press: only the member who asked may turn the
-    /// page; anyone else gets a private explanation.
-    pub fn page_turn(&self, presser: u64, custom_id: &str) -> PageTurn {
+    /// page; anyone else gets a private explanation. `vote` is the answer's vote id, read
+    /// from the pressed message's buttons: every page keeps the answer's 👍 / 👎.
+    pub fn page_turn(&self, presser: u64, custom_id: &str, vote: Option<i64>) -> PageTurn {
         let Some(id) = PageId::parse(custom_id) else {
             return PageTurn::Refused(Reply::text(
                 "This button is from an older version of the bot; run the command again.",
@@ -374,7 +433,7 @@ impl Shared {
             ..Asker::new(presser, None, None)
         };
         match self.reply(asker, &request, false, None) {
-            Ok(reply) => PageTurn::Update(reply),
+            Ok(reply) => PageTurn::Update(Reply { vote, ..reply }),
             Err(AnswerError::User(e)) => PageTurn::Refused(Reply::text(&e.to_string())),
             Err(AnswerError::Search(e)) => {
                 tracing::error!(error = %e, custom_id, "page turn failed");
@@ -514,6 +573,8 @@ pub struct Reply {
     pub view: Option<MessageView>,
     pub ephemeral: bool,
     pub pager: Option<Pager>,
+    /// The recorded question this answer is for: it gets 👍 / 👎 buttons.
+    pub vote: Option<i64>,
     /// Attachments: `(file name, bytes)`.
     pub files: Vec<(String, Vec<u8>)>,
 }
@@ -540,6 +601,7 @@ impl Reply {
             view: None,
             ephemeral: true,
             pager: None,
+            vote: None,
             files: Vec::new(),
         }
     }
@@ -694,6 +756,95 @@ impl PageId {
     }
 }
 
+/// A 👍 / 👎 button's state: the recorded question its answer was for, so that any replica
+/// can take the vote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VoteId {
+    pub question: i64,
+    pub up: bool,
+}
+
+const VOTE_PREFIX: &str = "v1";
+const FORM_PREFIX: &str = "f1";
+/// The 👎 form's one text input.
+pub const COMMENT_INPUT: &str = "looking_for";
+
+impl VoteId {
+    pub fn encode(&self) -> String {
+        let vote = if self.up { "up" } else { "down" };
+        format!("{VOTE_PREFIX}|{vote}|{}", self.question)
+    }
+
+    pub fn parse(id: &str) -> Option<VoteId> {
+        let mut parts = id.split('|');
+        if parts.next()? != VOTE_PREFIX {
+            return None;
+        }
+        let up = match parts.next()? {
+            "up" => true,
+            "down" => false,
+            _ => return None,
+        };
+        let question = parts.next()?.parse().ok()?;
+        parts.next().is_none().then_some(VoteId { question, up })
+    }
+}
+
+/// How a vote is acknowledged.
+pub enum Voted {
+    /// Privately, with a message.
+    Thanks(Reply),
+    /// With the 👎 form (a Discord modal).
+    AskWhy(Form),
+}
+
+/// A Discord modal with one optional paragraph input, described without Discord types.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Form {
+    pub custom_id: String,
+    pub title: &'static str,
+    pub label: &'static str,
+    pub input_id: &'static str,
+    pub placeholder: &'static str,
+    pub max_length: usize,
+}
+
+impl Form {
+    /// "What were you looking for?", for the answer to `question`.
+    pub fn looking_for(question: i64) -> Form {
+        Form {
+            custom_id: format!("{FORM_PREFIX}|{question}"),
+            title: "What were you looking for?",
+            label: "What were you looking for? (optional)",
+            input_id: COMMENT_INPUT,
+            placeholder: "e.g. salaries for staff engineers in Berlin",
+            max_length: crate::feedback::COMMENT_MAX,
+        }
+    }
+
+    /// The recorded question a submitted form is about.
+    pub fn question_of(custom_id: &str) -> Option<i64> {
+        let rest = custom_id.strip_prefix(FORM_PREFIX)?.strip_prefix('|')?;
+        rest.parse().ok()
+    }
+}
+
+/// A submitted form: its custom id and each input's `(custom id, value)`.
+#[derive(Debug, Clone, Default)]
+pub struct FormSubmit {
+    pub custom_id: String,
+    pub values: Vec<(String, String)>,
+}
+
+impl FormSubmit {
+    pub fn value(&self, input: &str) -> Option<&str> {
+        self.values
+            .iter()
+            .find(|(id, _)| id == input)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
 fn escape(s: &str) -> String {
     s.replace('%', "%25").replace('|', "%7C")
 }
@@ -777,6 +928,39 @@ mod tests {
         assert_eq!(failed.to_string(), "the task panicked: index file vanished");
         let slow = with_deadline(|| 7, Duration::from_secs(5), async {}).await;
         assert_eq!(slow.unwrap(), 7);
+    }
+
+    #[test]
+    fn vote_ids_round_trip_and_reject_others() {
+        for id in [
+            VoteId {
+                question: i64::MAX,
+                up: true,
+            },
+            VoteId {
+                question: 0,
+                up: false,
+            },
+        ] {
+            let encoded = id.encode();
+            assert!(encoded.len() <= CUSTOM_ID_MAX);
+            assert_eq!(VoteId::parse(&encoded), Some(id));
+            assert_eq!(PageId::parse(&encoded), None, "not a page button");
+        }
+        for other in [
+            "v1|up",
+            "v1|meh|1",
+            "v1|up|x",
+            "v1|up|1|2",
+            "p1|1|0|ask|q",
+            "",
+        ] {
+            assert_eq!(VoteId::parse(other), None, "{other}");
+        }
+        let form = Form::looking_for(42);
+        assert_eq!(Form::question_of(&form.custom_id), Some(42));
+        assert_eq!(Form::question_of("v1|up|42"), None);
+        assert!(form.title.chars().count() <= 45 && form.label.chars().count() <= 45);
     }
 
     #[test]

@@ -3,10 +3,11 @@
 //! service's view of the gateway's shards and the log channel.
 
 use serenity::all::{
-    ButtonStyle, ChannelId, CommandInteraction, ConnectionStage, CreateActionRow,
-    CreateAllowedMentions, CreateAttachment, CreateButton, CreateEmbed, CreateEmbedFooter,
-    CreateInteractionResponseFollowup, CreateInteractionResponseMessage, CreateMessage,
-    EditInteractionResponse, Http, ResolvedValue, ShardManager,
+    ActionRowComponent, Button, ButtonKind, ButtonStyle, ChannelId, CommandInteraction,
+    ConnectionStage, CreateActionRow, CreateAllowedMentions, CreateAttachment, CreateButton,
+    CreateEmbed, CreateEmbedFooter, CreateInputText, CreateInteractionResponseFollowup,
+    CreateInteractionResponseMessage, CreateMessage, CreateModal, EditInteractionResponse, Http,
+    InputTextStyle, Message, ModalInteraction, ResolvedValue, ShardManager,
 };
 
 use crate::answer::{Command, UserError};
@@ -82,13 +83,11 @@ impl Reply {
     }
 
     pub fn components(&self) -> Vec<CreateActionRow> {
-        let (Some(view), Some(pager)) = (&self.view, &self.pager) else {
-            return Vec::new();
-        };
-        let buttons: Vec<CreateButton> = view
-            .buttons
-            .iter()
-            .filter_map(|b| {
+        let paging = self.view.as_ref().zip(self.pager.as_ref());
+        let mut buttons: Vec<CreateButton> = paging
+            .into_iter()
+            .flat_map(|(view, pager)| view.buttons.iter().map(move |b| (b, pager)))
+            .filter_map(|(b, pager)| {
                 let id = PageId {
                     owner: pager.owner,
                     page: b.page,
@@ -102,6 +101,15 @@ impl Reply {
                 Some(CreateButton::new(id).label(b.label).style(style))
             })
             .collect();
+        if let Some(question) = self.vote {
+            for (up, emoji) in [(true, '👍'), (false, '👎')] {
+                buttons.push(
+                    CreateButton::new(VoteId { question, up }.encode())
+                        .emoji(emoji)
+                        .style(ButtonStyle::Secondary),
+                );
+            }
+        }
         if buttons.is_empty() {
             Vec::new()
         } else {
@@ -149,6 +157,51 @@ impl Reply {
             CreateInteractionResponseMessage::new().ephemeral(self.ephemeral),
             add_file
         )
+    }
+}
+
+/// The vote id an answer's 👍 / 👎 buttons carry, read from the message (a page turn keeps
+/// them).
+pub fn vote_on(message: &Message) -> Option<i64> {
+    message
+        .components
+        .iter()
+        .flat_map(|row| &row.components)
+        .find_map(|c| match c {
+            ActionRowComponent::Button(Button {
+                data: ButtonKind::NonLink { custom_id, .. },
+                ..
+            }) => VoteId::parse(custom_id).map(|v| v.question),
+            _ => None,
+        })
+}
+
+/// The 👎 form as Discord's modal response.
+pub fn modal(form: &Form) -> CreateModal {
+    let input = CreateInputText::new(InputTextStyle::Paragraph, form.label, form.input_id)
+        .placeholder(form.placeholder)
+        .required(false)
+        .max_length(form.max_length as u16);
+    CreateModal::new(&form.custom_id, form.title)
+        .components(vec![CreateActionRow::InputText(input)])
+}
+
+/// A submitted modal, without Discord types.
+pub fn form_submit(modal: &ModalInteraction) -> FormSubmit {
+    FormSubmit {
+        custom_id: modal.data.custom_id.clone(),
+        values: modal
+            .data
+            .components
+            .iter()
+            .flat_map(|row| &row.components)
+            .filter_map(|c| match c {
+                ActionRowComponent::InputText(t) => {
+                    Some((t.custom_id.clone(), t.value.clone().unwrap_or_default()))
+                }
+                _ => None,
+            })
+            .collect(),
     }
 }
 

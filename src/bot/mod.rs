@@ -12,8 +12,8 @@ use std::sync::Arc;
 use poise::serenity_prelude as serenity;
 use poise::FrameworkError;
 use serenity::{
-    ClientBuilder, CreateInteractionResponse, FullEvent, GatewayIntents, GuildId, HttpBuilder,
-    Interaction,
+    ClientBuilder, ComponentInteraction, CreateInteractionResponse, FullEvent, GatewayIntents,
+    GuildId, HttpBuilder, Interaction,
 };
 
 use crate::answer::{AnswerError, UserError};
@@ -229,55 +229,21 @@ async fn on_event(
     match event {
         FullEvent::InteractionCreate {
             interaction: Interaction::Component(press),
+        } => match core::VoteId::parse(&press.data.custom_id) {
+            Some(vote) => on_vote(ctx, shared, press, vote).await,
+            None => page_turn(ctx, Arc::clone(shared), press).await,
+        },
+        FullEvent::InteractionCreate {
+            interaction: Interaction::Modal(submit),
         } => {
-            let shared = Arc::clone(shared);
-            let presser = press.user.id.get();
-            let custom_id = press.data.custom_id.clone();
-            let defer_after = shared.defer_after();
-            let deferred = std::sync::atomic::AtomicBool::new(false);
-            // A slow page acknowledges first ("deferred update"), then edits the message.
-            let defer = async {
-                match press.defer(&ctx.http).await {
-                    Ok(()) => deferred.store(true, std::sync::atomic::Ordering::SeqCst),
-                    Err(e) => {
-                        tracing::warn!(interaction = %press.id, error = %e, "could not defer a page turn")
-                    }
-                }
-            };
-            let turn = core::with_deadline(
-                move || shared.page_turn(presser, &custom_id),
-                defer_after,
-                defer,
-            )
-            .await
-            .unwrap_or_else(|e| {
-                tracing::error!(interaction = %press.id, user = presser, error = format!("{e:#}"), "page turn failed");
-                PageTurn::Refused(Reply::apology())
-            });
-            let sent = if deferred.load(std::sync::atomic::Ordering::SeqCst) {
-                match turn {
-                    PageTurn::Update(reply) => press
-                        .edit_response(&ctx.http, reply.to_edit())
-                        .await
-                        .map(drop),
-                    PageTurn::Refused(reply) => press
-                        .create_followup(&ctx.http, reply.to_followup())
-                        .await
-                        .map(drop),
-                }
-            } else {
-                let response = match turn {
-                    PageTurn::Update(reply) => {
-                        CreateInteractionResponse::UpdateMessage(reply.to_message())
-                    }
-                    PageTurn::Refused(reply) => {
-                        CreateInteractionResponse::Message(reply.to_message())
-                    }
-                };
-                press.create_response(&ctx.http, response).await
-            };
-            if let Err(e) = sent {
-                tracing::error!(interaction = %press.id, user = presser, error = %e, "could not answer a button press");
+            let reply = shared.vote_comment(
+                submit.user.id.get(),
+                submit.guild_id.map(|g| g.get()),
+                &core::form_submit(submit),
+            );
+            let response = CreateInteractionResponse::Message(reply.to_message());
+            if let Err(e) = submit.create_response(&ctx.http, response).await {
+                tracing::error!(interaction = %submit.id, error = %e, "could not acknowledge a form");
             }
         }
         FullEvent::Resume { .. } => tracing::info!("gateway session resumed"),
@@ -287,6 +253,71 @@ async fn on_event(
         _ => {}
     }
     Ok(())
+}
+
+/// A "More results" / "Previous" press: the page now, or acknowledged first when slow.
+async fn page_turn(ctx: &serenity::Context, shared: Arc<Shared>, press: &ComponentInteraction) {
+    let presser = press.user.id.get();
+    let custom_id = press.data.custom_id.clone();
+    let vote = core::vote_on(&press.message);
+    let defer_after = shared.defer_after();
+    let deferred = std::sync::atomic::AtomicBool::new(false);
+    // A slow page acknowledges first ("deferred update"), then edits the message.
+    let defer = async {
+        match press.defer(&ctx.http).await {
+            Ok(()) => deferred.store(true, std::sync::atomic::Ordering::SeqCst),
+            Err(e) => {
+                tracing::warn!(interaction = %press.id, error = %e, "could not defer a page turn")
+            }
+        }
+    };
+    let turn = core::with_deadline(
+        move || shared.page_turn(presser, &custom_id, vote),
+        defer_after,
+        defer,
+    )
+    .await
+    .unwrap_or_else(|e| {
+        tracing::error!(interaction = %press.id, user = presser, error = format!("{e:#}"), "page turn failed");
+        PageTurn::Refused(Reply::apology())
+    });
+    let sent = if deferred.load(std::sync::atomic::Ordering::SeqCst) {
+        match turn {
+            PageTurn::Update(reply) => press
+                .edit_response(&ctx.http, reply.to_edit())
+                .await
+                .map(drop),
+            PageTurn::Refused(reply) => press
+                .create_followup(&ctx.http, reply.to_followup())
+                .await
+                .map(drop),
+        }
+    } else {
+        let response = match turn {
+            PageTurn::Update(reply) => CreateInteractionResponse::UpdateMessage(reply.to_message()),
+            PageTurn::Refused(reply) => CreateInteractionResponse::Message(reply.to_message()),
+        };
+        press.create_response(&ctx.http, response).await
+    };
+    if let Err(e) = sent {
+        tracing::error!(interaction = %press.id, user = presser, error = %e, "could not answer a button press");
+    }
+}
+
+/// A 👍 / 👎 press: acknowledged privately, or with the 👎 form; the message stays as it is.
+async fn on_vote(
+    ctx: &serenity::Context,
+    shared: &Shared,
+    press: &ComponentInteraction,
+    vote: core::VoteId,
+) {
+    let response = match shared.vote(press.user.id.get(), press.guild_id.map(|g| g.get()), vote) {
+        core::Voted::Thanks(reply) => CreateInteractionResponse::Message(reply.to_message()),
+        core::Voted::AskWhy(form) => CreateInteractionResponse::Modal(core::modal(&form)),
+    };
+    if let Err(e) = press.create_response(&ctx.http, response).await {
+        tracing::error!(interaction = %press.id, error = %e, "could not acknowledge a vote");
+    }
 }
 
 async fn on_error(error: FrameworkError<'_, Arc<Shared>, BotError>) {

@@ -252,6 +252,7 @@ pub fn reload_reply(outcome: &Outcome, data_dir: &Path) -> Reply {
         }),
         ephemeral: true,
         pager: None,
+        vote: None,
         files: rendered
             .files
             .into_iter()

@@ -9,7 +9,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Row};
 
-use super::{Gaps, Record, Suggestion, TopChange, Unanswered};
+use super::{Gaps, Record, Suggestion, TopChange, Unanswered, Vote, VotedDown};
 
 /// Versioned migrations, applied in order once each; never edited after release (add one).
 const MIGRATIONS: &[&str] = &[
@@ -33,6 +33,17 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX questions_outcome_at ON questions (outcome, at, command, question);
     CREATE INDEX questions_member_at ON questions (member, at, outcome, command, question);
     CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    // 2: votes on answers, one per member and answer (the question it answered).
+    "CREATE TABLE votes (
+        question_id BIGINT NOT NULL,
+        member TEXT NOT NULL,
+        up BIGINT NOT NULL,
+        comment TEXT,
+        at BIGINT NOT NULL,
+        guild_id BIGINT,
+        PRIMARY KEY (question_id, member)
+    );
+    CREATE INDEX votes_at ON votes (at, guild_id);",
 ];
 
 /// Outcomes the gap report counts as "no answer".
@@ -226,6 +237,13 @@ impl Db {
     /// Writes `records` in one transaction: all or none. A record already stored is skipped,
     /// so a batch retried after a commit whose answer was lost is not written twice.
     pub async fn insert(&self, records: &[Record]) -> Result<(), DbError> {
+        self.write(records, &[]).await
+    }
+
+    /// Writes questions, then votes (at most one per answer and member: a member's vote
+    /// replaces theirs, keeping their comment unless the vote brings one), in one
+    /// transaction.
+    pub async fn write(&self, records: &[Record], votes: &[Vote]) -> Result<(), DbError> {
         let insert = match self.kind {
             Kind::Sqlite => "INSERT OR IGNORE INTO questions",
             Kind::Postgres => "INSERT INTO questions",
@@ -268,12 +286,43 @@ impl Db {
             }
             query.execute(&mut *tx).await?;
         }
+        for chunk in votes.chunks(ROWS) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|r| {
+                    let p: Vec<String> = (1..=6).map(|c| format!("${}", r * 6 + c)).collect();
+                    format!("({})", p.join(", "))
+                })
+                .collect();
+            // The same statement on both: SQLite has taken PostgreSQL's upsert since 3.24.
+            let sql = format!(
+                "INSERT INTO votes (question_id, member, up, comment, at, guild_id) VALUES {}
+                 ON CONFLICT (question_id, member) DO UPDATE SET up = excluded.up,
+                 at = excluded.at, comment = COALESCE(excluded.comment, votes.comment)",
+                values.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for v in chunk {
+                query = query
+                    .bind(v.question)
+                    .bind(v.member.clone())
+                    .bind(i64::from(v.up))
+                    .bind(v.comment.clone())
+                    .bind(v.at)
+                    .bind(v.guild_id);
+            }
+            query.execute(&mut *tx).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
 
-    /// Deletes questions recorded before `before` (unix seconds); returns how many.
+    /// Deletes questions and votes recorded before `before` (unix seconds); returns how
+    /// many questions.
     pub async fn purge(&self, before: i64) -> Result<u64, DbError> {
+        sqlx::query("DELETE FROM votes WHERE at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
         let done = sqlx::query("DELETE FROM questions WHERE at < $1")
             .bind(before)
             .execute(&self.pool)
@@ -312,14 +361,16 @@ impl Db {
         let scope = Scope { since, guild };
         // Independent reads: side by side on the pool's connections (WAL lets SQLite's
         // readers run together too).
-        let (unanswered, changed, suggestions) = tokio::join!(
+        let (unanswered, voted_down, changed, suggestions) = tokio::join!(
             self.unanswered(scope, limit),
+            self.voted_down(scope, limit),
             self.top_changes(scope, limit),
             self.suggestions(scope, limit)
         );
         Ok(Gaps {
             since,
             unanswered: unanswered?,
+            voted_down: voted_down?,
             changed: changed?,
             suggestions: suggestions?,
         })
@@ -363,6 +414,74 @@ impl Db {
             })
             .collect::<Result<_, sqlx::Error>>()
             .map_err(Into::into)
+    }
+
+    /// Answers with 👎 votes cast since the report's start, grouped by their top passage,
+    /// most voted down first (then least voted up).
+    async fn voted_down(&self, scope: Scope, limit: usize) -> Result<Vec<VotedDown>, DbError> {
+        let sql = format!(
+            "SELECT q.top_passage, q.command, q.question, v.up, v.comment
+             FROM votes v JOIN questions q ON q.id = v.question_id
+             WHERE v.at >= $1{}
+             ORDER BY v.at",
+            scope.guild_clause("v.", 2)
+        );
+        let rows = scope
+            .bind_guild(sqlx::query(&sql).bind(scope.since))
+            .fetch_all(&self.pool)
+            .await?;
+        // passage → (down, up, questions with their 👎 count, comments)
+        type Tally = (i64, i64, Vec<(String, i64)>, Vec<String>);
+        let mut by_passage: Vec<(Option<String>, Tally)> = Vec::new();
+        for r in &rows {
+            let passage: Option<String> = r.try_get(0)?;
+            let (command, asked): (String, String) = (r.try_get(1)?, r.try_get(2)?);
+            let question = format!("/{command} {asked}").trim_end().to_string();
+            let up: i64 = r.try_get(3)?;
+            let comment: Option<String> = r.try_get(4)?;
+            let at = match by_passage.iter().position(|(p, _)| *p == passage) {
+                Some(i) => i,
+                None => {
+                    by_passage.push((passage, (0, 0, Vec::new(), Vec::new())));
+                    by_passage.len() - 1
+                }
+            };
+            let (down, ups, questions, comments) = &mut by_passage[at].1;
+            if up != 0 {
+                *ups += 1;
+                continue;
+            }
+            *down += 1;
+            match questions.iter_mut().find(|(q, _)| *q == question) {
+                Some((_, n)) => *n += 1,
+                None => questions.push((question, 1)),
+            }
+            if let Some(c) = comment.filter(|c| !c.is_empty() && !comments.contains(c)) {
+                comments.push(c);
+            }
+        }
+        let mut voted: Vec<VotedDown> = by_passage
+            .into_iter()
+            .filter(|(_, (down, ..))| *down > 0)
+            .map(|(passage, (down, up, mut questions, comments))| {
+                questions.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                VotedDown {
+                    passage,
+                    down,
+                    up,
+                    questions: questions.into_iter().map(|(q, _)| q).collect(),
+                    comments,
+                }
+            })
+            .collect();
+        voted.sort_by(|a, b| {
+            b.down
+                .cmp(&a.down)
+                .then(a.up.cmp(&b.up))
+                .then(a.passage.cmp(&b.passage))
+        });
+        voted.truncate(limit);
+        Ok(voted)
     }
 
     /// Questions whose top passage changed when the content did (a new content version),

@@ -1,7 +1,8 @@
-//! What members ask and how it went, recorded off the answer path, for the moderators'
-//! content-gap report (`careerbot gaps`): questions nothing answered, answers that changed
-//! between content versions, and synonym suggestions from a failed question followed by
-//! one that worked. Member ids are kept only as a keyed hash.
+//! What members ask, how it went and how they voted on the answer, recorded off the answer
+//! path, for the moderators' content-gap report (`careerbot gaps`): questions nothing
+//! answered, answers voted down, answers that changed between content versions, and synonym
+//! suggestions from a failed question followed by one that worked. Member ids are kept only
+//! as a keyed hash.
 
 pub mod db;
 
@@ -50,6 +51,32 @@ pub struct Record {
     pub member_id: Option<u64>,
     /// HMAC-SHA256 of the member id (hex), never the id.
     pub member: Option<String>,
+}
+
+/// A member's 👍 or 👎 on an answer (the recorded question it answered), and what they were
+/// looking for when they said so. One per member and answer: a later vote replaces theirs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Vote {
+    /// The [`Record::id`] of the question the answer was for.
+    pub question: i64,
+    pub at: i64,
+    pub up: bool,
+    /// The 👎 form's text; `None` leaves an earlier one in place.
+    pub comment: Option<String>,
+    pub guild_id: Option<i64>,
+    /// The voter: in memory only, hashed by the writer into [`Vote::member`].
+    pub member_id: u64,
+    pub member: String,
+}
+
+/// Longest 👎 comment kept, in characters (the form allows no more).
+pub const COMMENT_MAX: usize = 300;
+
+/// What waits for the writer.
+#[derive(Debug)]
+enum Entry {
+    Question(Record),
+    Vote(Vote),
 }
 
 /// `text` as recorded: lower-cased, whitespace collapsed, control characters (NUL, which
@@ -127,7 +154,7 @@ impl MemberHasher {
 
 /// Hands records to the background writer; never waits, never fails an answer.
 pub struct Recorder {
-    queue: mpsc::Sender<Record>,
+    queue: mpsc::Sender<Entry>,
     dropped: Throttled,
     /// The store, once connected: what `/gaps` reads.
     db: Arc<std::sync::OnceLock<Db>>,
@@ -172,18 +199,41 @@ impl Recorder {
     }
 
     pub fn record(&self, record: Record) {
-        match self.queue.try_send(record) {
-            Ok(()) => metrics::counter!("careerbot_feedback_recorded_total").increment(1),
-            Err(_) => {
-                metrics::counter!("careerbot_feedback_dropped_total").increment(1);
-                if let Some(since) = self.dropped.ready() {
-                    tracing::warn!(
-                        queue = QUEUE,
-                        more_since_last_log = since,
-                        "the feedback queue is full (database slow or down): questions are not being recorded"
-                    );
-                }
+        if self.queue.try_send(Entry::Question(record)).is_ok() {
+            metrics::counter!("careerbot_feedback_recorded_total").increment(1);
+        } else {
+            self.count_dropped();
+        }
+    }
+
+    /// Queues a vote (and its comment), as questions are: never waits.
+    pub fn record_vote(&self, mut vote: Vote) {
+        vote.comment = vote.comment.map(|c| {
+            without_controls(c.trim())
+                .chars()
+                .take(COMMENT_MAX)
+                .collect()
+        });
+        let (kind, commented) = (if vote.up { "up" } else { "down" }, vote.comment.is_some());
+        if self.queue.try_send(Entry::Vote(vote)).is_ok() {
+            if commented {
+                metrics::counter!("careerbot_vote_comments_total").increment(1);
+            } else {
+                metrics::counter!("careerbot_votes_total", "vote" => kind).increment(1);
             }
+        } else {
+            self.count_dropped();
+        }
+    }
+
+    fn count_dropped(&self) {
+        metrics::counter!("careerbot_feedback_dropped_total").increment(1);
+        if let Some(since) = self.dropped.ready() {
+            tracing::warn!(
+                queue = QUEUE,
+                more_since_last_log = since,
+                "the feedback queue is full (database slow or down): questions and votes are not being recorded"
+            );
         }
     }
 
@@ -224,25 +274,40 @@ async fn connect_retrying(config: &Config) -> (Db, MemberHasher) {
 async fn write(
     db: Db,
     hasher: MemberHasher,
-    mut incoming: mpsc::Receiver<Record>,
+    mut incoming: mpsc::Receiver<Entry>,
     failing_now: Arc<std::sync::atomic::AtomicBool>,
 ) {
-    let mut batch = Vec::with_capacity(BATCH);
+    let mut entries = Vec::with_capacity(BATCH);
     let failing = Throttled::default();
-    while incoming.recv_many(&mut batch, BATCH).await > 0 {
-        for record in &mut batch {
-            record.member = record.member_id.take().map(|m| hasher.hash(m));
-            record.notes = record.notes.iter().map(|n| without_controls(n)).collect();
+    while incoming.recv_many(&mut entries, BATCH).await > 0 {
+        let (mut records, mut votes) = (Vec::new(), Vec::new());
+        for entry in entries.drain(..) {
+            match entry {
+                Entry::Question(mut record) => {
+                    record.member = record.member_id.take().map(|m| hasher.hash(m));
+                    record.notes = record.notes.iter().map(|n| without_controls(n)).collect();
+                    records.push(record);
+                }
+                Entry::Vote(mut vote) => {
+                    vote.member = hasher.hash(vote.member_id);
+                    merge_vote(&mut votes, vote);
+                }
+            }
         }
         let mut backoff = Duration::from_millis(100);
         loop {
-            match db.insert(&batch).await {
+            match db.write(&records, &votes).await {
                 // The store is up but refuses something in the batch: write what it takes,
                 // one by one, and count the rest as dropped, rather than stall on it forever.
                 Err(DbError::Query(sqlx::Error::Database(e))) => {
-                    tracing::warn!(error = %e, records = batch.len(), "the feedback database refused a batch; writing it one record at a time");
-                    for record in &batch {
-                        if db.insert(std::slice::from_ref(record)).await.is_err() {
+                    tracing::warn!(error = %e, records = records.len(), votes = votes.len(), "the feedback database refused a batch; writing it one entry at a time");
+                    for record in &records {
+                        if db.write(std::slice::from_ref(record), &[]).await.is_err() {
+                            metrics::counter!("careerbot_feedback_dropped_total").increment(1);
+                        }
+                    }
+                    for vote in &votes {
+                        if db.write(&[], std::slice::from_ref(vote)).await.is_err() {
                             metrics::counter!("careerbot_feedback_dropped_total").increment(1);
                         }
                     }
@@ -264,8 +329,23 @@ async fn write(
                 }
             }
         }
-        batch.clear();
         tokio::time::sleep(GATHER).await;
+    }
+}
+
+/// Adds `vote` to a batch, as the later of the member's votes on that answer: one row per
+/// (answer, member), as stored, since one statement may not update a row twice.
+fn merge_vote(votes: &mut Vec<Vote>, vote: Vote) {
+    match votes
+        .iter_mut()
+        .find(|v| v.question == vote.question && v.member == vote.member)
+    {
+        Some(earlier) => {
+            earlier.comment = vote.comment.or(earlier.comment.take());
+            earlier.up = vote.up;
+            earlier.at = vote.at;
+        }
+        None => votes.push(vote),
     }
 }
 
@@ -307,6 +387,7 @@ pub struct Gaps {
     /// Unix seconds: the report covers questions from then on.
     pub since: i64,
     pub unanswered: Vec<Unanswered>,
+    pub voted_down: Vec<VotedDown>,
     pub changed: Vec<TopChange>,
     pub suggestions: Vec<Suggestion>,
 }
@@ -319,6 +400,18 @@ pub struct Unanswered {
     pub count: i64,
     pub first: i64,
     pub last: i64,
+}
+
+/// An answer members voted down: its top passage (none for "nothing found"), the votes, the
+/// questions that led to it and what the voters said they were looking for.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VotedDown {
+    pub passage: Option<String>,
+    pub down: i64,
+    pub up: i64,
+    /// `/command question`, most voted down first.
+    pub questions: Vec<String>,
+    pub comments: Vec<String>,
 }
 
 /// A question asked often whose top passage changed between content versions.
@@ -365,6 +458,33 @@ impl Suggestion {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_members_later_vote_replaces_theirs_and_keeps_their_comment() {
+        let vote = |question, member: &str, up, comment: Option<&str>| Vote {
+            question,
+            at: 0,
+            up,
+            comment: comment.map(str::to_string),
+            guild_id: None,
+            member_id: 0,
+            member: member.to_string(),
+        };
+        let mut batch = Vec::new();
+        merge_vote(&mut batch, vote(1, "a", false, None));
+        merge_vote(&mut batch, vote(1, "a", false, Some("salary in pune")));
+        merge_vote(&mut batch, vote(1, "b", true, None));
+        merge_vote(&mut batch, vote(2, "a", true, None));
+        merge_vote(&mut batch, vote(1, "a", true, None));
+        assert_eq!(
+            batch,
+            [
+                vote(1, "a", true, Some("salary in pune")),
+                vote(1, "b", true, None),
+                vote(2, "a", true, None)
+            ]
+        );
+    }
 
     #[test]
     fn a_suggestion_names_the_words_that_changed() {

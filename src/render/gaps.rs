@@ -44,6 +44,31 @@ pub fn embed(gaps: &Gaps, days: u32, limit: usize) -> (EmbedView, (String, Strin
         gaps.unanswered.len(),
     );
     field(
+        "Voted down",
+        gaps.voted_down
+            .iter()
+            .take(limit)
+            .map(|v| {
+                let mut line = format!(
+                    "{}× 👎{} {} for {}",
+                    v.down,
+                    if v.up > 0 {
+                        format!(" ({}× 👍)", v.up)
+                    } else {
+                        String::new()
+                    },
+                    passage_name(v.passage.as_deref()),
+                    v.questions.first().map_or_else(String::new, |q| code(q))
+                );
+                if let Some(c) = v.comments.first() {
+                    line.push_str(&format!(": \"{}\"", escape_markdown(c)));
+                }
+                line
+            })
+            .collect(),
+        gaps.voted_down.len(),
+    );
+    field(
         "Answered differently after a change",
         gaps.changed
             .iter()
@@ -84,12 +109,20 @@ pub fn embed(gaps: &Gaps, days: u32, limit: usize) -> (EmbedView, (String, Strin
     );
     let view = EmbedView {
         title: format!("Content gaps · last {days} day(s)"),
-        description: "Questions the guide did not answer, answers that changed with the content, and word pairs to add to `search.synonyms` in config.toml.".into(),
+        description: "Questions the guide did not answer, answers members voted down (with what they were looking for), answers that changed with the content, and word pairs to add to `search.synonyms` in config.toml.".into(),
         fields,
         footer: format!("since {} · every row in {CSV_FILE}", day(gaps.since)),
         color: COLOR,
     };
     (view, (CSV_FILE.to_string(), csv(gaps)))
+}
+
+/// A voted-down answer's passage id, or what a member saw when there was none.
+fn passage_name(passage: Option<&str>) -> String {
+    match passage {
+        Some(p) => escape_markdown(p),
+        None => "\"nothing found\"".into(),
+    }
 }
 
 /// `2026-11-27` for unix seconds (UTC).
@@ -126,6 +159,26 @@ pub fn table(gaps: &Gaps, days: u32) -> String {
             day(u.first),
             day(u.last)
         ));
+    }
+    out.push_str(
+        "\nAnswers voted down (👎, then 👍), the questions and what voters were looking for:\n",
+    );
+    if gaps.voted_down.is_empty() {
+        out.push_str("  none\n");
+    }
+    for v in &gaps.voted_down {
+        out.push_str(&format!(
+            "  {:>5}×  {}   ({} 👍)\n",
+            v.down,
+            v.passage.as_deref().unwrap_or("(nothing found)"),
+            v.up
+        ));
+        for q in &v.questions {
+            out.push_str(&format!("           asked: {q}\n"));
+        }
+        for c in &v.comments {
+            out.push_str(&format!("           looking for: {c}\n"));
+        }
     }
     out.push_str("\nAsked often, answered differently after a content change:\n");
     if gaps.changed.is_empty() {
@@ -181,6 +234,23 @@ pub fn csv(gaps: &Gaps) -> String {
             &day(u.first),
             &day(u.last),
             "",
+        ]);
+    }
+    for v in &gaps.voted_down {
+        let passage = v.passage.as_deref().unwrap_or("(nothing found)");
+        let questions = v.questions.join(" | ");
+        let mut detail = format!("{passage}; {} up", v.up);
+        if !v.comments.is_empty() {
+            detail.push_str(&format!("; looking for: {}", v.comments.join(" | ")));
+        }
+        row([
+            "voted_down",
+            "",
+            &questions,
+            &v.down.to_string(),
+            "",
+            "",
+            &detail,
         ]);
     }
     for c in &gaps.changed {

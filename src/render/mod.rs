@@ -215,7 +215,7 @@ fn help_text(answer: &Answer, out: &mut String) {
 /// What is recorded and for how long, for `/help` (when the service records).
 pub fn recording_line(help: &crate::answer::HelpInfo) -> Option<String> {
     help.recorded_days.map(|days| {
-        format!("Questions are kept {days} days to show moderators what the guide misses (command, words and outcome; your member id only as a keyed hash).")
+        format!("Questions and 👍 / 👎 votes are kept {days} days to show moderators what the guide misses (command, words, outcome and what you write in the 👎 form; your member id only as a keyed hash).")
     })
 }
 

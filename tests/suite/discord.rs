@@ -456,7 +456,7 @@ async fn cooldown_makes_repeat_public_answers_private() {
 mod fake_rules {
     //! The fake itself enforces Discord's rules, so the tests above would catch a bot that
     //! answers twice, too late, or too big.
-    use super::super::fake_discord::{validate_message, FakeDiscord};
+    use super::super::fake_discord::{validate_message, validate_response, FakeDiscord};
     use serde_json::{json, Value};
     use std::time::Duration;
 
@@ -514,5 +514,27 @@ mod fake_rules {
         assert!(
             validate_message(&json!({"embeds": [{"title": "ok", "description": "fine"}]})).is_ok()
         );
+        let button = json!({"type": 2, "style": 2, "custom_id": "x"});
+        assert!(
+            validate_message(&json!({"components": [{"type": 1, "components": [button]}]}))
+                .is_err(),
+            "a button with neither label nor emoji"
+        );
+    }
+
+    #[test]
+    fn modals_follow_discords_rules() {
+        let input = |label: &str| json!({"type": 4, "custom_id": "i", "style": 2, "label": label});
+        let modal = |title: &str, label: &str| {
+            json!({"type": 9, "data": {"custom_id": "f", "title": title,
+                "components": [{"type": 1, "components": [input(label)]}]}})
+        };
+        assert!(validate_response(3, &modal("Why?", "Tell us")).is_ok());
+        assert!(
+            validate_response(5, &modal("Why?", "Tell us")).is_err(),
+            "not after a modal"
+        );
+        assert!(validate_response(3, &modal(&"t".repeat(46), "Tell us")).is_err());
+        assert!(validate_response(3, &modal("Why?", &"l".repeat(46))).is_err());
     }
 }

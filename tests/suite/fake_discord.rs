@@ -98,6 +98,8 @@ struct Interaction {
     created: Instant,
     token: String,
     acknowledged: bool,
+    /// Discord's interaction type (2 command, 3 component, 5 modal submit, …).
+    kind: u64,
 }
 
 #[derive(Default)]
@@ -220,6 +222,7 @@ impl FakeDiscord {
                     created: Instant::now(),
                     token,
                     acknowledged: false,
+                    kind: payload["type"].as_u64().unwrap_or(0),
                 },
             );
             inner.gateway.clone().expect("no gateway session")
@@ -282,6 +285,42 @@ impl FakeDiscord {
         );
         payload["message"] = message_json(self.id(), "", json!([]));
         payload
+    }
+
+    /// A button press on a message the bot sent with `message` (a response's `data`): the
+    /// press carries the message's components, as Discord's does.
+    pub fn press(&self, custom_id: &str, user: u64, message: &Value) -> Value {
+        let mut payload = self.button(custom_id, user);
+        payload["message"]["components"] = message["components"].clone();
+        payload["message"]["embeds"] = message["embeds"].clone();
+        payload
+    }
+
+    /// The custom id of the button on `message` (a response's `data`) that `pick` chooses.
+    pub fn button_id(message: &Value, pick: impl Fn(&Value) -> bool) -> Option<String> {
+        message["components"]
+            .as_array()?
+            .iter()
+            .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
+            .find(|b| pick(b))
+            .and_then(|b| b["custom_id"].as_str().map(str::to_string))
+    }
+
+    /// A modal submitted: `inputs` are the text inputs' `(custom id, value)`.
+    pub fn modal_submit(&self, custom_id: &str, user: u64, inputs: &[(&str, &str)]) -> Value {
+        let rows: Vec<Value> = inputs
+            .iter()
+            .map(|(id, value)| {
+                json!({"type": 1, "components": [{"type": 4, "custom_id": id, "value": value}]})
+            })
+            .collect();
+        self.interaction(
+            5,
+            json!({"custom_id": custom_id, "components": rows}),
+            user,
+            MEMBER_PERMISSIONS,
+            &[],
+        )
     }
 
     fn interaction(
@@ -379,6 +418,7 @@ impl FakeDiscord {
                 created: Instant::now(),
                 token: token.to_string(),
                 acknowledged: false,
+                kind: 2,
             },
         );
     }
@@ -392,6 +432,7 @@ impl FakeDiscord {
                 created: Instant::now(),
                 token: token.to_string(),
                 acknowledged: true,
+                kind: 2,
             },
         );
     }
@@ -528,6 +569,38 @@ fn parse_body(headers: &axum::http::HeaderMap, bytes: &[u8]) -> (Value, Vec<(Str
     (json, files)
 }
 
+/// What Discord checks in an interaction response: the message limits, and for a modal
+/// (type 9) its own rules — never in answer to a modal submit, a title and inputs within
+/// their limits.
+pub fn validate_response(interaction_kind: u64, body: &Value) -> Result<(), String> {
+    if body["type"].as_u64() != Some(9) {
+        return validate_message(&body["data"]);
+    }
+    if interaction_kind == 5 {
+        return Err("a modal cannot answer a modal submit".into());
+    }
+    let data = &body["data"];
+    let chars = |v: &Value| v.as_str().map_or(0, |s| s.chars().count());
+    let (title, id) = (chars(&data["title"]), chars(&data["custom_id"]));
+    if !(1..=45).contains(&title) || !(1..=100).contains(&id) {
+        return Err(format!("modal title {title} / custom_id {id} out of range"));
+    }
+    let rows = data["components"].as_array().cloned().unwrap_or_default();
+    if rows.is_empty() || rows.len() > 5 {
+        return Err("a modal needs 1 to 5 rows".into());
+    }
+    for row in &rows {
+        for input in row["components"].as_array().into_iter().flatten() {
+            let label = chars(&input["label"]);
+            let max = input["max_length"].as_u64().unwrap_or(4000);
+            if input["type"] != 4 || !(1..=45).contains(&label) || !(1..=4000).contains(&max) {
+                return Err(format!("bad modal input: {input}"));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Discord's message limits; `Err` is the reason for a 400.
 pub fn validate_message(data: &Value) -> Result<(), String> {
     let chars = |v: &Value| v.as_str().map_or(0, |s| s.chars().count());
@@ -565,9 +638,16 @@ pub fn validate_message(data: &Value) -> Result<(), String> {
         return Err(format!("embeds total {total} over 6000"));
     }
     for row in data["components"].as_array().into_iter().flatten() {
-        for c in row["components"].as_array().into_iter().flatten() {
+        let buttons = row["components"].as_array().cloned().unwrap_or_default();
+        if buttons.len() > 5 {
+            return Err("more than 5 buttons in a row".into());
+        }
+        for c in &buttons {
             if chars(&c["custom_id"]) > 100 {
                 return Err("custom_id over 100".into());
+            }
+            if c["type"] == 2 && chars(&c["label"]) == 0 && c["emoji"].is_null() {
+                return Err("a button needs a label or an emoji".into());
             }
         }
     }
@@ -763,7 +843,7 @@ async fn post_callback(
                         ),
                         after,
                     )
-                } else if let Err(why) = validate_message(&body["data"]) {
+                } else if let Err(why) = validate_response(i.kind, &body) {
                     (
                         400,
                         discord_error(

@@ -9,17 +9,18 @@ use std::time::Duration;
 use careerbot::answer::{Command as BotCommand, Request};
 use careerbot::config::Config;
 use careerbot::feedback::{self, Db, Record};
-use careerbot::service::{Asker, Shared};
+use careerbot::service::{Asker, FormSubmit, Shared, VoteId, Voted, COMMENT_INPUT};
 use sqlx::Row;
 
 use super::postgres::Postgres;
 use super::util::{config_with, engine_for, root};
 
-fn ask(shared: &Shared, member: u64, line: &str) {
+/// Asks as a member of server 11 would; the answer's vote id.
+fn ask(shared: &Shared, member: u64, line: &str) -> Option<i64> {
     let words: Vec<String> = line.split_whitespace().map(str::to_string).collect();
     let request = Request::new(BotCommand::from_words(&words).unwrap());
     let asker = Asker::new(member, Some(11), Some(22));
-    shared.reply(asker, &request, false, None).unwrap();
+    shared.reply(asker, &request, false, None).unwrap().vote
 }
 
 /// Waits (bounded) until `n` questions are stored.
@@ -44,8 +45,41 @@ async fn records_and_reports(config: Config, db: Db) {
     ask(&shared, 7, "/ask mlops");
     ask(&shared, 8, "/ask   Quokka ");
     ask(&shared, 8, "/salary junior us");
-    ask(&shared, 9, "/certs gcp");
+    let certs = ask(&shared, 9, "/certs gcp").expect("answers carry a vote id");
     stored(&db, 5).await;
+
+    // Two members vote the certification answer down (one says why, then votes again),
+    // one up; votes are upserts, one per member and answer, on either store.
+    let vote = |member, up| {
+        let id = VoteId {
+            question: certs,
+            up,
+        };
+        matches!(shared.vote(member, Some(11), id), Voted::AskWhy(_)) != up
+    };
+    assert!(vote(7, false) && vote(8, false) && vote(9, true));
+    let said = FormSubmit {
+        custom_id: careerbot::service::Form::looking_for(certs).custom_id,
+        values: vec![(COMMENT_INPUT.into(), " AWS certs\u{0}, not GCP ".into())],
+    };
+    shared.vote_comment(7, Some(11), &said);
+    assert!(vote(7, false));
+    let mut voted = Vec::new();
+    for _ in 0..500 {
+        voted = db
+            .gaps(feedback::now() - 3600, 10, Some(11))
+            .await
+            .unwrap()
+            .voted_down;
+        if voted.first().is_some_and(|v| !v.comments.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(voted.len(), 1, "{voted:?}");
+    assert_eq!((voted[0].down, voted[0].up), (2, 1));
+    assert_eq!(voted[0].questions, ["/certs gcp"]);
+    assert_eq!(voted[0].comments, ["AWS certs, not GCP"]);
 
     // Another server's moderators see none of it.
     let elsewhere = db.gaps(feedback::now() - 3600, 10, Some(99)).await.unwrap();
@@ -272,7 +306,7 @@ async fn gaps_over_discord_for_moderators_only() {
                 .command("help", serde_json::json!([]), 5, MEMBER_PERMISSIONS),
         );
     let help = bot.fake.callback(help).await.text();
-    assert!(help.contains("Questions are kept 90 days"), "{help}");
+    assert!(help.contains("votes are kept 90 days"), "{help}");
     let db = feedback::open(&{
         let mut c = recording_config(db_dir.path());
         c.database.path = db_path.clone();
@@ -422,4 +456,171 @@ async fn gaps_over_http() {
     let (name, bytes) = &calls[0].files[0];
     assert_eq!(name, "content-gaps.csv");
     assert!(String::from_utf8_lossy(bytes).contains("unanswered,ask,quokka,1,"));
+}
+
+/// The votes stored so far: `(up, comment)` per member, in member-hash order.
+async fn stored_votes(db: &Db) -> Vec<(i64, Option<String>)> {
+    sqlx::query("SELECT up, comment FROM votes ORDER BY member")
+        .fetch_all(db.pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.try_get(0).unwrap(), r.try_get(1).unwrap()))
+        .collect()
+}
+
+/// Waits (bounded) until the stored votes satisfy `done`.
+async fn votes_until(db: &Db, done: impl Fn(&[(i64, Option<String>)]) -> bool) {
+    let mut last = Vec::new();
+    for _ in 0..1500 {
+        last = stored_votes(db).await;
+        if done(&last) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the votes were not stored in time: {last:?}");
+}
+
+fn emoji(name: &'static str) -> impl Fn(&serde_json::Value) -> bool {
+    move |b| b["emoji"]["name"] == name
+}
+
+/// 👍 / 👎 through the fake Discord: any member votes on a public answer, privately
+/// acknowledged, and may change their vote; 👎 opens the "What were you looking for?" form;
+/// a page turn keeps the buttons; `/gaps` lists the answer voted down with what was missing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn votes_over_discord() {
+    use super::fake_discord::{embed_text, FakeDiscord, MEMBER_PERMISSIONS, MODERATOR_PERMISSIONS};
+    let db_dir = tempfile::tempdir().unwrap();
+    let db_path = db_dir.path().join("careerbot.db");
+    let bot = super::harness::TestBot::start(|c| {
+        c.feedback.enabled = true;
+        c.database.path = db_path.clone();
+    })
+    .await;
+    let fake = &bot.fake;
+    let id = fake.dispatch(fake.command("faq", serde_json::json!([]), 5, MEMBER_PERMISSIONS));
+    let message = fake.callback(id).await.data().clone();
+    let up = FakeDiscord::button_id(&message, emoji("👍")).expect("👍 on the answer");
+    let down = FakeDiscord::button_id(&message, emoji("👎")).expect("👎 on the answer");
+    let more = FakeDiscord::button_id(&message, |b| b["label"] == "More results").unwrap();
+
+    // Another member's 👍, acknowledged privately; the message is not re-sent.
+    let cb = fake
+        .callback(fake.dispatch(fake.press(&up, 6, &message)))
+        .await;
+    assert_eq!((cb.status, cb.kind(), cb.ephemeral()), (204, 4, true));
+    assert!(cb.text().contains("Thanks for the 👍"), "{}", cb.text());
+
+    // The asker's 👎 opens the form, and they say what they were looking for.
+    let cb = fake
+        .callback(fake.dispatch(fake.press(&down, 5, &message)))
+        .await;
+    assert_eq!((cb.status, cb.kind()), (204, 9), "{:#?}", cb.body);
+    assert_eq!(cb.data()["title"], "What were you looking for?");
+    let form = cb.data()["custom_id"].as_str().unwrap().to_string();
+    let input = cb.data()["components"][0]["components"][0]["custom_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let said = [(input.as_str(), "visa sponsorship for ML roles")];
+    let cb = fake
+        .callback(fake.dispatch(fake.modal_submit(&form, 5, &said)))
+        .await;
+    assert_eq!((cb.status, cb.kind(), cb.ephemeral()), (204, 4, true));
+    assert!(
+        cb.text().contains("what you were looking for"),
+        "{}",
+        cb.text()
+    );
+
+    // The other member changes their vote to 👎 and closes the form unanswered.
+    let cb = fake
+        .callback(fake.dispatch(fake.press(&down, 6, &message)))
+        .await;
+    assert_eq!((cb.status, cb.kind()), (204, 9));
+
+    // Turning the page keeps the answer's vote buttons.
+    let cb = fake
+        .callback(fake.dispatch(fake.press(&more, 5, &message)))
+        .await;
+    assert_eq!((cb.status, cb.kind()), (204, 7));
+    assert_eq!(
+        FakeDiscord::button_id(cb.data(), emoji("👎")),
+        Some(down.clone())
+    );
+
+    // One vote per member, both now 👎, the asker's with the text.
+    let mut config = recording_config(db_dir.path());
+    config.database.path = db_path.clone();
+    let db = feedback::open(&config).await.unwrap();
+    votes_until(&db, |v| {
+        v.len() == 2
+            && v.iter().all(|(up, _)| *up == 0)
+            && v.iter().filter(|(_, c)| c.is_some()).count() == 1
+    })
+    .await;
+    let comments: Vec<_> = stored_votes(&db)
+        .await
+        .into_iter()
+        .filter_map(|v| v.1)
+        .collect();
+    assert_eq!(comments, ["visa sponsorship for ML roles"]);
+
+    let id = fake.dispatch(fake.command("gaps", serde_json::json!([]), 9, MODERATOR_PERMISSIONS));
+    fake.callback(id).await;
+    let calls = fake.webhook_calls(id, 1).await;
+    let text = embed_text(&calls[0].body);
+    assert!(text.contains("Voted down (1)"), "{text}");
+    assert!(text.contains("2× 👎"), "{text}");
+    assert!(text.contains("visa sponsorship for ML roles"), "{text}");
+    let csv = String::from_utf8_lossy(&calls[0].files[0].1).into_owned();
+    assert!(csv.contains("voted_down,,/faq,2,"), "{csv}");
+    bot.stop().await;
+}
+
+/// Over the HTTP endpoint: the buttons, the 👎 form and its submission are answered in
+/// the response body, and the vote is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn votes_over_http() {
+    use super::fake_discord::{FakeDiscord, MEMBER_PERMISSIONS};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("careerbot.db");
+    let s = super::http::Server::start_with(|c| {
+        c.feedback.enabled = true;
+        c.database.path = path.clone();
+    })
+    .await;
+    let ask = s.fake.command(
+        "salary",
+        serde_json::json!([super::http::opt("level", "senior")]),
+        5,
+        MEMBER_PERMISSIONS,
+    );
+    let (status, answer) = s.post(&ask).await;
+    assert_eq!(status, 200);
+    let down = FakeDiscord::button_id(&answer["data"], emoji("👎")).expect("👎 on the answer");
+    let (_, form) = s.post(&s.fake.press(&down, 7, &answer["data"])).await;
+    assert_eq!(form["type"], 9, "{form}");
+    let form_id = form["data"]["custom_id"].as_str().unwrap();
+    let submit = s
+        .fake
+        .modal_submit(form_id, 7, &[(feedback_input(&form), "equity at startups")]);
+    let (_, thanks) = s.post(&submit).await;
+    assert_eq!(
+        (thanks["type"].as_u64(), thanks["data"]["flags"].as_u64()),
+        (Some(4), Some(64))
+    );
+
+    let mut c = recording_config(dir.path());
+    c.database.path = path.clone();
+    let db = feedback::open(&c).await.unwrap();
+    votes_until(&db, |v| v == [(0, Some("equity at startups".to_string()))]).await;
+}
+
+fn feedback_input(form: &serde_json::Value) -> &str {
+    form["data"]["components"][0]["components"][0]["custom_id"]
+        .as_str()
+        .unwrap()
 }

@@ -172,7 +172,7 @@ fn reload_replies() {
 /// The content-gap report: the terminal table, the CSV, and `/gaps`'s embed and attachment.
 #[test]
 fn gaps_report() {
-    use careerbot::feedback::{Gaps, Suggestion, TopChange, Unanswered};
+    use careerbot::feedback::{Gaps, Suggestion, TopChange, Unanswered, VotedDown};
     let day = 86_400;
     let since = 1_795_824_000 - 30 * day;
     let gaps = Gaps {
@@ -198,6 +198,25 @@ fn gaps_report() {
                 count: 1,
                 first: since,
                 last: since,
+            },
+        ],
+        voted_down: vec![
+            VotedDown {
+                passage: Some("salary/india#senior".into()),
+                down: 5,
+                up: 2,
+                questions: vec![
+                    "/salary senior india".into(),
+                    "/ask senior pay bangalore".into(),
+                ],
+                comments: vec!["stock vs cash split for *senior* roles".into()],
+            },
+            VotedDown {
+                passage: None,
+                down: 1,
+                up: 0,
+                questions: vec!["/ask quokka".into()],
+                comments: Vec::new(),
             },
         ],
         changed: vec![TopChange {
