@@ -44,8 +44,20 @@ impl Endpoint {
         }
     }
 
-    /// Records an interaction id; `false` if it was already seen inside the window.
-    fn first_sighting(&self, id: u64) -> bool {
+    /// Records an interaction id; `false` if it was already seen inside the window, here
+    /// or (when replicas share a store) on another replica.
+    async fn first_sighting(&self, id: u64) -> bool {
+        if !self.first_sighting_here(id) {
+            return false;
+        }
+        let window = Duration::from_secs(2 * self.shared.config.http.max_clock_skew_seconds);
+        match self.shared.replicas.get() {
+            Some(replicas) => replicas.first_sighting(id, window).await.unwrap_or(true),
+            None => true,
+        }
+    }
+
+    fn first_sighting_here(&self, id: u64) -> bool {
         let now = unix_now();
         let window = self.shared.config.http.max_clock_skew_seconds;
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
@@ -142,6 +154,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     crate::ops::record_engine(&endpoint.shared);
     endpoint.shared.start_recording();
+    endpoint.shared.start_sharing();
     endpoint.shared.embed_pending().await;
     reloading::reload_on_sighup(&endpoint.shared);
     let _watcher = if endpoint.shared.config.reload.watch {
@@ -254,7 +267,7 @@ async fn interactions(
         }
     };
     if !matches!(interaction, Interaction::Ping(_))
-        && !endpoint.first_sighting(interaction.id().get())
+        && !endpoint.first_sighting(interaction.id().get()).await
     {
         return reject(StatusCode::UNAUTHORIZED, "replayed request");
     }
@@ -327,7 +340,7 @@ async fn command(endpoint: Arc<Endpoint>, interaction: CommandInteraction) -> Re
     let user = interaction.user.id.get();
     let private = invocation.flag("private");
     let command = invocation.command;
-    let (ephemeral, note) = shared.visibility(user, command.name(), private);
+    let (ephemeral, note) = shared.visibility(user, command.name(), private).await;
     let name = command.name();
     let request = crate::answer::Request::new(command);
     let work = {

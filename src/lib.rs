@@ -15,6 +15,7 @@ pub mod ops;
 pub mod registry;
 pub mod reload;
 pub mod render;
+pub mod replicas;
 pub mod search;
 pub mod semantic;
 pub mod service;

@@ -191,6 +191,9 @@ async fn healthz(State(shared): State<Arc<Shared>>) -> Response {
             "database": if r.healthy() { "ok" } else { "degraded" },
             "waiting": r.waiting(),
         })),
+        "replicas": shared.replicas.get().map(|r| json!({
+            "shared_store": if r.connected() { "ok" } else { "connecting" },
+        })),
     });
     (status, Json(body)).into_response()
 }

@@ -28,6 +28,8 @@ pub enum Trigger {
     Watch,
     /// SIGHUP.
     Signal,
+    /// A `/reload` on another replica sharing the store.
+    Replica { requested_by: String },
 }
 
 impl std::fmt::Display for Trigger {
@@ -36,6 +38,9 @@ impl std::fmt::Display for Trigger {
             Trigger::Command { user, user_id, .. } => write!(f, "{user} ({user_id})"),
             Trigger::Watch => f.write_str("file watcher"),
             Trigger::Signal => f.write_str("SIGHUP"),
+            Trigger::Replica { requested_by } => {
+                write!(f, "another replica, for {requested_by}")
+            }
         }
     }
 }

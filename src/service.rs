@@ -20,6 +20,7 @@ use crate::content::{facets::normalize, Facet, Vocabulary};
 use crate::feedback::{Record, Recorder, Vote};
 use crate::registry::{self, OptionKind};
 use crate::render::discord::{self, MessageView};
+use crate::replicas::Replicas;
 use crate::search::Engine;
 use crate::typos::TypoPolicy;
 
@@ -60,6 +61,8 @@ pub struct Shared {
     pub metrics: PrometheusHandle,
     /// Records every question for the content-gap report, once started (`feedback.enabled`).
     pub recorder: OnceLock<Arc<Recorder>>,
+    /// State shared with the other replicas, when they share a PostgreSQL store.
+    pub replicas: OnceLock<Arc<Replicas>>,
 }
 
 /// Rows per list in `/gaps`'s CSV, at most.
@@ -107,6 +110,7 @@ impl Shared {
             expected_shards: AtomicUsize::new(0),
             metrics,
             recorder: OnceLock::new(),
+            replicas: OnceLock::new(),
         })
     }
 
@@ -139,9 +143,10 @@ impl Shared {
     }
 
     /// Whether a reply is private, and why if the member did not ask for it. Public
-    /// replies start the member's cooldown; inside it, replies are private instead of
-    /// refused, so nobody is left without an answer and the channel is not flooded.
-    pub fn visibility(
+    /// replies start the member's cooldown (across replicas when they share a store);
+    /// inside it, replies are private instead of refused, so nobody is left without an
+    /// answer and the channel is not flooded.
+    pub async fn visibility(
         &self,
         user: u64,
         command: &str,
@@ -161,25 +166,40 @@ impl Shared {
         if window.is_zero() {
             return (false, None);
         }
+        let shared = match self.replicas.get() {
+            Some(replicas) => replicas.cooldown(user, window).await,
+            None => None,
+        };
+        match shared.unwrap_or_else(|| self.local_cooldown(user, window)) {
+            None => (false, None),
+            Some(left) => {
+                let wait = left.as_secs().max(1);
+                (
+                    true,
+                    Some(format!(
+                        "You asked a moment ago, so this answer is only visible to you. Public answers again in {wait} s."
+                    )),
+                )
+            }
+        }
+    }
+
+    /// This process's cooldown ledger: `None` when `user`'s cooldown starts now, else the
+    /// time left of the running one.
+    fn local_cooldown(&self, user: u64, window: Duration) -> Option<Duration> {
         let now = Instant::now();
         let mut ledger = self.cooldowns.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(last) = ledger.get(&user) {
             let since = now.duration_since(*last);
             if since < window {
-                let wait = (window - since).as_secs().max(1);
-                return (
-                    true,
-                    Some(format!(
-                        "You asked a moment ago, so this answer is only visible to you. Public answers again in {wait} s."
-                    )),
-                );
+                return Some(window - since);
             }
         }
         if ledger.len() > 10_000 {
             ledger.retain(|_, t| now.duration_since(*t) < window);
         }
         ledger.insert(user, now);
-        (false, None)
+        None
     }
 
     /// Answers a request as a Discord reply.

@@ -17,6 +17,7 @@ mod suite {
     mod index_cache;
     mod listener;
     mod reload;
+    mod replicas;
     mod semantic;
     mod snapshots;
 }

@@ -164,7 +164,7 @@ async fn respond(ctx: Context<'_>, invocation: Invocation) -> Result<(), BotErro
     );
     let private = invocation.flag("private");
     let command = invocation.command;
-    let (ephemeral, note) = shared.visibility(user, command.name(), private);
+    let (ephemeral, note) = shared.visibility(user, command.name(), private).await;
     let request = Request::new(command);
     let work = {
         let shared = Arc::clone(&shared);

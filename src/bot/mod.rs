@@ -143,6 +143,7 @@ pub async fn run(
         .set(Arc::clone(&client.shard_manager) as Arc<dyn core::ShardStatus>);
     crate::ops::record_engine(&shared);
     shared.start_recording();
+    shared.start_sharing();
     shared.embed_pending().await;
     // The operations endpoint lives as long as this bot, however `run` ends: a stopped bot
     // must not keep answering health checks.

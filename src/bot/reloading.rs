@@ -132,7 +132,39 @@ impl Shared {
             }
         }
         self.audit(&outcome, &trigger).await;
+        if let (Trigger::Command { .. }, false, true, Some(replicas)) =
+            (&trigger, dry_run, outcome.is_ok(), self.replicas.get())
+        {
+            replicas.request_reload(&trigger.to_string()).await;
+        }
         outcome
+    }
+
+    /// Shares cooldowns, the replay check and reloads with the other replicas when the
+    /// store is PostgreSQL (the services call it once): each reloads, and audits it, when
+    /// another's `/reload` succeeds.
+    pub fn start_sharing(self: &Arc<Self>) {
+        let Some(replicas) = crate::replicas::Replicas::start(&self.config) else {
+            return;
+        };
+        if self.replicas.set(Arc::clone(&replicas)).is_err() {
+            return;
+        }
+        let shared = Arc::downgrade(self);
+        let window = Duration::from_secs(self.config.http.max_clock_skew_seconds);
+        tokio::spawn(replicas.follow(window, move |request| {
+            let shared = shared.upgrade();
+            async move {
+                let Some(shared) = shared else {
+                    return false;
+                };
+                let trigger = Trigger::Replica {
+                    requested_by: request.requested_by,
+                };
+                shared.reload(trigger, false).await;
+                true
+            }
+        }));
     }
 
     /// Embeds the passages `engine` (just swapped in) left pending, then swaps in the engine

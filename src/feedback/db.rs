@@ -44,6 +44,17 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (question_id, member)
     );
     CREATE INDEX votes_at ON votes (at, guild_id);",
+    // 3: what replicas sharing the store share (see `replicas.rs`).
+    "CREATE TABLE cooldowns (member TEXT PRIMARY KEY, until_ms BIGINT NOT NULL);
+    CREATE TABLE interactions_seen (id BIGINT PRIMARY KEY, at BIGINT NOT NULL);
+    CREATE INDEX interactions_seen_at ON interactions_seen (at);
+    CREATE TABLE reload_requests (
+        id BIGINT PRIMARY KEY,
+        at_ms BIGINT NOT NULL,
+        origin BIGINT NOT NULL,
+        requested_by TEXT NOT NULL
+    );
+    CREATE INDEX reload_requests_at ON reload_requests (at_ms);",
 ];
 
 /// Outcomes the gap report counts as "no answer".
@@ -338,6 +349,114 @@ impl Db {
             Kind::Postgres => "VACUUM ANALYZE questions",
         };
         sqlx::query(statement).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Starts `member`'s public-reply cooldown, to end at `until_ms`, unless one runs past
+    /// `now_ms`: `None` when it started (the reply may be public), else when the running one
+    /// ends. One statement, so two replicas never both start one.
+    pub async fn claim_cooldown(
+        &self,
+        member: &str,
+        now_ms: i64,
+        until_ms: i64,
+    ) -> Result<Option<i64>, DbError> {
+        let claimed = sqlx::query(
+            "INSERT INTO cooldowns (member, until_ms) VALUES ($1, $2)
+             ON CONFLICT (member) DO UPDATE SET until_ms = excluded.until_ms
+             WHERE cooldowns.until_ms <= $3
+             RETURNING until_ms",
+        )
+        .bind(member)
+        .bind(until_ms)
+        .bind(now_ms)
+        .fetch_optional(&self.pool)
+        .await?;
+        if claimed.is_some() {
+            return Ok(None);
+        }
+        let running = sqlx::query("SELECT until_ms FROM cooldowns WHERE member = $1")
+            .bind(member)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match running {
+            Some(row) => Some(row.try_get(0)?),
+            None => None,
+        })
+    }
+
+    /// Records an interaction id; `false` when it was seen at or after `since` (a replay).
+    pub async fn first_sighting(&self, id: i64, now: i64, since: i64) -> Result<bool, DbError> {
+        let first = sqlx::query(
+            "INSERT INTO interactions_seen (id, at) VALUES ($1, $2)
+             ON CONFLICT (id) DO UPDATE SET at = excluded.at
+             WHERE interactions_seen.at < $3
+             RETURNING at",
+        )
+        .bind(id)
+        .bind(now)
+        .bind(since)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(first.is_some())
+    }
+
+    /// Asks every replica to reload: `origin` is the asking process.
+    pub async fn request_reload(
+        &self,
+        at_ms: i64,
+        origin: i64,
+        requested_by: &str,
+    ) -> Result<(), DbError> {
+        sqlx::query(
+            "INSERT INTO reload_requests (id, at_ms, origin, requested_by) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(super::new_id())
+        .bind(at_ms)
+        .bind(origin)
+        .bind(requested_by)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Reload requests made at or after `since_ms`: `(id, at_ms, origin, requested_by)`,
+    /// oldest first.
+    pub async fn reload_requests(
+        &self,
+        since_ms: i64,
+    ) -> Result<Vec<(i64, i64, i64, String)>, DbError> {
+        let rows = sqlx::query(
+            "SELECT id, at_ms, origin, requested_by FROM reload_requests
+             WHERE at_ms >= $1 ORDER BY at_ms, id",
+        )
+        .bind(since_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(Into::into)
+    }
+
+    /// Deletes shared state nobody needs any more: ended cooldowns, interactions seen
+    /// before `seen_before` (unix seconds), reload requests before `requests_before_ms`.
+    pub async fn expire_shared(
+        &self,
+        now_ms: i64,
+        seen_before: i64,
+        requests_before_ms: i64,
+    ) -> Result<(), DbError> {
+        for (sql, bound) in [
+            ("DELETE FROM cooldowns WHERE until_ms < $1", now_ms),
+            ("DELETE FROM interactions_seen WHERE at < $1", seen_before),
+            (
+                "DELETE FROM reload_requests WHERE at_ms < $1",
+                requests_before_ms,
+            ),
+        ] {
+            sqlx::query(sql).bind(bound).execute(&self.pool).await?;
+        }
         Ok(())
     }
 

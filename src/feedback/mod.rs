@@ -173,7 +173,8 @@ impl Recorder {
         let failing = Arc::new(std::sync::atomic::AtomicBool::new(true));
         let (db_slot, health) = (Arc::clone(&connected), Arc::clone(&failing));
         tokio::spawn(async move {
-            let (db, hasher) = connect_retrying(&config).await;
+            let (db, hasher) =
+                connect_retrying(&config, "recording questions for the content-gap report").await;
             health.store(false, Ordering::Relaxed);
             let _ = db_slot.set(db.clone());
             tokio::spawn(purge_daily(db.clone(), config.feedback.retention_days));
@@ -243,8 +244,9 @@ impl Recorder {
     }
 }
 
-/// The store and the member hasher, retried (backing off to a minute) until both work.
-async fn connect_retrying(config: &Config) -> (Db, MemberHasher) {
+/// The store and the member hasher, retried (backing off to a minute) until both work;
+/// `purpose` is logged once connected.
+pub(crate) async fn connect_retrying(config: &Config, purpose: &str) -> (Db, MemberHasher) {
     let mut backoff = Duration::from_secs(1);
     let failing = Throttled::default();
     loop {
@@ -255,7 +257,7 @@ async fn connect_retrying(config: &Config) -> (Db, MemberHasher) {
         };
         match opened.await {
             Ok((db, hasher)) => {
-                tracing::info!(database = ?db.kind, "recording questions for the content-gap report");
+                tracing::info!(database = ?db.kind, "{purpose}");
                 return (db, hasher);
             }
             Err(e) => {
@@ -367,14 +369,18 @@ async fn purge_daily(db: Db, retention_days: u32) {
 /// Opens the store `config` names: PostgreSQL when `DATABASE_URL` or `database.url` is set,
 /// else the SQLite file `database.path`.
 pub async fn open(config: &Config) -> Result<Db, DbError> {
-    let url = std::env::var("DATABASE_URL")
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-        .or_else(|| config.database.url.clone());
-    match url {
+    match postgres_url(config) {
         Some(url) => Db::postgres(&url).await,
         None => Db::sqlite(&config.database.path).await,
     }
+}
+
+/// The PostgreSQL store's URL, when one is configured: `DATABASE_URL`, else `database.url`.
+pub fn postgres_url(config: &Config) -> Option<String> {
+    std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .or_else(|| config.database.url.clone())
 }
 
 fn without_controls(text: &str) -> String {

@@ -70,6 +70,16 @@ impl Server {
         tweak: impl FnOnce(&mut careerbot::config::Config),
         metrics: metrics_exporter_prometheus::PrometheusHandle,
     ) -> Server {
+        Self::start_replica(tweak, metrics, key_pair()).await
+    }
+
+    /// One of several replicas of one application: they verify requests with `key`'s public
+    /// half, as Discord's public key.
+    pub(super) async fn start_replica(
+        tweak: impl FnOnce(&mut careerbot::config::Config),
+        metrics: metrics_exporter_prometheus::PrometheusHandle,
+        key: SigningKey,
+    ) -> Server {
         super::harness::logs();
         let fake = FakeDiscord::start().await;
         let dir = tempfile::tempdir().unwrap();
@@ -80,7 +90,6 @@ impl Server {
         let report = content::load_dir(&config.data_dir, &app::vocabulary(&config));
         let engine = Engine::build(&config, &report.content).unwrap();
         let shared = Shared::with_metrics(config, engine, metrics);
-        let key = key_pair();
         let endpoint = Arc::new(Endpoint::new(
             Arc::clone(&shared),
             http::verifier_from_hex(&hex(key.verifying_key().as_bytes())).unwrap(),
