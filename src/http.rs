@@ -169,7 +169,10 @@ pub async fn serve(
         idle_timeout_ms = guard.idle_timeout.as_millis() as u64,
         "interactions listener guarded"
     );
-    crate::listener::serve(listener, router(endpoint), guard, shutdown).await
+    let served =
+        crate::listener::serve(listener, router(Arc::clone(&endpoint)), guard, shutdown).await;
+    endpoint.shared.finish().await;
+    served
 }
 
 /// `POST /interactions` and `GET /healthz`; `/metrics` is on the private ops listener only.

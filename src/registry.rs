@@ -72,6 +72,8 @@ pub enum OptionKind {
     Facet(Facet),
     /// Free text of at most this many characters (a question).
     Text { max_chars: u16 },
+    /// A whole number in `min..=max` (Discord checks it as it is typed).
+    Integer { min: u32, max: u32 },
     /// A yes/no switch about how to answer, not what: not part of the request.
     Flag,
 }
@@ -204,13 +206,13 @@ pub const COMMANDS: &[CommandDef] = &[
             OptionDef {
                 name: "days",
                 description: "Look back this many days (default 30)",
-                kind: OptionKind::Text { max_chars: 4 },
+                kind: OptionKind::Integer { min: 1, max: 3650 },
                 required: false,
             },
             OptionDef {
                 name: "limit",
                 description: "Rows of each list in the message (default 10; the CSV has them all)",
-                kind: OptionKind::Text { max_chars: 3 },
+                kind: OptionKind::Integer { min: 1, max: 100 },
                 required: false,
             },
         ],
@@ -290,7 +292,7 @@ impl OptionDef {
         match self.kind {
             OptionKind::Facet(_) => Some(FACET_MAX_CHARS),
             OptionKind::Text { max_chars } => Some(max_chars),
-            OptionKind::Flag => None,
+            OptionKind::Integer { .. } | OptionKind::Flag => None,
         }
     }
 

@@ -210,22 +210,46 @@ impl Shared {
         }
     }
 
+    /// Before the process stops: writes the recorded questions and votes still queued,
+    /// waiting at most five seconds for the store.
+    pub async fn finish(&self) {
+        let Some(recorder) = self.recorder.get() else {
+            return;
+        };
+        let waiting = recorder.waiting();
+        if recorder.flush(Duration::from_secs(5)).await {
+            tracing::info!(waiting, "recorded questions written before stopping");
+        } else {
+            tracing::warn!(
+                waiting = recorder.waiting(),
+                "stopping with recorded questions the database did not take in time; they are lost"
+            );
+        }
+    }
+
     /// `/gaps` for a moderator of `guild` (checked by the caller): that server's report from
     /// the store, private, the top of each list in the message and every row in the CSV.
     pub async fn gaps_reply(&self, command: &Command, guild: Option<u64>) -> Reply {
         let Some(guild) = guild else {
             return Reply::text("`/gaps` reports on a server's questions: run it in the server.");
         };
-        let number = |option: &'static str, default: u32, max: u32| match command.value(option) {
-            None => Ok(default),
-            Some(v) => v
-                .trim()
-                .parse::<u32>()
-                .ok()
-                .filter(|n| (1..=max).contains(n))
-                .ok_or(UserError::NotANumber { option, max }),
+        // The range is the registry's (Discord enforces it there; a terminal does not).
+        let number = |option: &'static str, default: u32| {
+            let (min, max) = match command.def().option(option).map(|o| o.kind) {
+                Some(OptionKind::Integer { min, max }) => (min, max),
+                _ => (1, u32::MAX),
+            };
+            match command.value(option) {
+                None => Ok(default),
+                Some(v) => v
+                    .trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (min..=max).contains(n))
+                    .ok_or(UserError::NotANumber { option, max }),
+            }
         };
-        let (days, limit) = match (number("days", 30, 3650), number("limit", 10, 100)) {
+        let (days, limit) = match (number("days", 30), number("limit", 10)) {
             (Ok(days), Ok(limit)) => (days, limit),
             (Err(e), _) | (_, Err(e)) => return Reply::user_error(&e),
         };

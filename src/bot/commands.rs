@@ -87,9 +87,15 @@ fn create_option(option: &OptionDef) -> serenity::CreateCommandOption {
     let kind = match option.kind {
         OptionKind::Flag => serenity::CommandOptionType::Boolean,
         OptionKind::Facet(_) | OptionKind::Text { .. } => serenity::CommandOptionType::String,
+        OptionKind::Integer { .. } => serenity::CommandOptionType::Integer,
     };
     let mut created = serenity::CreateCommandOption::new(kind, option.name, option.description)
         .required(option.required);
+    if let OptionKind::Integer { min, max } = option.kind {
+        created = created
+            .min_int_value(u64::from(min))
+            .max_int_value(u64::from(max));
+    }
     if let Some(max) = option.max_chars() {
         created = created.max_length(max);
     }

@@ -245,6 +245,8 @@ pub fn invocation(interaction: &CommandInteraction) -> Result<Invocation, UserEr
                 flags.push((option.name.to_string(), b))
             }
             ResolvedValue::String(s) => options.push((option.name, s.to_string())),
+            // Read as words, as typed in a terminal: the handler checks the range either way.
+            ResolvedValue::Integer(i) => options.push((option.name, i.to_string())),
             ResolvedValue::Autocomplete { value, .. } => {
                 options.push((option.name, value.to_string()))
             }

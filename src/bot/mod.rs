@@ -172,10 +172,11 @@ pub async fn run(
     shared.expect_shards(range.len());
     // serenity 0.12 reads the range's end as the last shard to run (`4..7` runs 4 to 7):
     // pass `start..end - 1` so that no shard past ours starts.
-    client
+    let ran = client
         .start_shard_range(range.start..range.end - 1, total)
-        .await?;
-    Ok(())
+        .await;
+    shared.finish().await;
+    Ok(ran?)
 }
 
 fn framework(shared: Arc<Shared>) -> poise::Framework<Arc<Shared>, BotError> {

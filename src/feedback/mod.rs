@@ -77,6 +77,8 @@ pub const COMMENT_MAX: usize = 300;
 enum Entry {
     Question(Record),
     Vote(Vote),
+    /// Answered once everything queued before it is written.
+    Flush(tokio::sync::oneshot::Sender<()>),
 }
 
 /// `text` as recorded: lower-cased, whitespace collapsed, control characters (NUL, which
@@ -238,6 +240,17 @@ impl Recorder {
         }
     }
 
+    /// Waits, at most `within`, until everything queued so far is written: `false` when
+    /// the time ran out first (the store down or slow). For a clean stop.
+    pub async fn flush(&self, within: Duration) -> bool {
+        let (done, written) = tokio::sync::oneshot::channel();
+        tokio::time::timeout(within, async {
+            self.queue.send(Entry::Flush(done)).await.is_ok() && written.await.is_ok()
+        })
+        .await
+        .unwrap_or(false)
+    }
+
     /// Records waiting for the writer.
     pub fn waiting(&self) -> usize {
         self.queue.max_capacity() - self.queue.capacity()
@@ -282,9 +295,10 @@ async fn write(
     let mut entries = Vec::with_capacity(BATCH);
     let failing = Throttled::default();
     while incoming.recv_many(&mut entries, BATCH).await > 0 {
-        let (mut records, mut votes) = (Vec::new(), Vec::new());
+        let (mut records, mut votes, mut flushes) = (Vec::new(), Vec::new(), Vec::new());
         for entry in entries.drain(..) {
             match entry {
+                Entry::Flush(done) => flushes.push(done),
                 Entry::Question(mut record) => {
                     record.member = record.member_id.take().map(|m| hasher.hash(m));
                     record.notes = record.notes.iter().map(|n| without_controls(n)).collect();
@@ -330,6 +344,9 @@ async fn write(
                     backoff = (backoff * 2).min(Duration::from_secs(5));
                 }
             }
+        }
+        for done in flushes {
+            let _ = done.send(());
         }
         tokio::time::sleep(GATHER).await;
     }

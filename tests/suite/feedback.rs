@@ -247,6 +247,63 @@ async fn a_changed_answer_needs_a_new_content_version() {
     assert_eq!(gaps.changed[0].asked, 3);
 }
 
+/// A suggestion pairs a failed question with the member's next question, when that one
+/// worked, was of the same command and came within five minutes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suggestions_pair_a_failure_with_the_next_question_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::sqlite(&dir.path().join("careerbot.db")).await.unwrap();
+    let now = feedback::now() - 3000;
+    let row = |i: i64, member: &str, at: i64, command: &str, question: &str, found: bool| Record {
+        id: i,
+        at: now + at,
+        command: command.into(),
+        question: question.into(),
+        outcome: if found { "found" } else { "not_found" }.into(),
+        passages: Vec::new(),
+        notes: Vec::new(),
+        content_version: "v1".into(),
+        guild_id: Some(1),
+        channel_id: None,
+        member_id: None,
+        member: Some(member.into()),
+    };
+    db.insert(&[
+        // Two rephrasings, then one that works: only the last rephrasing pairs with it.
+        row(1, "a", 0, "ask", "quokka pay", false),
+        row(2, "a", 10, "ask", "wombat pay", false),
+        row(3, "a", 20, "ask", "salary", true),
+        row(4, "a", 30, "ask", "salary india", true),
+        // Too late, another command, another member's answer: no pair.
+        row(5, "b", 0, "ask", "ctc", false),
+        row(6, "b", 400, "ask", "salary", true),
+        row(7, "c", 0, "ask", "ctc", false),
+        row(8, "c", 5, "salary", "senior", true),
+        row(9, "d", 0, "ask", "ctc", false),
+        row(10, "e", 5, "ask", "salary", true),
+        // Another server's members do not count in this server's report.
+        Record {
+            guild_id: Some(2),
+            ..row(11, "f", 0, "ask", "quokka pay", false)
+        },
+        Record {
+            guild_id: Some(2),
+            ..row(12, "f", 5, "ask", "salary", true)
+        },
+    ])
+    .await
+    .unwrap();
+    let gaps = db.gaps(now - 60, 10, Some(1)).await.unwrap();
+    let pairs: Vec<(&str, &str, i64)> = gaps
+        .suggestions
+        .iter()
+        .map(|s| (s.failed.as_str(), s.worked.as_str(), s.count))
+        .collect();
+    assert_eq!(pairs, [("wombat pay", "salary", 1)]);
+    let everywhere = db.gaps(now - 60, 10, None).await.unwrap().suggestions;
+    assert_eq!(everywhere.len(), 2, "{everywhere:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn old_questions_are_purged() {
     let dir = tempfile::tempdir().unwrap();
@@ -327,7 +384,7 @@ async fn gaps_over_discord_for_moderators_only() {
 
     let id = bot.fake.dispatch(bot.fake.command(
         "gaps",
-        serde_json::json!([{"name": "days", "type": 3, "value": "7"}]),
+        serde_json::json!([{"name": "days", "type": 4, "value": 7}]),
         9,
         MODERATOR_PERMISSIONS,
     ));
@@ -347,7 +404,7 @@ async fn gaps_over_discord_for_moderators_only() {
 
     let bad = bot.fake.dispatch(bot.fake.command(
         "gaps",
-        serde_json::json!([{"name": "days", "type": 3, "value": "forever"}]),
+        serde_json::json!([{"name": "days", "type": 4, "value": 99_999}]),
         9,
         MODERATOR_PERMISSIONS,
     ));
@@ -623,4 +680,23 @@ fn feedback_input(form: &serde_json::Value) -> &str {
     form["data"]["components"][0]["components"][0]["custom_id"]
         .as_str()
         .unwrap()
+}
+
+/// A clean stop writes what is still queued, without waiting for the writer's next round.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_writes_what_is_queued() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = recording_config(dir.path());
+    let db = feedback::open(&config).await.unwrap();
+    let shared = Shared::new(config.clone(), engine_for(&config));
+    shared.start_recording();
+    for member in 0..300 {
+        ask(&shared, member, "/ask mlops");
+    }
+    shared.finish().await;
+    assert_eq!(
+        db.count().await.unwrap(),
+        300,
+        "written before finish returned"
+    );
 }
