@@ -55,6 +55,9 @@ pub struct FeedbackConfig {
     pub enabled: bool,
     /// Recorded questions older than this are deleted, daily.
     pub retention_days: u32,
+    /// Questions and votes waiting in memory for the database, at most (it is slow or
+    /// down); beyond, new ones are dropped and counted.
+    pub queue: usize,
 }
 
 impl Default for FeedbackConfig {
@@ -62,6 +65,7 @@ impl Default for FeedbackConfig {
         FeedbackConfig {
             enabled: true,
             retention_days: 90,
+            queue: crate::feedback::QUEUE,
         }
     }
 }
@@ -561,6 +565,9 @@ impl Config {
                     known.join(", ")
                 ));
             }
+        }
+        if self.feedback.queue == 0 {
+            return Err("feedback.queue must be at least 1 (set feedback.enabled = false to record nothing)".into());
         }
         if self.feedback.retention_days == 0 {
             return Err("feedback.retention_days must be at least 1 (set feedback.enabled = false to record nothing)".into());

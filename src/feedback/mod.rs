@@ -19,7 +19,8 @@ use crate::config::Config;
 use crate::throttle::Throttled;
 pub use db::{Db, DbError, Kind};
 
-/// Records waiting for the database, at most: beyond, new ones are dropped and counted.
+/// Records waiting for the database, at most, by default (`feedback.queue`): beyond, new
+/// ones are dropped and counted.
 pub const QUEUE: usize = 100_000;
 /// Records written per transaction, at most.
 const BATCH: usize = 1_000;
@@ -158,6 +159,8 @@ impl MemberHasher {
 pub struct Recorder {
     queue: mpsc::Sender<Entry>,
     dropped: Throttled,
+    /// Records and votes dropped: the queue was full, or the store refused them.
+    dropped_total: Arc<AtomicU64>,
     /// The store, once connected: what `/gaps` reads.
     db: Arc<std::sync::OnceLock<Db>>,
     /// The last write failed (the store is down or refusing): `/healthz` says "degraded".
@@ -169,7 +172,10 @@ impl Recorder {
     /// (retrying while it is unreachable; records wait in the queue meanwhile), then writes
     /// in batches and purges records older than `feedback.retention_days` daily.
     pub fn start(config: &Config) -> Arc<Recorder> {
-        let (queue, incoming) = mpsc::channel(QUEUE);
+        let capacity = config.feedback.queue.max(1);
+        let (queue, incoming) = mpsc::channel(capacity);
+        let dropped_total = Arc::new(AtomicU64::new(0));
+        let writer_drops = Arc::clone(&dropped_total);
         let config = config.clone();
         let connected = Arc::new(std::sync::OnceLock::new());
         let failing = Arc::new(std::sync::atomic::AtomicBool::new(true));
@@ -180,18 +186,19 @@ impl Recorder {
             health.store(false, Ordering::Relaxed);
             let _ = db_slot.set(db.clone());
             tokio::spawn(purge_daily(db.clone(), config.feedback.retention_days));
-            write(db, hasher, incoming, health).await;
+            write(db, hasher, incoming, health, writer_drops).await;
         });
         Arc::new(Recorder {
             queue,
             dropped: Throttled::default(),
+            dropped_total,
             db: connected,
             failing,
         })
     }
 
     /// Whether the store takes what is recorded: `false` while it is unreachable (questions
-    /// then wait in memory, up to [`QUEUE`]).
+    /// then wait in memory, up to `feedback.queue`).
     pub fn healthy(&self) -> bool {
         !self.failing.load(Ordering::Relaxed)
     }
@@ -230,10 +237,11 @@ impl Recorder {
     }
 
     fn count_dropped(&self) {
+        self.dropped_total.fetch_add(1, Ordering::Relaxed);
         metrics::counter!("careerbot_feedback_dropped_total").increment(1);
         if let Some(since) = self.dropped.ready() {
             tracing::warn!(
-                queue = QUEUE,
+                queue = self.queue.max_capacity(),
                 more_since_last_log = since,
                 "the feedback queue is full (database slow or down): questions and votes are not being recorded"
             );
@@ -249,6 +257,11 @@ impl Recorder {
         })
         .await
         .unwrap_or(false)
+    }
+
+    /// Questions and votes dropped so far (queue full, or refused by the store).
+    pub fn dropped(&self) -> u64 {
+        self.dropped_total.load(Ordering::Relaxed)
     }
 
     /// Records waiting for the writer.
@@ -291,10 +304,14 @@ async fn write(
     hasher: MemberHasher,
     mut incoming: mpsc::Receiver<Entry>,
     failing_now: Arc<std::sync::atomic::AtomicBool>,
+    dropped: Arc<AtomicU64>,
 ) {
-    let mut entries = Vec::with_capacity(BATCH);
+    // What the writer holds while the store is down counts within the bound too: at most
+    // the queue's size again.
+    let batch = BATCH.min(incoming.max_capacity());
+    let mut entries = Vec::with_capacity(batch);
     let failing = Throttled::default();
-    while incoming.recv_many(&mut entries, BATCH).await > 0 {
+    while incoming.recv_many(&mut entries, batch).await > 0 {
         let (mut records, mut votes, mut flushes) = (Vec::new(), Vec::new(), Vec::new());
         for entry in entries.drain(..) {
             match entry {
@@ -319,11 +336,13 @@ async fn write(
                     tracing::warn!(error = %e, records = records.len(), votes = votes.len(), "the feedback database refused a batch; writing it one entry at a time");
                     for record in &records {
                         if db.write(std::slice::from_ref(record), &[]).await.is_err() {
+                            dropped.fetch_add(1, Ordering::Relaxed);
                             metrics::counter!("careerbot_feedback_dropped_total").increment(1);
                         }
                     }
                     for vote in &votes {
                         if db.write(&[], std::slice::from_ref(vote)).await.is_err() {
+                            dropped.fetch_add(1, Ordering::Relaxed);
                             metrics::counter!("careerbot_feedback_dropped_total").increment(1);
                         }
                     }

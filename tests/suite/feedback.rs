@@ -4,6 +4,7 @@
 
 use std::path::Path;
 use std::process::Command;
+use std::sync::Arc;
 use std::time::Duration;
 
 use careerbot::answer::{Command as BotCommand, Request};
@@ -428,30 +429,41 @@ async fn a_stopped_database_costs_no_answer_and_loses_no_record_within_the_bound
     let dir = tempfile::tempdir().unwrap();
     let mut config = recording_config(dir.path());
     config.database.url = Some(pg.url.clone());
+    config.feedback.queue = 100;
     let db = feedback::open(&config).await.unwrap();
     let engine = engine_for(&config);
     let shared = Shared::new(config, engine);
     shared.start_recording();
+    let recorder = Arc::clone(shared.recorder.get().unwrap());
     ask(&shared, 1, "/ask mlops");
     stored(&db, 1).await;
 
-    pg.stop();
-    for i in 0..200 {
-        // `ask` unwraps: an answer that failed would fail the test here.
-        ask(&shared, 2 + i % 7, "/ask which mlops tools should I learn");
-    }
-    let recorder = shared.recorder.get().unwrap();
-    let mut degraded = false;
-    for _ in 0..200 {
-        degraded = !recorder.healthy();
-        if degraded {
-            break;
+    // Members keep asking, 40 a second, while the server is down for ten seconds.
+    // `ask` unwraps: an answer that failed would fail the test here.
+    let mut asked = 1;
+    let mut load = |seconds: u64| {
+        let shared = Arc::clone(&shared);
+        let start = asked;
+        asked += seconds * 40;
+        async move {
+            for i in start..start + seconds * 40 {
+                ask(&shared, 2 + i % 7, "/ask which mlops tools should I learn");
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(degraded, "/healthz would say the database is degraded");
-    assert!(recorder.waiting() > 0 || db.count().await.is_err());
+    };
+    load(1).await;
+    pg.stop();
+    load(10).await;
+    assert!(
+        !recorder.healthy(),
+        "/healthz says the database is degraded"
+    );
     pg.restart();
+    load(1).await;
+
+    // Everything within the bound (the queue of 100, and as many in the writer's hands) is
+    // written once the server is back; what came beyond it is dropped and counted.
     let db = feedback::open(&{
         let mut c = recording_config(dir.path());
         c.database.url = Some(pg.url.clone());
@@ -459,8 +471,29 @@ async fn a_stopped_database_costs_no_answer_and_loses_no_record_within_the_bound
     })
     .await
     .unwrap();
-    stored(&db, 201).await;
-    assert_eq!(db.count().await.unwrap(), 201, "each record once");
+    let asked = asked as i64;
+    let mut written = 0;
+    for _ in 0..1500 {
+        written = db.count().await.unwrap();
+        if written + recorder.dropped() as i64 == asked {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let dropped = recorder.dropped() as i64;
+    assert_eq!(
+        written + dropped,
+        asked,
+        "each record written once or counted as dropped"
+    );
+    assert!(
+        dropped > 0,
+        "ten seconds at 40 a second is beyond a queue of 100"
+    );
+    assert!(
+        written >= 1 + 100 + 40,
+        "the queue, then the last second: {written}"
+    );
     let mut healthy = false;
     for _ in 0..200 {
         healthy = recorder.healthy();
