@@ -49,6 +49,9 @@ pub enum UserError {
     /// An option that must be a whole number in a range.
     #[error("`{option}` must be a whole number from 1 to {max}")]
     NotANumber { option: &'static str, max: u32 },
+    /// A message command on a message with no words to answer.
+    #[error("that message has no question I can read: I answer its words, not links, code or attachments. Try `/ask` with the question instead.")]
+    NoQuestionInMessage,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -274,6 +274,9 @@ pub struct DiscordConfig {
     pub defer_after_ms: u64,
     /// Gateway sharding: `"auto"` or `{ total = 4, range = [0, 2] }`.
     pub shards: ShardsConfig,
+    /// "Ask careerbot" on a message names its author in the answer; with this, the
+    /// mention also notifies them.
+    pub ping_author: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -440,6 +443,7 @@ impl Default for DiscordConfig {
             private_commands: vec!["help".into(), "reload".into()],
             defer_after_ms: 1500,
             shards: ShardsConfig::Auto,
+            ping_author: false,
         }
     }
 }

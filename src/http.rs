@@ -343,8 +343,16 @@ async fn command(endpoint: Arc<Endpoint>, interaction: CommandInteraction) -> Re
     let user = interaction.user.id.get();
     let private = invocation.flag("private");
     let command = invocation.command;
-    let (ephemeral, note) = shared.visibility(user, command.name(), private).await;
+    let (ephemeral, note) = shared
+        .visibility(
+            user,
+            command.name(),
+            private,
+            interaction.guild_id.is_some(),
+        )
+        .await;
     let name = command.name();
+    let about = invocation.about;
     let request = crate::answer::Request::new(command);
     let work = {
         let shared = Arc::clone(&shared);
@@ -354,7 +362,10 @@ async fn command(endpoint: Arc<Endpoint>, interaction: CommandInteraction) -> Re
             Some(interaction.channel_id.get()),
         );
         move || match shared.reply(asker, &request, ephemeral, note) {
-            Ok(reply) => reply,
+            Ok(reply) => match &about {
+                Some(about) => reply.about(about, shared.config.discord.ping_author),
+                None => reply,
+            },
             Err(crate::answer::AnswerError::User(e)) => Reply::user_error(&e),
             Err(e) => {
                 tracing::error!(command = %name, error = %e, "command failed");

@@ -221,6 +221,31 @@ pub const COMMANDS: &[CommandDef] = &[
     },
 ];
 
+/// A command on a message's Apps menu: answers the message's text as the slash command
+/// `answers_as` answers a question.
+#[derive(Debug, PartialEq, Eq)]
+pub struct MessageCommandDef {
+    /// What the Apps menu shows (Discord allows spaces and capitals here).
+    pub name: &'static str,
+    /// Its `/help` line.
+    pub help: &'static str,
+    pub answers_as: &'static str,
+}
+
+/// Every message command. They answer as a slash command does, so pages, votes and
+/// recording are that command's.
+pub const MESSAGE_COMMANDS: &[MessageCommandDef] = &[MessageCommandDef {
+    name: "Ask careerbot",
+    help:
+        "On any message (Apps menu): answers the question in it, as /ask would, for everyone to see",
+    answers_as: "ask",
+}];
+
+/// The message command named `name`.
+pub fn find_message_command(name: &str) -> Option<&'static MessageCommandDef> {
+    MESSAGE_COMMANDS.iter().find(|c| c.name == name)
+}
+
 /// Every command, in order: [`COMMANDS`] (and, in this crate's unit tests, [`PRETEND`],
 /// which shows that a registry entry is all a new command needs).
 pub fn all() -> impl Iterator<Item = &'static CommandDef> + Clone {
@@ -350,6 +375,7 @@ mod tests {
             Some((Facet::Topic, Some("tools")))
         );
         let id = crate::service::PageId {
+            also: None,
             owner: 1,
             page: 1,
             command,

@@ -142,22 +142,26 @@ impl Shared {
         Duration::from_millis(self.config.discord.defer_after_ms)
     }
 
-    /// Whether a reply is private, and why if the member did not ask for it. Public
-    /// replies start the member's cooldown (across replicas when they share a store);
-    /// inside it, replies are private instead of refused, so nobody is left without an
-    /// answer and the channel is not flooded.
+    /// Whether a reply is private, and why if the member did not ask for it. Outside a
+    /// server (DMs, the app installed by a member) replies are private unless asked
+    /// otherwise. Public replies start the member's cooldown (across replicas when they
+    /// share a store); inside it, replies are private instead of refused, so nobody is left
+    /// without an answer and the channel is not flooded.
     pub async fn visibility(
         &self,
         user: u64,
         command: &str,
         private: Option<bool>,
+        in_server: bool,
     ) -> (bool, Option<String>) {
         let wanted = private.unwrap_or_else(|| {
-            self.config
-                .discord
-                .private_commands
-                .iter()
-                .any(|c| c == command)
+            !in_server
+                || self
+                    .config
+                    .discord
+                    .private_commands
+                    .iter()
+                    .any(|c| c == command)
         });
         if wanted {
             return (true, None);
@@ -274,6 +278,7 @@ impl Shared {
                     ephemeral: true,
                     pager: None,
                     vote: None,
+                    mention: None,
                     files: vec![(name, csv.into_bytes())],
                 }
             }
@@ -418,36 +423,17 @@ impl Shared {
             .record(started.elapsed().as_secs_f64());
         let mut pager = (!view.buttons.is_empty()).then(|| Pager {
             owner: user,
+            also: None,
             command: request.command.clone(),
         });
-        // A button must carry its whole request; one that cannot is not offered, rather
-        // than one that would page through a different question.
-        let fits = pager.as_ref().is_none_or(|p| {
-            PageId {
-                owner: p.owner,
-                page: 0,
-                command: p.command.clone(),
-            }
-            .encode()
-            .is_some()
-        });
-        if !fits {
-            pager = None;
-            view.buttons.clear();
-            view.embed.footer = discord::trim(
-                &format!(
-                    "{} · ask a shorter question to page through more",
-                    view.embed.footer
-                ),
-                discord::limits::FOOTER,
-            );
-        }
+        keep_pager_if_it_fits(&mut pager, &mut view);
         Ok(Reply {
             content: None,
             view: Some(view),
             ephemeral,
             pager,
             vote,
+            mention: None,
             files: Vec::new(),
         })
     }
@@ -461,7 +447,7 @@ impl Shared {
                 "This button is from an older version of the bot; run the command again.",
             ));
         };
-        if id.owner != presser {
+        if id.owner != presser && id.also != Some(presser) {
             count("page", "refused");
             return PageTurn::Refused(Reply::text(
                 "Only the person who asked can page through these results. Run the command yourself to get your own copy.",
@@ -477,7 +463,14 @@ impl Shared {
             ..Asker::new(presser, None, None)
         };
         match self.reply(asker, &request, false, None) {
-            Ok(reply) => PageTurn::Update(Reply { vote, ..reply }),
+            Ok(mut reply) => {
+                // The pages stay the asker's (and the author's), whoever turned this one.
+                if let Some(pager) = reply.pager.as_mut() {
+                    pager.owner = id.owner;
+                    pager.also = id.also;
+                }
+                PageTurn::Update(Reply { vote, ..reply })
+            }
             Err(AnswerError::User(e)) => PageTurn::Refused(Reply::text(&e.to_string())),
             Err(AnswerError::Search(e)) => {
                 tracing::error!(error = %e, custom_id, "page turn failed");
@@ -610,6 +603,106 @@ fn match_rank(typed: &str, value: &str, vocabulary: &Vocabulary, facet: Facet) -
     best
 }
 
+/// A button must carry its whole request; one that cannot is not offered, rather than one
+/// that would page through a different question.
+fn keep_pager_if_it_fits(pager: &mut Option<Pager>, view: &mut MessageView) {
+    let fits = pager.as_ref().is_none_or(|p| {
+        PageId {
+            owner: p.owner,
+            also: p.also,
+            page: 0,
+            command: p.command.clone(),
+        }
+        .encode()
+        .is_some()
+    });
+    if !fits {
+        *pager = None;
+        view.buttons.clear();
+        view.embed.footer = discord::trim(
+            &format!(
+                "{} · ask a shorter question to page through more",
+                view.embed.footer
+            ),
+            discord::limits::FOOTER,
+        );
+    }
+}
+
+/// Whose message a message command answered, for the reply's first line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct About {
+    pub author: u64,
+    /// The message's jump link.
+    pub link: String,
+}
+
+impl Reply {
+    /// Addressed to the author of the message it answers: a first line naming them (a
+    /// mention, which pings only when `ping` is set) and the paging buttons theirs too.
+    pub fn about(mut self, about: &About, ping: bool) -> Reply {
+        if self.view.is_none() {
+            return self;
+        }
+        self.content = Some(format!(
+            "Answer for <@{}>'s [question]({})",
+            about.author, about.link
+        ));
+        self.mention = ping.then_some(about.author);
+        if let (Some(pager), Some(view)) = (self.pager.as_mut(), self.view.as_mut()) {
+            pager.also = Some(about.author).filter(|&a| a != pager.owner);
+            keep_pager_if_it_fits(&mut self.pager, view);
+        }
+        self
+    }
+}
+
+/// The question in a message's text, for a message command: without code, links, mentions
+/// and custom emoji, whitespace collapsed, at most `max_chars` (cut at a word); `None` when
+/// no word is left.
+pub fn question_in_message(text: &str, max_chars: usize) -> Option<String> {
+    // Code blocks first (they may hold single backticks), then inline code.
+    let mut rest = String::new();
+    for (i, part) in text.split("```").enumerate() {
+        if i % 2 == 0 {
+            rest.push_str(part);
+            rest.push(' ');
+        }
+    }
+    let mut plain = String::new();
+    for (i, part) in rest.split('`').enumerate() {
+        if i % 2 == 0 {
+            plain.push_str(part);
+            plain.push(' ');
+        }
+    }
+    let words: Vec<&str> = plain
+        .split_whitespace()
+        .filter(|w| {
+            let link = w.contains("://");
+            let mention_or_emoji = w.starts_with('<') && w.ends_with('>');
+            !(link || mention_or_emoji)
+        })
+        .collect();
+    if !words
+        .iter()
+        .any(|w| w.chars().filter(|c| c.is_alphabetic()).count() >= 2)
+    {
+        return None;
+    }
+    let mut question = String::new();
+    for w in words {
+        if question.chars().count() + w.chars().count() + 1 > max_chars {
+            break;
+        }
+        if !question.is_empty() {
+            question.push(' ');
+        }
+        question.push_str(w);
+    }
+    (!question.is_empty()).then_some(question)
+}
+
 /// A reply, before it is shaped for the gateway or the HTTP endpoint.
 #[derive(Debug, Clone)]
 pub struct Reply {
@@ -619,6 +712,8 @@ pub struct Reply {
     pub pager: Option<Pager>,
     /// The recorded question this answer is for: it gets 👍 / 👎 buttons.
     pub vote: Option<i64>,
+    /// The one member this reply may ping (nobody else, ever).
+    pub mention: Option<u64>,
     /// Attachments: `(file name, bytes)`.
     pub files: Vec<(String, Vec<u8>)>,
 }
@@ -627,6 +722,9 @@ pub struct Reply {
 #[derive(Debug, Clone)]
 pub struct Pager {
     pub owner: u64,
+    /// Someone else who may turn the pages: the author of the message a message command
+    /// answered.
+    pub also: Option<u64>,
     pub command: Command,
 }
 
@@ -646,6 +744,7 @@ impl Reply {
             ephemeral: true,
             pager: None,
             vote: None,
+            mention: None,
             files: Vec::new(),
         }
     }
@@ -732,6 +831,8 @@ pub fn task_failure(e: tokio::task::JoinError) -> anyhow::Error {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PageId {
     pub owner: u64,
+    /// Another member who may turn the pages (see [`Pager::also`]).
+    pub also: Option<u64>,
     pub page: usize,
     pub command: Command,
 }
@@ -745,9 +846,12 @@ const MAX_PAGE: usize = 1_000;
 impl PageId {
     /// The custom id, or `None` when the request does not fit Discord's 100 characters.
     pub fn encode(&self) -> Option<String> {
+        let owners = match self.also {
+            Some(also) => format!("{},{also}", self.owner),
+            None => self.owner.to_string(),
+        };
         let head = format!(
-            "{PAGE_PREFIX}|{}|{}|{}",
-            self.owner,
+            "{PAGE_PREFIX}|{owners}|{}|{}",
             self.page,
             self.command.name()
         );
@@ -781,7 +885,11 @@ impl PageId {
         if parts.next()? != PAGE_PREFIX {
             return None;
         }
-        let owner = parts.next()?.parse().ok()?;
+        let owners = parts.next()?;
+        let (owner, also) = match owners.split_once(',') {
+            Some((owner, also)) => (owner.parse().ok()?, Some(also.parse().ok()?)),
+            None => (owners.parse().ok()?, None),
+        };
         let page = parts.next()?.parse().ok().filter(|&p| p <= MAX_PAGE)?;
         let name = parts.next()?;
         let def = registry::find(name)?;
@@ -794,6 +902,7 @@ impl PageId {
         let command = Command::from_options(name, options).ok()?;
         Some(PageId {
             owner,
+            also,
             page,
             command,
         })
@@ -919,6 +1028,7 @@ mod tests {
     #[test]
     fn page_ids_round_trip_and_fit() {
         let id = PageId {
+            also: None,
             owner: 123456789012345678,
             page: 2,
             command: command("salary", &[("level", "senior")]),
@@ -926,6 +1036,7 @@ mod tests {
         assert_eq!(PageId::parse(&id.encode().unwrap()), Some(id));
 
         let tricky = PageId {
+            also: None,
             owner: 1,
             page: 0,
             command: command("certs", &[("provider", "a|b%7C")]),
@@ -934,6 +1045,7 @@ mod tests {
 
         // A long question keeps its meaningful words, which search the same.
         let wordy = PageId {
+            also: None,
             owner: u64::MAX,
             page: 99,
             command: Command::ask(
@@ -947,12 +1059,14 @@ mod tests {
 
         // What cannot fit whole gets no button at all.
         let long = PageId {
+            also: None,
             owner: 1,
             page: 0,
             command: Command::ask(&"kubernetes ".repeat(12)),
         };
         assert_eq!(long.encode(), None);
         let long_topic = PageId {
+            also: None,
             owner: 1,
             page: 0,
             command: command("faq", &[("topic", &"x|".repeat(40))]),
@@ -972,6 +1086,37 @@ mod tests {
         assert_eq!(failed.to_string(), "the task panicked: index file vanished");
         let slow = with_deadline(|| 7, Duration::from_secs(5), async {}).await;
         assert_eq!(slow.unwrap(), 7);
+    }
+
+    #[test]
+    fn a_second_page_turner_round_trips() {
+        let id = PageId {
+            owner: 1,
+            also: Some(u64::MAX),
+            page: 3,
+            command: Command::ask("senior salary india"),
+        };
+        assert_eq!(PageId::parse(&id.encode().unwrap()), Some(id));
+        assert_eq!(PageId::parse("p1|1,x|0|ask|q"), None);
+    }
+
+    #[test]
+    fn the_question_in_a_message_is_its_words() {
+        let q = |t: &str| question_in_message(t, 40);
+        assert_eq!(
+            q("How much do <@123> seniors make? https://x.io/a `code` ```\nfn x() {}\n```"),
+            Some("How much do seniors make?".into())
+        );
+        assert_eq!(
+            q("https://example.com <:emoji:12> ```sql\nSELECT 1\n```"),
+            None
+        );
+        assert_eq!(q("?? 42 !!"), None);
+        assert_eq!(
+            q("which mlops tools should a junior engineer learn before the interview"),
+            Some("which mlops tools should a junior".into()),
+            "cut at a word, within the limit"
+        );
     }
 
     #[test]

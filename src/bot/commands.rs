@@ -17,11 +17,31 @@ type Command = poise::Command<Arc<Shared>, BotError>;
 type AppContext<'a> = poise::ApplicationContext<'a, Arc<Shared>, BotError>;
 type FrameworkError<'a> = poise::FrameworkError<'a, Arc<Shared>, BotError>;
 
-/// Every command for poise to dispatch, in the registry's order.
+/// Every command for poise to dispatch, in the registry's order, then the message commands.
 pub fn all(config: &Config) -> Vec<Command> {
     registry::all()
         .map(|def| poise_command(def, config))
+        .chain(registry::MESSAGE_COMMANDS.iter().map(|def| Command {
+            name: def.name.into(),
+            qualified_name: def.name.into(),
+            context_menu_name: Some(def.name.into()),
+            context_menu_action: Some(poise::ContextMenuCommandAction::Message(|ctx, _| {
+                Box::pin(message_command(ctx))
+            })),
+            ..Default::default()
+        }))
         .collect()
+}
+
+/// "Ask careerbot" on a message: the message's text, answered as its slash command would
+/// be (read by [`invocation`], as over HTTP).
+async fn message_command(ctx: AppContext<'_>) -> Result<(), FrameworkError<'_>> {
+    let run = async {
+        let invocation = invocation(ctx.interaction)?;
+        respond(ctx.into(), invocation).await
+    };
+    run.await
+        .map_err(|error| poise::FrameworkError::new_command(ctx.into(), error))
 }
 
 fn poise_command(def: &'static CommandDef, config: &Config) -> Command {
@@ -70,17 +90,36 @@ fn visible_to(def: &CommandDef, config: &Config) -> serenity::Permissions {
 pub fn create(config: &Config) -> Vec<serenity::CreateCommand> {
     registry::all()
         .map(|def| {
-            let mut command = serenity::CreateCommand::new(def.name)
+            let command = serenity::CreateCommand::new(def.name)
                 .description(def.description)
                 .set_options(def.options.iter().map(create_option).collect());
-            if def.access == Access::Moderators {
-                command = command
+            match def.access {
+                Access::Everyone => anywhere(command),
+                Access::Moderators => command
                     .default_member_permissions(visible_to(def, config))
-                    .contexts(vec![serenity::InteractionContext::Guild]);
+                    .integration_types(vec![serenity::InstallationContext::Guild])
+                    .contexts(vec![serenity::InteractionContext::Guild]),
             }
-            command
         })
+        .chain(registry::MESSAGE_COMMANDS.iter().map(|def| {
+            anywhere(serenity::CreateCommand::new(def.name).kind(serenity::CommandType::Message))
+        }))
         .collect()
+}
+
+/// Members' commands work wherever the app is: installed in a server, or by a member for
+/// themselves (their DMs with the bot, and group or private chats).
+fn anywhere(command: serenity::CreateCommand) -> serenity::CreateCommand {
+    command
+        .integration_types(vec![
+            serenity::InstallationContext::Guild,
+            serenity::InstallationContext::User,
+        ])
+        .contexts(vec![
+            serenity::InteractionContext::Guild,
+            serenity::InteractionContext::BotDm,
+            serenity::InteractionContext::PrivateChannel,
+        ])
 }
 
 fn create_option(option: &OptionDef) -> serenity::CreateCommandOption {
@@ -170,11 +209,20 @@ async fn respond(ctx: Context<'_>, invocation: Invocation) -> Result<(), BotErro
     );
     let private = invocation.flag("private");
     let command = invocation.command;
-    let (ephemeral, note) = shared.visibility(user, command.name(), private).await;
+    let (ephemeral, note) = shared
+        .visibility(user, command.name(), private, asker.guild.is_some())
+        .await;
     let request = Request::new(command);
+    let about = invocation.about;
     let work = {
         let shared = Arc::clone(&shared);
-        move || shared.reply(asker, &request, ephemeral, note)
+        move || {
+            let reply = shared.reply(asker, &request, ephemeral, note)?;
+            Ok::<_, crate::answer::AnswerError>(match &about {
+                Some(about) => reply.about(about, shared.config.discord.ping_author),
+                None => reply,
+            })
+        }
     };
     let defer = async {
         let deferred = if ephemeral {

@@ -4,10 +4,11 @@
 
 use serenity::all::{
     ActionRowComponent, Button, ButtonKind, ButtonStyle, ChannelId, CommandInteraction,
-    ConnectionStage, CreateActionRow, CreateAllowedMentions, CreateAttachment, CreateButton,
-    CreateEmbed, CreateEmbedFooter, CreateInputText, CreateInteractionResponseFollowup,
-    CreateInteractionResponseMessage, CreateMessage, CreateModal, EditInteractionResponse, Http,
-    InputTextStyle, Message, ModalInteraction, ResolvedValue, ShardManager,
+    CommandType, ConnectionStage, CreateActionRow, CreateAllowedMentions, CreateAttachment,
+    CreateButton, CreateEmbed, CreateEmbedFooter, CreateInputText,
+    CreateInteractionResponseFollowup, CreateInteractionResponseMessage, CreateMessage,
+    CreateModal, EditInteractionResponse, Http, InputTextStyle, Message, ModalInteraction,
+    ResolvedTarget, ResolvedValue, ShardManager, UserId,
 };
 
 use crate::answer::{Command, UserError};
@@ -48,7 +49,7 @@ macro_rules! fill {
     ($reply:expr, $builder:expr, $attach:ident) => {{
         let reply: &Reply = $reply;
         let mut builder = $builder
-            .allowed_mentions(no_mentions())
+            .allowed_mentions(reply.allowed_mentions())
             .embeds(reply.embeds())
             .components(reply.components());
         if let Some(content) = &reply.content {
@@ -90,6 +91,7 @@ impl Reply {
             .filter_map(|(b, pager)| {
                 let id = PageId {
                     owner: pager.owner,
+                    also: pager.also,
                     page: b.page,
                     command: pager.command.clone(),
                 }
@@ -117,11 +119,19 @@ impl Reply {
         }
     }
 
+    /// Nobody, or the one member the reply is for.
+    pub fn allowed_mentions(&self) -> CreateAllowedMentions {
+        match self.mention {
+            Some(user) => no_mentions().users(vec![UserId::new(user)]),
+            None => no_mentions(),
+        }
+    }
+
     /// For poise (gateway): the framework picks the initial response, followup or edit.
     pub fn to_poise(&self) -> poise::CreateReply {
         let mut reply = poise::CreateReply::default()
             .ephemeral(self.ephemeral)
-            .allowed_mentions(no_mentions())
+            .allowed_mentions(self.allowed_mentions())
             .components(self.components());
         if let Some(content) = &self.content {
             reply = reply.content(content);
@@ -220,6 +230,8 @@ pub fn no_mentions() -> CreateAllowedMentions {
 pub struct Invocation {
     pub command: Command,
     flags: Vec<(String, bool)>,
+    /// For a message command: whose message it answers.
+    pub about: Option<About>,
 }
 
 impl Invocation {
@@ -232,6 +244,9 @@ impl Invocation {
 /// Reads a command interaction's options by the registry's names and kinds: the same for
 /// the gateway and the HTTP endpoint.
 pub fn invocation(interaction: &CommandInteraction) -> Result<Invocation, UserError> {
+    if interaction.data.kind == CommandType::Message {
+        return message_invocation(interaction);
+    }
     let def = registry::find(&interaction.data.name);
     let mut flags = Vec::new();
     let mut options: Vec<(&str, String)> = Vec::new();
@@ -254,7 +269,48 @@ pub fn invocation(interaction: &CommandInteraction) -> Result<Invocation, UserEr
         }
     }
     let command = Command::from_options(&interaction.data.name, options)?;
-    Ok(Invocation { command, flags })
+    Ok(Invocation {
+        command,
+        flags,
+        about: None,
+    })
+}
+
+/// A message command: the message's question, answered as its slash command would be.
+fn message_invocation(interaction: &CommandInteraction) -> Result<Invocation, UserError> {
+    let def = registry::find_message_command(&interaction.data.name).ok_or_else(|| {
+        UserError::UnknownCommand {
+            name: interaction.data.name.clone(),
+            suggestion: None,
+        }
+    })?;
+    let Some(ResolvedTarget::Message(message)) = interaction.data.target() else {
+        return Err(UserError::NoQuestionInMessage);
+    };
+    let max = registry::find(def.answers_as)
+        .and_then(|d| d.word_options().next())
+        .and_then(|o| o.max_chars())
+        .unwrap_or(300);
+    let question = question_in_message(&message.content, usize::from(max))
+        .ok_or(UserError::NoQuestionInMessage)?;
+    let option = registry::find(def.answers_as)
+        .and_then(|d| d.word_options().next())
+        .map_or("question", |o| o.name);
+    let command = Command::from_options(def.answers_as, [(option, question)])?;
+    let place = interaction
+        .guild_id
+        .map_or_else(|| "@me".to_string(), |g| g.to_string());
+    Ok(Invocation {
+        command,
+        flags: Vec::new(),
+        about: Some(About {
+            author: message.author.id.get(),
+            link: format!(
+                "https://discord.com/channels/{place}/{}/{}",
+                message.channel_id, message.id
+            ),
+        }),
+    })
 }
 
 /// The focused option of an autocomplete interaction: `(option name, what is typed)`.

@@ -285,6 +285,7 @@ pub fn reload_reply(outcome: &Outcome, data_dir: &Path) -> Reply {
         ephemeral: true,
         pager: None,
         vote: None,
+        mention: None,
         files: rendered
             .files
             .into_iter()

@@ -142,6 +142,9 @@ fn outcome_lines(answer: &Answer, description: &mut Vec<String>) -> Vec<FieldVie
             for c in registry::for_members() {
                 description.push(format!("`{}` — {}", usage(c), c.description));
             }
+            for c in registry::MESSAGE_COMMANDS {
+                description.push(format!("**Apps › {}** — {}", c.name, c.help));
+            }
             if let Some(help) = &answer.help {
                 description.push(ranking_mode(help).into());
                 description.extend(super::recording_line(help));

@@ -192,6 +192,10 @@ fn help_text(answer: &Answer, out: &mut String) {
     for c in registry::for_members() {
         out.push_str(&format!("  {:<28} {}\n", usage(c), c.description));
     }
+    for c in registry::MESSAGE_COMMANDS {
+        let usage = format!("Apps › {}", c.name);
+        out.push_str(&format!("  {usage:<28} {}\n", c.help));
+    }
     if let Some(help) = &answer.help {
         out.push('\n');
         for (facet, values) in &help.facets {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::fake_discord::{self, MEMBER_PERMISSIONS};
+use super::fake_discord::{self, FakeDiscord, MEMBER_PERMISSIONS};
 use super::harness::{Logs, TestBot};
 
 const ALICE: u64 = 111_111_111_111_111_111;
@@ -40,9 +40,33 @@ async fn registers_every_command_with_its_options() {
         .collect();
     assert_eq!(
         names,
-        ["salary", "certs", "levels", "ask", "faq", "help", "reload", "gaps"]
+        [
+            "salary",
+            "certs",
+            "levels",
+            "ask",
+            "faq",
+            "help",
+            "reload",
+            "gaps",
+            "Ask careerbot"
+        ]
     );
+    // Members' commands work in servers and, installed by a member, in DMs and private
+    // chats; the moderators' only in servers where the app is installed.
+    let install = |c: &Value| (c["integration_types"].clone(), c["contexts"].clone());
     for c in commands {
+        let moderators = ["reload", "gaps"].contains(&c["name"].as_str().unwrap());
+        let expected = if moderators {
+            (json!([0]), json!([0]))
+        } else {
+            (json!([0, 1]), json!([0, 1, 2]))
+        };
+        assert_eq!(install(c), expected, "{}", c["name"]);
+    }
+    let message = &commands[8];
+    assert_eq!(message["type"], 3, "a message command: {message}");
+    for c in &commands[..8] {
         assert!(!c["description"].as_str().unwrap().is_empty(), "{c}");
         for o in c["options"].as_array().unwrap() {
             assert!(!o["description"].as_str().unwrap().is_empty(), "{o}");
@@ -450,6 +474,107 @@ async fn cooldown_makes_repeat_public_answers_private() {
     assert!(!ask(&bot, "certs", json!([opt("provider", "aws")]), BOB)
         .await
         .ephemeral());
+    bot.stop().await;
+}
+
+/// "Ask careerbot" on a member's message: a public answer that names the author without
+/// pinging them and links their message; the author may turn its pages as well as the
+/// member who asked, nobody else; a message with nothing to answer gets a private reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ask_careerbot_on_a_message() {
+    const CAROL: u64 = 700_000_000_000_000_003;
+    let bot = TestBot::start(|_| {}).await;
+    let fake = &bot.fake;
+    let question = "how much do senior ML engineers make in india? ```rust\nfn main() {}\n```";
+    let id = fake.dispatch(fake.message_command("Ask careerbot", CAROL, question, ALICE));
+    let cb = fake.callback(id).await;
+    assert_eq!(
+        (cb.status, cb.kind(), cb.ephemeral()),
+        (204, 4, false),
+        "{:#?}",
+        cb.body
+    );
+    let content = cb.data()["content"].as_str().unwrap();
+    let link = format!(
+        "https://discord.com/channels/{}/{}/",
+        fake_discord::GUILD_ID,
+        fake_discord::CHANNEL_ID
+    );
+    assert!(
+        content.starts_with(&format!("Answer for <@{CAROL}>'s [question]({link}")),
+        "{content}"
+    );
+    assert_eq!(cb.data()["allowed_mentions"]["users"], json!([]), "no ping");
+    assert_eq!(cb.data()["allowed_mentions"]["parse"], json!([]));
+    assert!(
+        cb.text().contains("Senior ML engineers in India"),
+        "{}",
+        cb.text()
+    );
+    let more = FakeDiscord::button_id(cb.data(), |b| b["label"] == "More results").unwrap();
+    let refused = fake
+        .callback(fake.dispatch(fake.press(&more, BOB, cb.data())))
+        .await;
+    assert!(refused.ephemeral(), "{:#?}", refused.body);
+    let page2 = fake
+        .callback(fake.dispatch(fake.press(&more, CAROL, cb.data())))
+        .await;
+    assert_eq!(
+        page2.kind(),
+        7,
+        "the author turns the page: {:#?}",
+        page2.body
+    );
+    let back = FakeDiscord::button_id(page2.data(), |b| b["label"] == "Previous").unwrap();
+    let page1 = fake
+        .callback(fake.dispatch(fake.press(&back, ALICE, page2.data())))
+        .await;
+    assert_eq!(page1.kind(), 7, "and the asker still may");
+
+    for nothing in ["https://example.com/salaries", "```\nSELECT 1;\n```", ""] {
+        let id = fake.dispatch(fake.message_command("Ask careerbot", CAROL, nothing, ALICE));
+        let cb = fake.callback(id).await;
+        assert!(cb.ephemeral(), "{nothing}");
+        assert!(
+            cb.text().contains("no question I can read"),
+            "{}",
+            cb.text()
+        );
+    }
+    bot.stop().await;
+}
+
+/// The app installed by a member and used in a DM: answers are private by default, and the
+/// moderators' commands are refused there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn in_dms_answers_are_private() {
+    let bot = TestBot::start(|_| {}).await;
+    let fake = &bot.fake;
+    let ask = FakeDiscord::in_dm(fake.command(
+        "salary",
+        json!([{"name": "level", "type": 3, "value": "senior"}]),
+        ALICE,
+        MEMBER_PERMISSIONS,
+    ));
+    let cb = fake.callback(fake.dispatch(ask)).await;
+    assert_eq!((cb.kind(), cb.ephemeral()), (4, true), "{:#?}", cb.body);
+    assert!(cb.text().contains("Senior"), "{}", cb.text());
+    let public = FakeDiscord::in_dm(fake.command(
+        "salary",
+        json!([{"name": "level", "type": 3, "value": "senior"}, {"name": "private", "type": 5, "value": false}]),
+        ALICE,
+        MEMBER_PERMISSIONS,
+    ));
+    let cb = fake.callback(fake.dispatch(public)).await;
+    assert!(!cb.ephemeral(), "asked for public");
+    let reload = FakeDiscord::in_dm(fake.command("reload", json!([]), ALICE, MEMBER_PERMISSIONS));
+    let cb = fake.callback(fake.dispatch(reload)).await;
+    assert!(cb.ephemeral());
+    assert!(
+        cb.text().contains("cannot run this command in DMs"),
+        "{}",
+        cb.text()
+    );
     bot.stop().await;
 }
 

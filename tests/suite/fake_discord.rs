@@ -306,6 +306,46 @@ impl FakeDiscord {
             .and_then(|b| b["custom_id"].as_str().map(str::to_string))
     }
 
+    /// A message command (`name`, from a message's Apps menu) run by `user` on a message by
+    /// `author` saying `content`, with the message resolved as Discord sends it.
+    pub fn message_command(&self, name: &str, author: u64, content: &str, user: u64) -> Value {
+        let target = self.id();
+        let mut message = message_json(target, content, json!([]));
+        message["author"] = user_json(author);
+        let mut resolved = serde_json::Map::new();
+        resolved.insert(target.to_string(), message);
+        self.interaction(
+            2,
+            json!({"id": self.id().to_string(), "name": name, "type": 3,
+                "target_id": target.to_string(), "resolved": {"messages": resolved}}),
+            user,
+            MEMBER_PERMISSIONS,
+            &[],
+        )
+    }
+
+    /// `payload` as it comes from the bot's DMs, the app installed by the member: no server,
+    /// no member, the user at the top level.
+    pub fn in_dm(payload: Value) -> Value {
+        let mut payload = payload;
+        let user = payload["member"]["user"].clone();
+        let object = payload.as_object_mut().unwrap();
+        object.remove("guild_id");
+        object.remove("member");
+        object.remove("guild_locale");
+        object.insert("user".into(), user);
+        object.insert(
+            "channel".into(),
+            json!({"id": CHANNEL_ID.to_string(), "type": 1}),
+        );
+        object.insert("context".into(), json!(1));
+        object.insert(
+            "authorizing_integration_owners".into(),
+            json!({"1": object["user"]["id"].clone()}),
+        );
+        payload
+    }
+
     /// A modal submitted: `inputs` are the text inputs' `(custom id, value)`.
     pub fn modal_submit(&self, custom_id: &str, user: u64, inputs: &[(&str, &str)]) -> Value {
         let rows: Vec<Value> = inputs
@@ -788,6 +828,8 @@ async fn put_commands(
                 .cloned()
                 .unwrap_or(Value::Null);
             c["type"] = c.get("type").cloned().unwrap_or(json!(1));
+            // Discord answers "" for commands that have none (message and user commands).
+            c["description"] = c.get("description").cloned().unwrap_or(json!(""));
             c
         })
         .collect();

@@ -260,6 +260,36 @@ async fn autocomplete_and_buttons_work_over_http() {
     assert_eq!(refused["data"]["flags"], 64);
 }
 
+/// "Ask careerbot" over HTTP: the same reading of the message as the gateway's; with
+/// `ping_author`, the author (and only the author) may be notified.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn message_commands_work_over_http() {
+    let s = Server::start_with(|c| c.discord.ping_author = true).await;
+    let author: u64 = 700_000_000_000_000_009;
+    let payload = s.fake.message_command(
+        "Ask careerbot",
+        author,
+        "which certifications should I take? see https://example.com",
+        7,
+    );
+    let (status, body) = s.post(&payload).await;
+    assert_eq!((status, body["type"].as_u64()), (200, Some(4)), "{body}");
+    let content = body["data"]["content"].as_str().unwrap();
+    assert!(
+        content.starts_with(&format!("Answer for <@{author}>'s [question]")),
+        "{content}"
+    );
+    assert_eq!(
+        body["data"]["allowed_mentions"]["users"],
+        json!([author.to_string()])
+    );
+    assert_eq!(body["data"]["allowed_mentions"]["parse"], json!([]));
+    assert!(
+        super::fake_discord::embed_text(&body["data"]).contains("Certifications"),
+        "{body}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn bad_requests_are_refused_before_any_handler_runs() {
     // A handler that answers publicly starts the member's cooldown: the mark a refused
