@@ -49,6 +49,12 @@ pub enum UserError {
     /// An option that must be a whole number in a range.
     #[error("`{option}` must be a whole number from 1 to {max}")]
     NotANumber { option: &'static str, max: u32 },
+    /// `for` names a bot.
+    #[error("I address answers to people, and {0} is a bot. Ask without `for`, or pick a member.")]
+    ForABot(String),
+    /// `for` names a member who cannot see the channel.
+    #[error("{0} cannot see this channel, so an answer for them here would not reach them. Ask where they can read it.")]
+    ForSomeoneElsewhere(String),
     /// A message command on a message with no words to answer.
     #[error("that message has no question I can read: I answer its words, not links, code or attachments. Try `/ask` with the question instead.")]
     NoQuestionInMessage,

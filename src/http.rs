@@ -352,7 +352,7 @@ async fn command(endpoint: Arc<Endpoint>, interaction: CommandInteraction) -> Re
         )
         .await;
     let name = command.name();
-    let about = invocation.about;
+    let (about, for_member) = (invocation.about, invocation.for_member);
     let request = crate::answer::Request::new(command);
     let work = {
         let shared = Arc::clone(&shared);
@@ -362,10 +362,10 @@ async fn command(endpoint: Arc<Endpoint>, interaction: CommandInteraction) -> Re
             Some(interaction.channel_id.get()),
         );
         move || match shared.reply(asker, &request, ephemeral, note) {
-            Ok(reply) => match &about {
-                Some(about) => reply.about(about, shared.config.discord.ping_author),
-                None => reply,
-            },
+            Ok(reply) => {
+                let ping = shared.config.discord.ping_author;
+                reply.addressed(about.as_ref(), for_member, ping)
+            }
             Err(crate::answer::AnswerError::User(e)) => Reply::user_error(&e),
             Err(e) => {
                 tracing::error!(command = %name, error = %e, "command failed");

@@ -76,10 +76,29 @@ pub enum OptionKind {
     Integer { min: u32, max: u32 },
     /// A yes/no switch about how to answer, not what: not part of the request.
     Flag,
+    /// A member the answer is addressed to: how it is delivered, not what it says; not part
+    /// of the request either.
+    Member,
+}
+
+impl OptionKind {
+    /// Whether the option is part of what is asked (its words), rather than how the answer
+    /// is delivered.
+    pub fn is_request(self) -> bool {
+        !matches!(self, OptionKind::Flag | OptionKind::Member)
+    }
 }
 
 /// Longest value Discord accepts for a facet option: a value or a few words.
 pub const FACET_MAX_CHARS: u16 = 100;
+
+/// "Answer for this member", on every command that answers from the guide.
+const FOR: OptionDef = OptionDef {
+    name: "for",
+    description: "Address the answer to this member (they are notified; nobody else is)",
+    kind: OptionKind::Member,
+    required: false,
+};
 
 /// "Show the answer only to you", on every command members run.
 const PRIVATE: OptionDef = OptionDef {
@@ -105,6 +124,7 @@ pub const COMMANDS: &[CommandDef] = &[
         options: &[
             facet("level", "Career level, e.g. senior", Facet::Levels),
             facet("region", "Region or country, e.g. india", Facet::Regions),
+            FOR,
             PRIVATE,
         ],
         access: Access::Everyone,
@@ -123,6 +143,7 @@ pub const COMMANDS: &[CommandDef] = &[
                 "Cloud or course provider, e.g. aws or gcp",
                 Facet::Providers,
             ),
+            FOR,
             PRIVATE,
         ],
         access: Access::Everyone,
@@ -141,6 +162,7 @@ pub const COMMANDS: &[CommandDef] = &[
                 "Career level, e.g. junior or senior",
                 Facet::Levels,
             ),
+            FOR,
             PRIVATE,
         ],
         access: Access::Everyone,
@@ -160,6 +182,7 @@ pub const COMMANDS: &[CommandDef] = &[
                 kind: OptionKind::Text { max_chars: 300 },
                 required: true,
             },
+            FOR,
             PRIVATE,
         ],
         access: Access::Everyone,
@@ -170,6 +193,7 @@ pub const COMMANDS: &[CommandDef] = &[
         description: "Frequently asked questions, by topic.",
         options: &[
             facet("topic", "Topic, e.g. salary or tools", Facet::Topic),
+            FOR,
             PRIVATE,
         ],
         access: Access::Everyone,
@@ -284,7 +308,7 @@ impl CommandDef {
     /// The options that carry the request (words), in order; switches are left out.
     pub fn word_options(&self) -> impl Iterator<Item = &'static OptionDef> + Clone {
         let options: &'static [OptionDef] = self.options;
-        options.iter().filter(|o| o.kind != OptionKind::Flag)
+        options.iter().filter(|o| o.kind.is_request())
     }
 
     pub fn option(&self, name: &str) -> Option<&'static OptionDef> {
@@ -317,7 +341,7 @@ impl OptionDef {
         match self.kind {
             OptionKind::Facet(_) => Some(FACET_MAX_CHARS),
             OptionKind::Text { max_chars } => Some(max_chars),
-            OptionKind::Integer { .. } | OptionKind::Flag => None,
+            OptionKind::Integer { .. } | OptionKind::Flag | OptionKind::Member => None,
         }
     }
 

@@ -657,6 +657,38 @@ impl Reply {
     }
 }
 
+impl Reply {
+    /// Addressed to `member` (a command's `for`): a first line naming them, the one
+    /// mention the reply allows, and the paging buttons theirs too.
+    pub fn for_member(mut self, member: u64) -> Reply {
+        if self.view.is_none() {
+            return self;
+        }
+        self.content = Some(format!("For <@{member}>:"));
+        self.mention = Some(member);
+        if let (Some(pager), Some(view)) = (self.pager.as_mut(), self.view.as_mut()) {
+            pager.also = Some(member).filter(|&m| m != pager.owner);
+            keep_pager_if_it_fits(&mut self.pager, view);
+        }
+        self
+    }
+
+    /// Addressed as the invocation asks: for the author of the message a message command
+    /// answers, or for the member `for` names.
+    pub fn addressed(
+        self,
+        about: Option<&About>,
+        for_member: Option<u64>,
+        ping_author: bool,
+    ) -> Reply {
+        match (about, for_member) {
+            (Some(about), _) => self.about(about, ping_author),
+            (None, Some(member)) => self.for_member(member),
+            (None, None) => self,
+        }
+    }
+}
+
 /// The question in a message's text, for a message command: without code, links, mentions
 /// and custom emoji, whitespace collapsed, at most `max_chars` (cut at a word); `None` when
 /// no word is left.

@@ -127,6 +127,7 @@ fn create_option(option: &OptionDef) -> serenity::CreateCommandOption {
         OptionKind::Flag => serenity::CommandOptionType::Boolean,
         OptionKind::Facet(_) | OptionKind::Text { .. } => serenity::CommandOptionType::String,
         OptionKind::Integer { .. } => serenity::CommandOptionType::Integer,
+        OptionKind::Member => serenity::CommandOptionType::User,
     };
     let mut created = serenity::CreateCommandOption::new(kind, option.name, option.description)
         .required(option.required);
@@ -213,15 +214,13 @@ async fn respond(ctx: Context<'_>, invocation: Invocation) -> Result<(), BotErro
         .visibility(user, command.name(), private, asker.guild.is_some())
         .await;
     let request = Request::new(command);
-    let about = invocation.about;
+    let (about, for_member) = (invocation.about, invocation.for_member);
     let work = {
         let shared = Arc::clone(&shared);
         move || {
             let reply = shared.reply(asker, &request, ephemeral, note)?;
-            Ok::<_, crate::answer::AnswerError>(match &about {
-                Some(about) => reply.about(about, shared.config.discord.ping_author),
-                None => reply,
-            })
+            let ping = shared.config.discord.ping_author;
+            Ok::<_, crate::answer::AnswerError>(reply.addressed(about.as_ref(), for_member, ping))
         }
     };
     let defer = async {

@@ -232,6 +232,8 @@ pub struct Invocation {
     flags: Vec<(String, bool)>,
     /// For a message command: whose message it answers.
     pub about: Option<About>,
+    /// The member `for` names: the answer is addressed to them.
+    pub for_member: Option<u64>,
 }
 
 impl Invocation {
@@ -250,8 +252,27 @@ pub fn invocation(interaction: &CommandInteraction) -> Result<Invocation, UserEr
     let def = registry::find(&interaction.data.name);
     let mut flags = Vec::new();
     let mut options: Vec<(&str, String)> = Vec::new();
+    let mut for_member = None;
     for option in interaction.data.options() {
         match option.value {
+            ResolvedValue::User(user, member)
+                if def
+                    .and_then(|d| d.option(option.name))
+                    .is_some_and(|o| o.kind == OptionKind::Member) =>
+            {
+                if user.bot {
+                    return Err(UserError::ForABot(user.name.clone()));
+                }
+                // Discord resolves the member's permissions in this channel; outside a
+                // server there are none to check.
+                let sees = member
+                    .and_then(|m| m.permissions)
+                    .is_none_or(|p| p.view_channel());
+                if !sees {
+                    return Err(UserError::ForSomeoneElsewhere(user.name.clone()));
+                }
+                for_member = Some(user.id.get());
+            }
             ResolvedValue::Boolean(b)
                 if def
                     .and_then(|d| d.option(option.name))
@@ -273,6 +294,7 @@ pub fn invocation(interaction: &CommandInteraction) -> Result<Invocation, UserEr
         command,
         flags,
         about: None,
+        for_member,
     })
 }
 
@@ -303,6 +325,7 @@ fn message_invocation(interaction: &CommandInteraction) -> Result<Invocation, Us
     Ok(Invocation {
         command,
         flags: Vec::new(),
+        for_member: None,
         about: Some(About {
             author: message.author.id.get(),
             link: format!(

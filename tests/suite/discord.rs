@@ -544,6 +544,66 @@ async fn ask_careerbot_on_a_message() {
     bot.stop().await;
 }
 
+/// `for:@member`: the answer is addressed to them, the only mention it allows, and they may
+/// turn its pages; a bot, or a member who cannot see the channel, is refused privately.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn answers_for_a_member() {
+    const CAROL: u64 = 700_000_000_000_000_004;
+    let bot = TestBot::start(|_| {}).await;
+    let fake = &bot.fake;
+    let faq = || fake.command("faq", json!([]), ALICE, MEMBER_PERMISSIONS);
+    let payload = FakeDiscord::for_member(faq(), CAROL, false, MEMBER_PERMISSIONS);
+    let cb = fake.callback(fake.dispatch(payload)).await;
+    assert_eq!(
+        (cb.status, cb.kind(), cb.ephemeral()),
+        (204, 4, false),
+        "{:#?}",
+        cb.body
+    );
+    assert_eq!(cb.data()["content"], format!("For <@{CAROL}>:"));
+    let mentions = &cb.data()["allowed_mentions"];
+    assert_eq!(
+        mentions["users"],
+        json!([CAROL.to_string()]),
+        "only the member"
+    );
+    assert_eq!(
+        (&mentions["parse"], &mentions["roles"]),
+        (&json!([]), &json!([]))
+    );
+    let more = FakeDiscord::button_id(cb.data(), |b| b["label"] == "More results").unwrap();
+    let refused = fake
+        .callback(fake.dispatch(fake.press(&more, BOB, cb.data())))
+        .await;
+    assert!(refused.ephemeral());
+    let page2 = fake
+        .callback(fake.dispatch(fake.press(&more, CAROL, cb.data())))
+        .await;
+    assert_eq!(
+        page2.kind(),
+        7,
+        "the member turns the page: {:#?}",
+        page2.body
+    );
+
+    let to_a_bot = FakeDiscord::for_member(faq(), 42, true, MEMBER_PERMISSIONS);
+    let cb = fake.callback(fake.dispatch(to_a_bot)).await;
+    assert!(
+        cb.ephemeral() && cb.text().contains("is a bot"),
+        "{}",
+        cb.text()
+    );
+    let elsewhere = FakeDiscord::for_member(faq(), CAROL, false, "0");
+    let cb = fake.callback(fake.dispatch(elsewhere)).await;
+    assert!(cb.ephemeral(), "{:#?}", cb.body);
+    assert!(
+        cb.text().contains("cannot see this channel"),
+        "{}",
+        cb.text()
+    );
+    bot.stop().await;
+}
+
 /// The app installed by a member and used in a DM: answers are private by default, and the
 /// moderators' commands are refused there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

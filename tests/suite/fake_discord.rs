@@ -324,6 +324,24 @@ impl FakeDiscord {
         )
     }
 
+    /// `payload` (a command) with its `for` option naming `target`, resolved as Discord
+    /// resolves a user option: the user, and as a member their permissions in the channel.
+    pub fn for_member(payload: Value, target: u64, bot: bool, permissions: &str) -> Value {
+        let mut payload = payload;
+        let id = target.to_string();
+        let mut user = user_json(target);
+        user["bot"] = json!(bot);
+        let options = payload["data"]["options"].as_array_mut().unwrap();
+        options.push(json!({"name": "for", "type": 6, "value": id}));
+        payload["data"]["resolved"] = json!({
+            "users": {id.clone(): user},
+            "members": {id: {"roles": [], "joined_at": "2025-01-01T00:00:00.000000+00:00",
+                "deaf": false, "mute": false, "flags": 0, "pending": false,
+                "permissions": permissions}}
+        });
+        payload
+    }
+
     /// `payload` as it comes from the bot's DMs, the app installed by the member: no server,
     /// no member, the user at the top level.
     pub fn in_dm(payload: Value) -> Value {
