@@ -106,6 +106,19 @@ impl Scope {
     }
 }
 
+/// `($1, $2), ($3, $4)` for `rows` rows of `columns` parameters each.
+fn placeholders(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let row: Vec<String> = (1..=columns)
+                .map(|c| format!("${}", r * columns + c))
+                .collect();
+            format!("({})", row.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// SQLite's "database is locked" (`SQLITE_BUSY`).
 fn is_busy(e: &sqlx::Error) -> bool {
     // Extended codes (SQLITE_BUSY_SNAPSHOT, …) keep the primary code in the low byte.
@@ -284,16 +297,10 @@ impl Db {
         const ROWS: usize = 100;
         let mut tx = self.pool.begin().await?;
         for chunk in records.chunks(ROWS) {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|r| {
-                    let p: Vec<String> = (1..=12).map(|c| format!("${}", r * 12 + c)).collect();
-                    format!("({})", p.join(", "))
-                })
-                .collect();
             let sql = format!(
                 "{insert} (id, at, command, question, outcome, passages, top_passage, notes,
                  content_version, guild_id, channel_id, member) VALUES {}{on_conflict}",
-                values.join(", ")
+                placeholders(chunk.len(), 12)
             );
             let mut query = sqlx::query(&sql);
             for r in chunk {
@@ -314,18 +321,12 @@ impl Db {
             query.execute(&mut *tx).await?;
         }
         for chunk in votes.chunks(ROWS) {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|r| {
-                    let p: Vec<String> = (1..=6).map(|c| format!("${}", r * 6 + c)).collect();
-                    format!("({})", p.join(", "))
-                })
-                .collect();
             // The same statement on both: SQLite has taken PostgreSQL's upsert since 3.24.
             let sql = format!(
                 "INSERT INTO votes (question_id, member, up, comment, at, guild_id) VALUES {}
                  ON CONFLICT (question_id, member) DO UPDATE SET up = excluded.up,
                  at = excluded.at, comment = COALESCE(excluded.comment, votes.comment)",
-                values.join(", ")
+                placeholders(chunk.len(), 6)
             );
             let mut query = sqlx::query(&sql);
             for v in chunk {

@@ -142,6 +142,20 @@ async fn opened_together(config: &Config) {
     }
 }
 
+/// A service's config tweak: record questions into the store in `dir`, as
+/// [`recording_config`] does.
+fn recording_into(dir: &Path) -> impl FnOnce(&mut Config) + '_ {
+    move |c| {
+        c.feedback.enabled = true;
+        c.database.path = dir.join("careerbot.db");
+    }
+}
+
+/// The store a service given [`recording_into`]`(dir)` records into.
+async fn store_in(dir: &Path) -> Db {
+    feedback::open(&recording_config(dir)).await.unwrap()
+}
+
 fn recording_config(dir: &Path) -> Config {
     let mut config = config_with(&root().join("data"), &dir.join("index"));
     config.feedback.enabled = true;
@@ -340,12 +354,7 @@ async fn old_questions_are_purged() {
 async fn gaps_over_discord_for_moderators_only() {
     use super::fake_discord::{embed_text, MEMBER_PERMISSIONS, MODERATOR_PERMISSIONS};
     let db_dir = tempfile::tempdir().unwrap();
-    let db_path = db_dir.path().join("careerbot.db");
-    let bot = super::harness::TestBot::start(|c| {
-        c.feedback.enabled = true;
-        c.database.path = db_path.clone();
-    })
-    .await;
+    let bot = super::harness::TestBot::start(recording_into(db_dir.path())).await;
     let ask = |member: u64, question: &str| {
         bot.fake.dispatch(bot.fake.command(
             "ask",
@@ -365,13 +374,7 @@ async fn gaps_over_discord_for_moderators_only() {
         );
     let help = bot.fake.callback(help).await.text();
     assert!(help.contains("votes are kept 90 days"), "{help}");
-    let db = feedback::open(&{
-        let mut c = recording_config(db_dir.path());
-        c.database.path = db_path.clone();
-        c
-    })
-    .await
-    .unwrap();
+    let db = store_in(db_dir.path()).await;
     stored(&db, 4).await;
 
     let refused =
@@ -510,12 +513,7 @@ async fn a_stopped_database_costs_no_answer_and_loses_no_record_within_the_bound
 async fn gaps_over_http() {
     use super::fake_discord::{MEMBER_PERMISSIONS, MODERATOR_PERMISSIONS};
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("careerbot.db");
-    let s = super::http::Server::start_with(|c| {
-        c.feedback.enabled = true;
-        c.database.path = path.clone();
-    })
-    .await;
+    let s = super::http::Server::start_with(recording_into(dir.path())).await;
     let ask = s.fake.command(
         "ask",
         serde_json::json!([super::http::opt("question", "quokka")]),
@@ -523,9 +521,7 @@ async fn gaps_over_http() {
         MEMBER_PERMISSIONS,
     );
     assert_eq!(s.post(&ask).await.0, 200);
-    let mut c = recording_config(dir.path());
-    c.database.path = path.clone();
-    stored(&feedback::open(&c).await.unwrap(), 1).await;
+    stored(&store_in(dir.path()).await, 1).await;
 
     let member = s
         .fake
@@ -583,12 +579,7 @@ fn emoji(name: &'static str) -> impl Fn(&serde_json::Value) -> bool {
 async fn votes_over_discord() {
     use super::fake_discord::{embed_text, FakeDiscord, MEMBER_PERMISSIONS, MODERATOR_PERMISSIONS};
     let db_dir = tempfile::tempdir().unwrap();
-    let db_path = db_dir.path().join("careerbot.db");
-    let bot = super::harness::TestBot::start(|c| {
-        c.feedback.enabled = true;
-        c.database.path = db_path.clone();
-    })
-    .await;
+    let bot = super::harness::TestBot::start(recording_into(db_dir.path())).await;
     let fake = &bot.fake;
     let id = fake.dispatch(fake.command("faq", serde_json::json!([]), 5, MEMBER_PERMISSIONS));
     let message = fake.callback(id).await.data().clone();
@@ -642,9 +633,7 @@ async fn votes_over_discord() {
     );
 
     // One vote per member, both now 👎, the asker's with the text.
-    let mut config = recording_config(db_dir.path());
-    config.database.path = db_path.clone();
-    let db = feedback::open(&config).await.unwrap();
+    let db = store_in(db_dir.path()).await;
     votes_until(&db, |v| {
         v.len() == 2
             && v.iter().all(|(up, _)| *up == 0)
@@ -676,12 +665,7 @@ async fn votes_over_discord() {
 async fn votes_over_http() {
     use super::fake_discord::{FakeDiscord, MEMBER_PERMISSIONS};
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("careerbot.db");
-    let s = super::http::Server::start_with(|c| {
-        c.feedback.enabled = true;
-        c.database.path = path.clone();
-    })
-    .await;
+    let s = super::http::Server::start_with(recording_into(dir.path())).await;
     let ask = s.fake.command(
         "salary",
         serde_json::json!([super::http::opt("level", "senior")]),
@@ -703,9 +687,7 @@ async fn votes_over_http() {
         (Some(4), Some(64))
     );
 
-    let mut c = recording_config(dir.path());
-    c.database.path = path.clone();
-    let db = feedback::open(&c).await.unwrap();
+    let db = store_in(dir.path()).await;
     votes_until(&db, |v| v == [(0, Some("equity at startups".to_string()))]).await;
 }
 
