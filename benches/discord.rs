@@ -69,6 +69,28 @@ async fn run() {
     let (p50, p99) = common::p50_p99(&mut seq);
     println!("sequential      {N} interactions   p50 {p50:>8.0} µs   p99 {p99:>8.0} µs");
 
+    // The message command against /ask on the same questions, alternating.
+    let (mut asked, mut on_message) = (Vec::new(), Vec::new());
+    for i in 0..N / 2 {
+        let question = format!("what mlops tools should I learn first ({i})");
+        let user = 20_000 + i as u64;
+        let slash = fake.command(
+            "ask",
+            json!([{"name": "question", "type": 3, "value": question}]),
+            user,
+            MEMBER_PERMISSIONS,
+        );
+        asked.push(timed(&fake, slash).await);
+        let message = fake.message_command("Ask careerbot", 7, &question, user);
+        on_message.push(timed(&fake, message).await);
+    }
+    let (a50, a99) = common::p50_p99(&mut asked);
+    let (m50, m99) = common::p50_p99(&mut on_message);
+    println!(
+        "Ask careerbot   {} interactions   p50 {m50:>8.0} µs   p99 {m99:>8.0} µs   (/ask on the same questions: p50 {a50:.0} µs, p99 {a99:.0} µs)",
+        N / 2
+    );
+
     let started = std::time::Instant::now();
     let mut workers = Vec::new();
     for w in 0..CONCURRENCY {
@@ -94,6 +116,14 @@ async fn run() {
     );
 }
 
+/// One interaction's round trip, as the fake measures it.
+async fn timed(fake: &FakeDiscord, payload: serde_json::Value) -> Duration {
+    let id = fake.dispatch(payload);
+    let cb = fake.callback(id).await;
+    assert_eq!(cb.status, 204, "{:?}", cb.body);
+    cb.after
+}
+
 /// One interaction; the fake measures from writing it to receiving the callback.
 async fn round_trip(
     fake: &FakeDiscord,
@@ -108,8 +138,5 @@ async fn round_trip(
         options[0]["value"] = json!(format!("what mlops tools should I learn first ({i})"));
     }
     let payload = fake.command(name, options, 10_000 + i as u64, MEMBER_PERMISSIONS);
-    let id = fake.dispatch(payload);
-    let cb = fake.callback(id).await;
-    assert_eq!(cb.status, 204, "{:?}", cb.body);
-    cb.after
+    timed(fake, payload).await
 }
