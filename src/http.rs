@@ -286,17 +286,10 @@ async fn interactions(
         Interaction::Command(c) => command(endpoint, c).await,
         Interaction::Autocomplete(c) => autocomplete(&endpoint, &c),
         Interaction::Component(c) => match core::VoteId::parse(&c.data.custom_id) {
-            Some(vote) => on_vote(&endpoint, &c, vote),
+            Some(vote) => respond(core::vote_response(&endpoint.shared, &c, vote)),
             None => page_turn(endpoint, c).await,
         },
-        Interaction::Modal(m) => {
-            let reply = endpoint.shared.vote_comment(
-                m.user.id.get(),
-                m.guild_id.map(|g| g.get()),
-                &core::form_submit(&m),
-            );
-            respond(CreateInteractionResponse::Message(reply.to_message()))
-        }
+        Interaction::Modal(m) => respond(core::form_response(&endpoint.shared, &m)),
         _ => respond(CreateInteractionResponse::Message(
             Reply::text("This kind of interaction is not supported.").to_message(),
         )),
@@ -474,20 +467,6 @@ async fn page_turn(endpoint: Arc<Endpoint>, press: ComponentInteraction) -> Resp
             });
             respond(CreateInteractionResponse::Acknowledge)
         }
-    }
-}
-
-/// A 👍 / 👎 press: acknowledged privately, or with the 👎 form, in the response body.
-fn on_vote(endpoint: &Endpoint, press: &ComponentInteraction, vote: core::VoteId) -> Response {
-    let voter = press.user.id.get();
-    match endpoint
-        .shared
-        .vote(voter, press.guild_id.map(|g| g.get()), vote)
-    {
-        core::Voted::Thanks(reply) => {
-            respond(CreateInteractionResponse::Message(reply.to_message()))
-        }
-        core::Voted::AskWhy(form) => respond(CreateInteractionResponse::Modal(core::modal(&form))),
     }
 }
 

@@ -358,6 +358,15 @@ mod tests {
     /// [`PRETEND`] is only a registry entry, yet the terminal parser, `/help`, the facet
     /// handler, Discord's registration payload, autocomplete and paging ids all know it.
     #[test]
+    fn message_commands_answer_as_a_command_with_a_word_option() {
+        for m in MESSAGE_COMMANDS {
+            let option = find(m.answers_as).and_then(|d| d.word_options().next());
+            assert!(option.is_some(), "{}", m.name);
+            assert_eq!(find_message_command(m.name), Some(m));
+        }
+    }
+
+    #[test]
     fn a_pretend_command_is_one_entry() {
         use crate::answer::{answer, Command, Outcome, Request};
         let mut config = crate::config::Config::from_file(std::path::Path::new("config.toml"))

@@ -329,15 +329,7 @@ impl Shared {
                 "Votes are not recorded here (`feedback.enabled = false`), but thank you.",
             ));
         };
-        recorder.record_vote(Vote {
-            question: id.question,
-            at: crate::feedback::now(),
-            up: id.up,
-            comment: None,
-            guild_id: guild.map(|g| g as i64),
-            member_id: voter,
-            member: String::new(),
-        });
+        recorder.record_vote(Vote::new(id.question, voter, guild, id.up, None));
         count("vote", if id.up { "up" } else { "down" });
         if id.up {
             Voted::Thanks(Reply::text(
@@ -357,15 +349,13 @@ impl Shared {
         };
         let text = form.value(COMMENT_INPUT).unwrap_or("").trim();
         if let (Some(recorder), false) = (self.recorder.get(), text.is_empty()) {
-            recorder.record_vote(Vote {
+            recorder.record_vote(Vote::new(
                 question,
-                at: crate::feedback::now(),
-                up: false,
-                comment: Some(text.to_string()),
-                guild_id: guild.map(|g| g as i64),
-                member_id: voter,
-                member: String::new(),
-            });
+                voter,
+                guild,
+                false,
+                Some(text.to_string()),
+            ));
         }
         Reply::text(if text.is_empty() {
             "Thanks for the 👎: the moderators see which answers miss, and can improve the guide."
@@ -638,43 +628,9 @@ pub struct About {
 }
 
 impl Reply {
-    /// Addressed to the author of the message it answers: a first line naming them (a
-    /// mention, which pings only when `ping` is set) and the paging buttons theirs too.
-    pub fn about(mut self, about: &About, ping: bool) -> Reply {
-        if self.view.is_none() {
-            return self;
-        }
-        self.content = Some(format!(
-            "Answer for <@{}>'s [question]({})",
-            about.author, about.link
-        ));
-        self.mention = ping.then_some(about.author);
-        if let (Some(pager), Some(view)) = (self.pager.as_mut(), self.view.as_mut()) {
-            pager.also = Some(about.author).filter(|&a| a != pager.owner);
-            keep_pager_if_it_fits(&mut self.pager, view);
-        }
-        self
-    }
-}
-
-impl Reply {
-    /// Addressed to `member` (a command's `for`): a first line naming them, the one
-    /// mention the reply allows, and the paging buttons theirs too.
-    pub fn for_member(mut self, member: u64) -> Reply {
-        if self.view.is_none() {
-            return self;
-        }
-        self.content = Some(format!("For <@{member}>:"));
-        self.mention = Some(member);
-        if let (Some(pager), Some(view)) = (self.pager.as_mut(), self.view.as_mut()) {
-            pager.also = Some(member).filter(|&m| m != pager.owner);
-            keep_pager_if_it_fits(&mut self.pager, view);
-        }
-        self
-    }
-
-    /// Addressed as the invocation asks: for the author of the message a message command
-    /// answers, or for the member `for` names.
+    /// Addressed as the invocation asks: to the author of the message a message command
+    /// answers (named; pinged only with `ping_author`), or to the member `for` names (the
+    /// one mention the reply allows). Either may turn its pages too.
     pub fn addressed(
         self,
         about: Option<&About>,
@@ -682,10 +638,32 @@ impl Reply {
         ping_author: bool,
     ) -> Reply {
         match (about, for_member) {
-            (Some(about), _) => self.about(about, ping_author),
-            (None, Some(member)) => self.for_member(member),
+            (Some(about), _) => self.addressed_to(
+                about.author,
+                format!(
+                    "Answer for <@{}>'s [question]({})",
+                    about.author, about.link
+                ),
+                ping_author,
+            ),
+            (None, Some(member)) => self.addressed_to(member, format!("For <@{member}>:"), true),
             (None, None) => self,
         }
+    }
+
+    /// A first line for `member`, their mention allowed when `ping`, and the paging buttons
+    /// theirs as well as the asker's (when the id still fits).
+    fn addressed_to(mut self, member: u64, line: String, ping: bool) -> Reply {
+        if self.view.is_none() {
+            return self;
+        }
+        self.content = Some(line);
+        self.mention = ping.then_some(member);
+        if let (Some(pager), Some(view)) = (self.pager.as_mut(), self.view.as_mut()) {
+            pager.also = Some(member).filter(|&m| m != pager.owner);
+            keep_pager_if_it_fits(&mut self.pager, view);
+        }
+        self
     }
 }
 

@@ -4,11 +4,11 @@
 
 use serenity::all::{
     ActionRowComponent, Button, ButtonKind, ButtonStyle, ChannelId, CommandInteraction,
-    CommandType, ConnectionStage, CreateActionRow, CreateAllowedMentions, CreateAttachment,
-    CreateButton, CreateEmbed, CreateEmbedFooter, CreateInputText,
-    CreateInteractionResponseFollowup, CreateInteractionResponseMessage, CreateMessage,
-    CreateModal, EditInteractionResponse, Http, InputTextStyle, Message, ModalInteraction,
-    ResolvedTarget, ResolvedValue, ShardManager, UserId,
+    CommandType, ComponentInteraction, ConnectionStage, CreateActionRow, CreateAllowedMentions,
+    CreateAttachment, CreateButton, CreateEmbed, CreateEmbedFooter, CreateInputText,
+    CreateInteractionResponse, CreateInteractionResponseFollowup, CreateInteractionResponseMessage,
+    CreateMessage, CreateModal, EditInteractionResponse, Http, InputTextStyle, Message,
+    ModalInteraction, ResolvedTarget, ResolvedValue, ShardManager, UserId,
 };
 
 use crate::answer::{Command, UserError};
@@ -186,8 +186,31 @@ pub fn vote_on(message: &Message) -> Option<i64> {
         })
 }
 
+/// A 👍 / 👎 press, answered the same on both front doors: privately, or with the 👎 form.
+pub fn vote_response(
+    shared: &Shared,
+    press: &ComponentInteraction,
+    vote: VoteId,
+) -> CreateInteractionResponse {
+    let voter = press.user.id.get();
+    match shared.vote(voter, press.guild_id.map(|g| g.get()), vote) {
+        Voted::Thanks(reply) => CreateInteractionResponse::Message(reply.to_message()),
+        Voted::AskWhy(form) => CreateInteractionResponse::Modal(modal(&form)),
+    }
+}
+
+/// The 👎 form, submitted: kept with the vote, acknowledged privately (both front doors).
+pub fn form_response(shared: &Shared, submit: &ModalInteraction) -> CreateInteractionResponse {
+    let reply = shared.vote_comment(
+        submit.user.id.get(),
+        submit.guild_id.map(|g| g.get()),
+        &form_submit(submit),
+    );
+    CreateInteractionResponse::Message(reply.to_message())
+}
+
 /// The 👎 form as Discord's modal response.
-pub fn modal(form: &Form) -> CreateModal {
+fn modal(form: &Form) -> CreateModal {
     let input = CreateInputText::new(InputTextStyle::Paragraph, form.label, form.input_id)
         .placeholder(form.placeholder)
         .required(false)
@@ -197,7 +220,7 @@ pub fn modal(form: &Form) -> CreateModal {
 }
 
 /// A submitted modal, without Discord types.
-pub fn form_submit(modal: &ModalInteraction) -> FormSubmit {
+fn form_submit(modal: &ModalInteraction) -> FormSubmit {
     FormSubmit {
         custom_id: modal.data.custom_id.clone(),
         values: modal
@@ -309,16 +332,15 @@ fn message_invocation(interaction: &CommandInteraction) -> Result<Invocation, Us
     let Some(ResolvedTarget::Message(message)) = interaction.data.target() else {
         return Err(UserError::NoQuestionInMessage);
     };
-    let max = registry::find(def.answers_as)
-        .and_then(|d| d.word_options().next())
-        .and_then(|o| o.max_chars())
-        .unwrap_or(300);
-    let question = question_in_message(&message.content, usize::from(max))
-        .ok_or(UserError::NoQuestionInMessage)?;
+    // The message fills the first word option of the command it answers as (`/ask`'s
+    // question), within that option's length.
     let option = registry::find(def.answers_as)
         .and_then(|d| d.word_options().next())
-        .map_or("question", |o| o.name);
-    let command = Command::from_options(def.answers_as, [(option, question)])?;
+        .expect("a message command answers as a command with a word option");
+    let max = option.max_chars().map_or(usize::MAX, usize::from);
+    let question =
+        question_in_message(&message.content, max).ok_or(UserError::NoQuestionInMessage)?;
+    let command = Command::from_options(def.answers_as, [(option.name, question)])?;
     let place = interaction
         .guild_id
         .map_or_else(|| "@me".to_string(), |g| g.to_string());

@@ -232,18 +232,18 @@ async fn on_event(
         FullEvent::InteractionCreate {
             interaction: Interaction::Component(press),
         } => match core::VoteId::parse(&press.data.custom_id) {
-            Some(vote) => on_vote(ctx, shared, press, vote).await,
+            Some(vote) => {
+                let response = core::vote_response(shared, press, vote);
+                if let Err(e) = press.create_response(&ctx.http, response).await {
+                    tracing::error!(interaction = %press.id, error = %e, "could not acknowledge a vote");
+                }
+            }
             None => page_turn(ctx, Arc::clone(shared), press).await,
         },
         FullEvent::InteractionCreate {
             interaction: Interaction::Modal(submit),
         } => {
-            let reply = shared.vote_comment(
-                submit.user.id.get(),
-                submit.guild_id.map(|g| g.get()),
-                &core::form_submit(submit),
-            );
-            let response = CreateInteractionResponse::Message(reply.to_message());
+            let response = core::form_response(shared, submit);
             if let Err(e) = submit.create_response(&ctx.http, response).await {
                 tracing::error!(interaction = %submit.id, error = %e, "could not acknowledge a form");
             }
@@ -303,22 +303,6 @@ async fn page_turn(ctx: &serenity::Context, shared: Arc<Shared>, press: &Compone
     };
     if let Err(e) = sent {
         tracing::error!(interaction = %press.id, user = presser, error = %e, "could not answer a button press");
-    }
-}
-
-/// A 👍 / 👎 press: acknowledged privately, or with the 👎 form; the message stays as it is.
-async fn on_vote(
-    ctx: &serenity::Context,
-    shared: &Shared,
-    press: &ComponentInteraction,
-    vote: core::VoteId,
-) {
-    let response = match shared.vote(press.user.id.get(), press.guild_id.map(|g| g.get()), vote) {
-        core::Voted::Thanks(reply) => CreateInteractionResponse::Message(reply.to_message()),
-        core::Voted::AskWhy(form) => CreateInteractionResponse::Modal(core::modal(&form)),
-    };
-    if let Err(e) = press.create_response(&ctx.http, response).await {
-        tracing::error!(interaction = %press.id, error = %e, "could not acknowledge a vote");
     }
 }
 

@@ -70,6 +70,27 @@ pub struct Vote {
     pub member: String,
 }
 
+impl Vote {
+    /// `voter`'s vote, now, on the answer to recorded question `question`, in `guild`.
+    pub fn new(
+        question: i64,
+        voter: u64,
+        guild: Option<u64>,
+        up: bool,
+        comment: Option<String>,
+    ) -> Vote {
+        Vote {
+            question,
+            at: now(),
+            up,
+            comment,
+            guild_id: guild.map(|g| g as i64),
+            member_id: voter,
+            member: String::new(),
+        }
+    }
+}
+
 /// Longest 👎 comment kept, in characters (the form allows no more).
 pub const COMMENT_MAX: usize = 300;
 
@@ -237,8 +258,7 @@ impl Recorder {
     }
 
     fn count_dropped(&self) {
-        self.dropped_total.fetch_add(1, Ordering::Relaxed);
-        metrics::counter!("careerbot_feedback_dropped_total").increment(1);
+        count_drop(&self.dropped_total);
         if let Some(since) = self.dropped.ready() {
             tracing::warn!(
                 queue = self.queue.max_capacity(),
@@ -336,14 +356,12 @@ async fn write(
                     tracing::warn!(error = %e, records = records.len(), votes = votes.len(), "the feedback database refused a batch; writing it one entry at a time");
                     for record in &records {
                         if db.write(std::slice::from_ref(record), &[]).await.is_err() {
-                            dropped.fetch_add(1, Ordering::Relaxed);
-                            metrics::counter!("careerbot_feedback_dropped_total").increment(1);
+                            count_drop(&dropped);
                         }
                     }
                     for vote in &votes {
                         if db.write(&[], std::slice::from_ref(vote)).await.is_err() {
-                            dropped.fetch_add(1, Ordering::Relaxed);
-                            metrics::counter!("careerbot_feedback_dropped_total").increment(1);
+                            count_drop(&dropped);
                         }
                     }
                     failing_now.store(false, Ordering::Relaxed);
@@ -369,6 +387,12 @@ async fn write(
         }
         tokio::time::sleep(GATHER).await;
     }
+}
+
+/// One question or vote not recorded: in the recorder's count and in `/metrics`.
+fn count_drop(dropped: &AtomicU64) {
+    dropped.fetch_add(1, Ordering::Relaxed);
+    metrics::counter!("careerbot_feedback_dropped_total").increment(1);
 }
 
 /// Adds `vote` to a batch, as the later of the member's votes on that answer: one row per
