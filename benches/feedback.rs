@@ -26,11 +26,7 @@ fn main() {
         .skip(1)
         .find_map(|a| a.parse().ok())
         .unwrap_or(1_000_000);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = common::two_core_runtime();
     let tmp = tempfile::tempdir().unwrap();
     let mut config = common::config(common::shipped_data(), tmp.path().join("index"));
     config.database.path = tmp.path().join("careerbot.db");

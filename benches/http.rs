@@ -44,11 +44,7 @@ fn main() {
         2 * IDLE + 512
     );
     // The server gets its own runtime; the load generator another: both share the 2 cores.
-    let server = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let server = common::two_core_runtime();
     let tmp = tempfile::tempdir().unwrap();
     let mut config = common::config(common::shipped_data(), tmp.path().join("index"));
     // The idle clients must stay for the whole run, not be closed on their deadline.
@@ -84,11 +80,7 @@ fn main() {
         })
         .collect();
 
-    let client_rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let client_rt = common::two_core_runtime();
     println!("concurrency   requests   per second    p50 µs    p99 µs   (signed /ask on the shipped content, {seconds} s each)");
     let mut next = 0;
     let mut run = |concurrency: usize, label: &str| {

@@ -10,6 +10,15 @@ use std::time::Duration;
 
 use careerbot::config::{Config, SemanticConfig};
 
+/// A runtime of two workers: the machine's two cores, as a service would run.
+pub fn two_core_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 /// The shipped config, reading `data` and keeping its index in `index`; cooldowns off, as
 /// benchmarks send many questions from few users.
 pub fn config(data: PathBuf, index: PathBuf) -> Config {
