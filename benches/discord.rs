@@ -1,5 +1,7 @@
 //! Round trip through the real bot: from the fake Discord writing INTERACTION_CREATE on the
-//! gateway to it receiving the interaction callback, on the shipped content.
+//! gateway to it receiving the interaction callback, on the shipped content; and a forum
+//! suggestion, from THREAD_CREATE to the suggestion's post (the starter message read over
+//! REST in between).
 //!
 //! Run: `cargo bench --bench discord` (`CAREERBOT_BENCH_SEMANTIC=1` ranks by meaning too)
 
@@ -16,6 +18,7 @@ use serde_json::json;
 use fake_discord::{FakeDiscord, MEMBER_PERMISSIONS};
 
 const N: usize = 1000;
+const FORUM: u64 = 800_000_000_000_000_001;
 const CONCURRENCY: usize = 32;
 
 fn main() {
@@ -48,6 +51,8 @@ async fn run() {
     let tmp = tempfile::tempdir().unwrap();
     let mut config = common::config(common::shipped_data(), tmp.path().join("index"));
     config.discord.api_base = Some(fake.base());
+    config.suggest.enabled = true;
+    config.suggest.channels = vec![FORUM];
     let shared = common::serving(config);
     tokio::spawn(bot::run(
         Arc::clone(&shared),
@@ -88,6 +93,27 @@ async fn run() {
     let (m50, m99) = common::p50_p99(&mut on_message);
     println!(
         "Ask careerbot   {} interactions   p50 {m50:>8.0} µs   p99 {m99:>8.0} µs   (/ask on the same questions: p50 {a50:.0} µs, p99 {a99:.0} µs)",
+        N / 2
+    );
+
+    // Forum suggestions: each a new post the guide answers, decided and posted.
+    let mut suggested = Vec::with_capacity(N / 2);
+    for i in 0..N / 2 {
+        let started = std::time::Instant::now();
+        fake.new_post(
+            FORUM,
+            30_000 + i as u64,
+            false,
+            &format!("Salary for senior ML engineers in India? ({i})"),
+            "What do senior ML engineers earn in India these days?",
+        );
+        let posted = fake.channel_message(i + 1).await;
+        suggested.push(started.elapsed());
+        assert_eq!(posted.len(), i + 1, "one suggestion per post");
+    }
+    let (s50, s99) = common::p50_p99(&mut suggested);
+    println!(
+        "forum suggestion {} posts         p50 {s50:>8.0} µs   p99 {s99:>8.0} µs   (THREAD_CREATE to the suggestion posted)",
         N / 2
     );
 

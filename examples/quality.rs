@@ -1,7 +1,7 @@
 //! Search-quality report: careerbot's `/ask` against a plain BM25 baseline on the public
 //! corpora of `quality/corpora.toml`, with the questions of `quality/questions/`.
 //!
-//! `cargo run --release --example quality [-- --misses] [--weights=k=v,…] [--grid=k=v/v;…] [NAME…]`
+//! `cargo run --release --example quality [-- --misses] [--suggest] [--weights=k=v,…] [--grid=k=v/v;…] [NAME…]`
 //!
 //! With the embedding model installed (`careerbot model install`; or `CAREERBOT_MODEL_DIR`
 //! names its folder) careerbot is reported twice: ranking by words only, and by words and
@@ -13,6 +13,7 @@
 //! `$CAREERBOT_QUALITY_DIR` (default `~/.cache/careerbot/quality`) on first use. A result
 //! is right when its breadcrumb and text contain every one of the question's `terms`
 //! (case-insensitive). Questions marked `held` are never tuned on; they are reported apart.
+//! `--suggest` reports where the forum suggestions' floor (`suggest.min_score`) should sit.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -142,6 +143,9 @@ fn main() -> anyhow::Result<()> {
     if let Some(spec) = args.iter().find_map(|a| a.strip_prefix("--grid=")) {
         return grid(&mut loaded, settings, spec);
     }
+    if args.iter().any(|a| a == "--suggest") {
+        return suggest_floor(&mut loaded, &settings);
+    }
 
     let semantic = loaded.iter().all(|l| l.engine.semantic_model().is_some());
     if !semantic {
@@ -232,6 +236,27 @@ impl Loaded {
         })
     }
 
+    /// Per question: whether `/ask`'s top passage is right, and its relevance (0 when
+    /// nothing is found), for the questions `of` (this corpus's, or another's asked here).
+    fn relevances(&self, of: &[Question]) -> anyhow::Result<Vec<(bool, f32)>> {
+        let vocabulary = Vocabulary::default();
+        let mut out = Vec::new();
+        for q in of {
+            let request = Request::new(Command::ask(&q.q));
+            let answer = answer::answer(&self.engine, &vocabulary, &self.config.answers, &request)?;
+            let top = answer.results.first();
+            let right = top.is_some_and(|h| {
+                first_right(&[(h.breadcrumb.join(" › "), h.text.clone())], &q.terms) == Some(1)
+            });
+            let score = match top {
+                Some(hit) => self.engine.relevance(&q.q, hit)?.score,
+                None => 0.0,
+            };
+            out.push((right, score));
+        }
+        Ok(out)
+    }
+
     /// careerbot's rank of the right answer for every question, as `/ask` answers it.
     fn ranks(&self, mut misses: Option<&mut String>) -> anyhow::Result<Ranks> {
         let vocabulary = Vocabulary::default();
@@ -280,6 +305,69 @@ impl Loaded {
             .map(|(r, _)| *r)
             .collect()
     }
+}
+
+/// `--suggest`: where a forum suggestion's floor (`suggest.min_score`) should sit. Each
+/// corpus is asked its own questions (a suggestion is wanted when the top passage is right)
+/// and every other corpus's (none is wanted: the guide does not cover them); for each floor,
+/// the share of each kept. Dev questions choose, held-back ones check.
+fn suggest_floor(loaded: &mut [Loaded], settings: &Settings) -> anyhow::Result<()> {
+    let semantic = loaded.iter().all(|l| l.engine.semantic_model().is_some());
+    let mut modes = vec![("words", false)];
+    if semantic {
+        modes.push(("words + meaning", true));
+    }
+    for (mode, with_meaning) in modes {
+        for split in ["dev", "held"] {
+            let (mut right, mut wrong, mut foreign) = (Vec::new(), Vec::new(), Vec::new());
+            for i in 0..loaded.len() {
+                let mut s = settings.clone();
+                s.semantic.enabled = with_meaning;
+                loaded[i].apply(&s);
+                let own: Vec<Question> = loaded[i]
+                    .questions
+                    .iter()
+                    .filter(|q| q.split == split)
+                    .cloned()
+                    .collect();
+                for (ok, score) in loaded[i].relevances(&own)? {
+                    if ok {
+                        right.push(score)
+                    } else {
+                        wrong.push(score)
+                    }
+                }
+                let others: Vec<Question> = loaded
+                    .iter()
+                    .enumerate()
+                    .filter(|&(j, _)| j != i)
+                    .flat_map(|(_, l)| l.questions.iter().filter(|q| q.split == split).cloned())
+                    .collect();
+                foreign.extend(loaded[i].relevances(&others)?.into_iter().map(|(_, s)| s));
+            }
+            println!(
+                "\n### {mode}, {split} questions ({} right at 1, {} wrong at 1, {} from other corpora)\n",
+                right.len(),
+                wrong.len(),
+                foreign.len()
+            );
+            println!("| floor | right kept | wrong kept | other corpora kept |");
+            println!("|---|---|---|---|");
+            let kept = |v: &[f32], t: f32| {
+                100.0 * v.iter().filter(|&&s| s >= t).count() as f64 / v.len().max(1) as f64
+            };
+            for step in 0..=19 {
+                let t = step as f32 * 0.05;
+                println!(
+                    "| {t:.2} | {:.1}% | {:.1}% | {:.1}% |",
+                    kept(&right, t),
+                    kept(&wrong, t),
+                    kept(&foreign, t)
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// What the report may vary: the ranking weights and how meaning is weighed.

@@ -333,7 +333,31 @@ pub fn answer(
         Action::Reload => return Err(UserError::NotAnAnswer("`/reload` is for moderators in Discord; from a terminal, `careerbot index` rebuilds the index and SIGHUP reloads a running bot").into()),
         Action::Gaps => return Err(UserError::NotAnAnswer("`/gaps` is for moderators in Discord; from a terminal, `careerbot gaps` prints the same report").into()),
     }
+    if let Some(base) = &config.source_url {
+        for hit in &mut answer.results {
+            hit.link = Some(link(base, &hit.location));
+        }
+    }
     Ok(answer)
+}
+
+/// `base` followed by a passage's `path#anchor`, characters a URL cannot hold escaped.
+pub fn link(base: &str, location: &str) -> String {
+    let mut url = base.to_string();
+    if !url.ends_with('/') {
+        url.push('/');
+    }
+    for c in location.chars() {
+        match c {
+            ' ' => url.push_str("%20"),
+            '(' => url.push_str("%28"),
+            ')' => url.push_str("%29"),
+            '<' => url.push_str("%3C"),
+            '>' => url.push_str("%3E"),
+            c => url.push(c),
+        }
+    }
+    url
 }
 
 /// `/ask`: the whole guide, ranked for the question.
@@ -784,6 +808,18 @@ fn help_info(engine: &Engine, vocabulary: &Vocabulary) -> HelpInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn links_join_the_base_and_the_location() {
+        assert_eq!(
+            link("https://x.org/data", "guides/pay (2025).md#senior-india"),
+            "https://x.org/data/guides/pay%20%282025%29.md#senior-india"
+        );
+        assert_eq!(
+            link("https://x.org/data/", "a.md"),
+            "https://x.org/data/a.md"
+        );
+    }
 
     fn words(s: &str) -> Vec<String> {
         s.split(' ').map(str::to_string).collect()

@@ -45,6 +45,39 @@ pub struct Config {
     pub http: HttpConfig,
     pub feedback: FeedbackConfig,
     pub database: DatabaseConfig,
+    /// Suggestions on new forum posts (`[suggest]`).
+    pub suggest: SuggestConfig,
+}
+
+/// Answers posted, unasked, on new threads of chosen channels (`[suggest]`). The floors were
+/// measured on the public corpora of `quality/` (`cargo run --release --example quality --
+/// --suggest`; README, "Forum suggestions"): change them with that report in hand.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SuggestConfig {
+    /// Off unless turned on: it needs Discord's Message Content intent.
+    pub enabled: bool,
+    /// Forum (or text) channels whose new threads get a suggestion; no others ever do.
+    pub channels: Vec<u64>,
+    /// Lowest relevance of the best passage, ranking with meaning (a cosine, 0 to 1).
+    pub min_score: f32,
+    /// Lowest relevance of the best passage, ranking by words only (the share of the
+    /// post's word weight the passage has, 0 to 1).
+    pub min_score_words: f32,
+    /// Passages in a suggestion, at most.
+    pub results: usize,
+}
+
+impl Default for SuggestConfig {
+    fn default() -> Self {
+        SuggestConfig {
+            enabled: false,
+            channels: Vec::new(),
+            min_score: 0.45,
+            min_score_words: 0.55,
+            results: 3,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -96,6 +129,9 @@ pub struct AnswersConfig {
     pub results: usize,
     /// Longest snippet shown for one passage, in characters.
     pub snippet_chars: usize,
+    /// Where the content is published, e.g. `https://github.com/acme/guide/blob/main/data/`:
+    /// each passage's source then links to this followed by its `path#anchor`.
+    pub source_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -408,6 +444,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             feedback: FeedbackConfig::default(),
             database: DatabaseConfig::default(),
+            suggest: SuggestConfig::default(),
         }
     }
 }
@@ -417,6 +454,7 @@ impl Default for AnswersConfig {
         AnswersConfig {
             results: 3,
             snippet_chars: 320,
+            source_url: None,
         }
     }
 }
@@ -525,6 +563,13 @@ impl Config {
         if self.answers.results == 0 || self.answers.results > 10 {
             return Err("answers.results must be between 1 and 10".into());
         }
+        if let Some(url) = &self.answers.source_url {
+            if !(url.starts_with("https://") || url.starts_with("http://")) || url.contains(' ') {
+                return Err(format!(
+                    "answers.source_url must be an http(s) address without spaces, not {url:?}"
+                ));
+            }
+        }
         if self.answers.snippet_chars < 40 {
             return Err("answers.snippet_chars must be at least 40".into());
         }
@@ -554,6 +599,26 @@ impl Config {
                     "search.synonyms: the group {group:?} needs at least two entries"
                 ));
             }
+        }
+        let suggest = &self.suggest;
+        for (key, value) in [
+            ("min_score", suggest.min_score),
+            ("min_score_words", suggest.min_score_words),
+        ] {
+            if !(0.0..=1.0).contains(&value) {
+                return Err(format!(
+                    "suggest.{key} must be between 0 and 1, not {value}"
+                ));
+            }
+        }
+        if suggest.results == 0 || suggest.results > 3 {
+            return Err("suggest.results must be between 1 and 3".into());
+        }
+        if suggest.enabled && suggest.channels.is_empty() {
+            return Err(
+                "suggest.enabled is true but suggest.channels is empty: list the forum channels to watch (right-click › Copy Channel ID)"
+                    .into(),
+            );
         }
         if self.discord.defer_after_ms > 2500 {
             return Err(
@@ -773,5 +838,39 @@ mod tests {
         assert!(err.contains("must be above 0"), "{err}");
         let err = Config::parse("[http]\nmax_header_bytes = 10\n", Path::new(".")).unwrap_err();
         assert!(err.contains("max_header_bytes"), "{err}");
+    }
+
+    #[test]
+    fn suggestions_are_off_by_default_and_need_a_channel_to_watch() {
+        let c = Config::parse("", Path::new(".")).unwrap();
+        assert!(!c.suggest.enabled);
+        assert_eq!(
+            (c.suggest.min_score, c.suggest.min_score_words),
+            (0.45, 0.55)
+        );
+        let err = Config::parse("[suggest]\nenabled = true\n", Path::new(".")).unwrap_err();
+        assert!(err.contains("suggest.channels is empty"), "{err}");
+        let err = Config::parse("[suggest]\nmin_score = 1.5\n", Path::new(".")).unwrap_err();
+        assert!(
+            err.contains("suggest.min_score must be between 0 and 1"),
+            "{err}"
+        );
+        let err = Config::parse("[suggest]\nresults = 5\n", Path::new(".")).unwrap_err();
+        assert!(err.contains("suggest.results"), "{err}");
+    }
+
+    #[test]
+    fn source_links_need_a_web_address() {
+        let c = Config::parse(
+            "[answers]\nsource_url = \"https://github.com/acme/guide/blob/main/data/\"\n",
+            Path::new("."),
+        )
+        .unwrap();
+        assert!(c.answers.source_url.is_some());
+        let err = Config::parse("[answers]\nsource_url = \"data/\"\n", Path::new(".")).unwrap_err();
+        assert!(
+            err.contains("answers.source_url must be an http(s) address"),
+            "{err}"
+        );
     }
 }

@@ -19,5 +19,6 @@ pub mod replicas;
 pub mod search;
 pub mod semantic;
 pub mod service;
+pub mod suggest;
 pub mod throttle;
 pub mod typos;

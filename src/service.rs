@@ -52,8 +52,9 @@ pub struct Shared {
     pub reload_lock: Arc<tokio::sync::Mutex<()>>,
     /// The moderators' log channel, once connected with a token.
     pub announcer: OnceLock<Arc<dyn Announcer>>,
-    /// The gateway's shards, in gateway mode: for `/healthz`.
-    pub shards: OnceLock<Arc<dyn ShardStatus>>,
+    /// The gateway's shards, in gateway mode: for `/healthz`. Replaced when the gateway
+    /// client is rebuilt (Discord refused an intent).
+    pub shards: std::sync::RwLock<Option<Arc<dyn ShardStatus>>>,
     /// How many shards this process should run, once known (from the config, or from
     /// Discord's recommended count with `shards = "auto"`); 0 before.
     expected_shards: AtomicUsize,
@@ -63,6 +64,8 @@ pub struct Shared {
     pub recorder: OnceLock<Arc<Recorder>>,
     /// State shared with the other replicas, when they share a PostgreSQL store.
     pub replicas: OnceLock<Arc<Replicas>>,
+    /// Suggestions on new forum posts: on or off, and the threads already decided.
+    pub suggestions: crate::suggest::Suggestions,
 }
 
 /// Rows per list in `/gaps`'s CSV, at most.
@@ -99,6 +102,7 @@ impl Shared {
     /// Serving `engine`, with `/metrics` rendered from `metrics`: the handle of the recorder
     /// this process's (or, in tests, this runtime's) counters go to.
     pub fn with_metrics(config: Config, engine: Engine, metrics: PrometheusHandle) -> Arc<Shared> {
+        let config_suggest = config.suggest.enabled;
         Arc::new(Shared {
             vocabulary: crate::app::vocabulary(&config),
             config,
@@ -106,11 +110,12 @@ impl Shared {
             cooldowns: Mutex::new(HashMap::new()),
             reload_lock: Arc::new(tokio::sync::Mutex::new(())),
             announcer: OnceLock::new(),
-            shards: OnceLock::new(),
+            shards: std::sync::RwLock::new(None),
             expected_shards: AtomicUsize::new(0),
             metrics,
             recorder: OnceLock::new(),
             replicas: OnceLock::new(),
+            suggestions: crate::suggest::Suggestions::new(config_suggest),
         })
     }
 
@@ -118,7 +123,12 @@ impl Shared {
     /// every shard this process should run, booted yet or not (serenity starts them five
     /// seconds apart), so health is not "ready" while some are still to come.
     pub async fn shard_status(&self) -> Option<(usize, usize)> {
-        let connected = self.shards.get()?.connected().await;
+        let shards = self
+            .shards
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()?;
+        let connected = shards.connected().await;
         Some((connected, self.expected_shards.load(Ordering::SeqCst)))
     }
 
@@ -291,7 +301,7 @@ impl Shared {
 
     /// Hands the question and how it went to the recorder, if recording: never waits.
     /// Returns the record's id, which the answer's vote buttons carry.
-    fn record(
+    pub(crate) fn record(
         &self,
         asker: Asker,
         request: &Request,

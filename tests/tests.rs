@@ -20,4 +20,5 @@ mod suite {
     mod replicas;
     mod semantic;
     mod snapshots;
+    mod suggest;
 }

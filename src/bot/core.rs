@@ -160,6 +160,11 @@ impl Reply {
         fill!(self, EditInteractionResponse::new(), new_attachment)
     }
 
+    /// As a channel message (a forum suggestion), with no interaction behind it.
+    pub fn to_channel_message(&self) -> CreateMessage {
+        fill!(self, CreateMessage::new(), add_file)
+    }
+
     /// For an interaction response body (HTTP endpoint, button updates).
     pub fn to_message(&self) -> CreateInteractionResponseMessage {
         fill!(

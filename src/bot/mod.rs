@@ -5,6 +5,7 @@
 pub mod commands;
 pub mod core;
 pub mod reloading;
+pub mod suggesting;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -129,18 +130,10 @@ pub async fn run(
     if let Some(base) = &base {
         tracing::info!(api_base = %base, "Discord REST calls go to a custom base");
     }
-    let http = http_client(token, base.as_deref());
-    let framework = framework(Arc::clone(&shared));
-    let mut client = ClientBuilder::new_with_http(http, GatewayIntents::GUILDS)
-        .framework(framework)
-        .await?;
-
+    let http = Arc::new(http_client(token, base.as_deref()));
     let _ = shared
         .announcer
-        .set(Arc::clone(&client.http) as Arc<dyn core::Announcer>);
-    let _ = shared
-        .shards
-        .set(Arc::clone(&client.shard_manager) as Arc<dyn core::ShardStatus>);
+        .set(Arc::clone(&http) as Arc<dyn core::Announcer>);
     crate::ops::record_engine(&shared);
     shared.start_recording();
     shared.start_sharing();
@@ -155,26 +148,64 @@ pub async fn run(
         None
     };
 
-    let shards = client.shard_manager.clone();
+    let (stop, stopping) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         shutdown.await;
-        shards.shutdown_all().await;
+        let _ = stop.send(true);
     });
 
     // What `start_autosharded` does, keeping Discord's recommended count for `/healthz`.
     let (range, total) = match shared.config.discord.shards {
         ShardsConfig::Auto => {
-            let total = client.http.get_bot_gateway().await?.shards;
+            let total = http.get_bot_gateway().await?.shards;
             (0..total, total)
         }
         ShardsConfig::Fixed { total, range } => (range.0..range.1, total),
     };
     shared.expect_shards(range.len());
-    // serenity 0.12 reads the range's end as the last shard to run (`4..7` runs 4 to 7):
-    // pass `start..end - 1` so that no shard past ours starts.
-    let ran = client
-        .start_shard_range(range.start..range.end - 1, total)
-        .await;
+    let mut intents = GatewayIntents::GUILDS;
+    if shared.suggestions.is_on() {
+        // Forum suggestions read new posts: the privileged intent must be on in the portal.
+        intents |= GatewayIntents::MESSAGE_CONTENT;
+    }
+    let ran = loop {
+        let mut client = ClientBuilder::new_with_http(http_client(token, base.as_deref()), intents)
+            .framework(framework(Arc::clone(&shared)))
+            .await?;
+        *shared.shards.write().unwrap_or_else(|p| p.into_inner()) =
+            Some(Arc::clone(&client.shard_manager) as Arc<dyn core::ShardStatus>);
+        let shards = Arc::clone(&client.shard_manager);
+        let mut watching = stopping.clone();
+        let stopper = tokio::spawn(async move {
+            if watching.wait_for(|&stop| stop).await.is_ok() {
+                shards.shutdown_all().await;
+            }
+        });
+        // serenity 0.12 reads the range's end as the last shard to run (`4..7` runs 4 to 7):
+        // pass `start..end - 1` so that no shard past ours starts.
+        let ran = client
+            .start_shard_range(range.start..range.end - 1, total)
+            .await;
+        stopper.abort();
+        let refused = matches!(
+            ran,
+            Err(serenity::Error::Gateway(
+                serenity::GatewayError::DisallowedGatewayIntents
+            ))
+        );
+        if refused && intents.contains(GatewayIntents::MESSAGE_CONTENT) && !*stopping.borrow() {
+            client.shard_manager.shutdown_all().await;
+            tracing::error!(
+                "Discord refused the Message Content intent: forum suggestions are off. Turn it on \
+                 in the Discord developer portal (your app › Bot › Privileged Gateway Intents › \
+                 Message Content Intent) and restart careerbot; it is connecting without it"
+            );
+            shared.suggestions.turn_off();
+            intents.remove(GatewayIntents::MESSAGE_CONTENT);
+            continue;
+        }
+        break ran;
+    };
     shared.finish().await;
     Ok(ran?)
 }
@@ -247,6 +278,9 @@ async fn on_event(
             if let Err(e) = submit.create_response(&ctx.http, response).await {
                 tracing::error!(interaction = %submit.id, error = %e, "could not acknowledge a form");
             }
+        }
+        FullEvent::ThreadCreate { thread } => {
+            suggesting::on_thread_create(shared, &ctx.http, thread).await;
         }
         FullEvent::Resume { .. } => tracing::info!("gateway session resumed"),
         FullEvent::ShardStageUpdate { event } => {

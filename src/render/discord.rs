@@ -8,7 +8,7 @@ use super::{
 };
 use crate::answer::{Answer, Outcome};
 use crate::registry;
-use crate::search::cut_at_word;
+use crate::search::{cut_at_word, Hit};
 
 /// Discord's embed limits, in characters.
 pub mod limits {
@@ -133,6 +133,31 @@ pub fn message(answer: &Answer, note: Option<&str>) -> MessageView {
     }
 }
 
+/// An unasked suggestion on a new forum post: its passages under "This may help", no
+/// paging (the post's author did not ask the bot), and a line saying why the bot spoke.
+pub fn suggestion(answer: &Answer) -> MessageView {
+    let mut embed = EmbedView {
+        title: "This may help".into(),
+        description:
+            "From the guide, for this post. A 👍 or 👎 tells the moderators whether it helped."
+                .into(),
+        fields: result_fields(answer),
+        footer: trim(
+            &format!(
+                "Suggested automatically on new posts here · content {}",
+                answer.content_version
+            ),
+            limits::FOOTER,
+        ),
+        color: FOUND,
+    };
+    fit_total(&mut embed);
+    MessageView {
+        embed,
+        buttons: Vec::new(),
+    }
+}
+
 /// What the outcome adds: `/help`'s commands and facet values, what we do have for "no
 /// data", the "did you mean" for nothing found. Returns the fields it adds.
 fn outcome_lines(answer: &Answer, description: &mut Vec<String>) -> Vec<FieldView> {
@@ -189,7 +214,7 @@ fn result_fields(answer: &Answer) -> Vec<FieldView> {
         .enumerate()
         .map(|(i, hit)| {
             let crumb = escape_markdown(&breadcrumb(&hit.breadcrumb));
-            let source = format!("Source: {}", escape_markdown(&source_line(hit)));
+            let source = format!("Source: {}", source_markdown(hit));
             let room = limits::FIELD_VALUE.saturating_sub(count(&crumb) + count(&source) + 8);
             let body = trim(&snippet(&hit.snippet, Emphasis::Markdown), room.max(40));
             let number = first.saturating_add(i + 1);
@@ -202,6 +227,15 @@ fn result_fields(answer: &Answer) -> Vec<FieldView> {
             }
         })
         .collect()
+}
+
+/// The passage's source, a Markdown link when the content's address is configured.
+fn source_markdown(hit: &Hit) -> String {
+    match &hit.link {
+        // The link says where; the text need only say what.
+        Some(link) => format!("[{}]({link})", escape_markdown(&hit.source)),
+        None => escape_markdown(&source_line(hit)),
+    }
 }
 
 /// "Page 2 of 3 · 7 passages · content 1a2b3c".

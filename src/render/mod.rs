@@ -156,6 +156,9 @@ pub fn text(answer: &Answer, emphasis: Emphasis) -> String {
             out.push('\n');
         }
         out.push_str(&format!("   Source: {}\n", plain(&source_line(hit))));
+        if let Some(link) = &hit.link {
+            out.push_str(&format!("   {link}\n"));
+        }
     }
     if answer.outcome == Outcome::Found && answer.is_paged() {
         let last = first.saturating_add(answer.results.len());
@@ -278,6 +281,8 @@ pub struct JsonHit<'a> {
     pub snippet: String,
     pub source: &'a str,
     pub location: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<&'a str>,
     pub score: f32,
     pub facets: &'a crate::content::Facets,
 }
@@ -299,6 +304,7 @@ pub fn json_view(answer: &Answer) -> JsonAnswer<'_> {
                 snippet: snippet(&h.snippet, Emphasis::Markdown),
                 source: &h.source,
                 location: &h.location,
+                link: h.link.as_deref(),
                 score: h.score,
                 facets: &h.facets,
             })

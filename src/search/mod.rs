@@ -74,8 +74,27 @@ pub struct Hit {
     pub snippet: Snippet,
     pub source: String,
     pub location: String,
+    /// Where members can read the passage: `answers.source_url` + location, when set.
+    pub link: Option<String>,
     pub score: f32,
     pub facets: Facets,
+}
+
+/// How well a passage answers a question, from 0 to 1 ([`Engine::relevance`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Relevance {
+    pub score: f32,
+    pub by: RelevanceBy,
+}
+
+/// What a [`Relevance`] was measured by: the two scales differ, and so do their floors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RelevanceBy {
+    /// The cosine of question and passage embeddings.
+    Meaning,
+    /// The share of the question's IDF weight the passage has.
+    Words,
 }
 
 /// Part of a passage with the matched words marked.
@@ -947,6 +966,63 @@ impl Engine {
         Ok(out)
     }
 
+    /// How well `hit` answers `text`, from 0 to 1, comparable across corpora: what decides
+    /// whether a question nobody addressed to the bot (a new forum post) gets a suggestion.
+    /// With meaning, the cosine of question and passage; by words, the share of the
+    /// question's weight (each word's IDF; words the guide never uses count at the highest
+    /// IDF) that the passage has.
+    pub fn relevance(&self, text: &str, hit: &Hit) -> Result<Relevance, SearchError> {
+        if let (Some(dense), Some(question)) = (&self.dense, self.question_vector(text)) {
+            let ord = self.catalog.passages.iter().position(|p| p.id == hit.id);
+            if let Some(ord) = ord.filter(|&i| dense.is_embedded(i)) {
+                return Ok(Relevance {
+                    score: dense.vectors.cosine(ord, &question).clamp(0.0, 1.0),
+                    by: RelevanceBy::Meaning,
+                });
+            }
+        }
+        let analysis = self.analyze(text)?;
+        let searcher = self.reader.searcher();
+        let n = searcher.num_docs() as f32;
+        let idf = |df: u64| (1.0 + (n - df as f32 + 0.5) / (df as f32 + 0.5)).ln();
+        let mut passage = String::with_capacity(hit.text.len() + 200);
+        for part in std::iter::once(&hit.title).chain(&hit.breadcrumb) {
+            passage.push_str(part);
+            passage.push('\n');
+        }
+        passage.push_str(&hit.text);
+        let stems: HashSet<String> = query::stems(&self.stemmed, &passage).into_iter().collect();
+        let words: HashSet<String> = query::stems(&self.plain, &passage).into_iter().collect();
+        let has = |alt: &query::Alternative| {
+            if alt.forms.is_empty() {
+                alt.stems.iter().all(|s| stems.contains(s))
+            } else {
+                alt.forms.iter().any(|f| words.contains(f))
+            }
+        };
+        let (mut matched, mut total) = (0.0f32, 0.0f32);
+        for concept in &analysis.concepts {
+            let Some(first) = concept.alternatives.first() else {
+                continue;
+            };
+            // A phrase weighs as its rarest word.
+            let mut weight = 0.0f32;
+            for stem in &first.stems {
+                let df = searcher.doc_freq(&Term::from_field_text(self.fields.body, stem))?;
+                weight = weight.max(idf(df));
+            }
+            total += weight;
+            if concept.alternatives.iter().any(has) {
+                matched += weight;
+            }
+        }
+        total += (analysis.absent.len() + analysis.unknown.len()) as f32 * idf(0);
+        Ok(Relevance {
+            score: if total > 0.0 { matched / total } else { 0.0 },
+            by: RelevanceBy::Words,
+        })
+    }
+
     fn lexicon<'a>(&'a self, searcher: &'a Searcher) -> IndexLexicon<'a> {
         IndexLexicon {
             searcher,
@@ -1184,6 +1260,7 @@ impl Engine {
             text,
             source: str_field(doc, f.source),
             location: str_field(doc, f.location),
+            link: None,
             score,
             facets: facets_of(doc, f),
         }

@@ -115,6 +115,15 @@ struct Inner {
     /// Discord's 3 s, shortened by tests of the rule itself.
     window: Option<Duration>,
     identify_payloads: Vec<Value>,
+    /// Messages `GET /channels/{channel}/messages/{id}` serves, by `(channel, id)`.
+    messages: HashMap<(u64, u64), Value>,
+    /// Intent bits an IDENTIFY may not ask for: the session is closed with 4014, as Discord
+    /// does when a privileged intent is off in the developer portal.
+    refused_intents: u64,
+    /// Channels whose message posts fail: `(status, Discord code, message)`.
+    failing_channels: HashMap<u64, (u16, u32, String)>,
+    /// Channels of the posts [`FakeDiscord::fail_channel`] made fail, in order.
+    refused_posts: Vec<String>,
 }
 
 struct Shared {
@@ -179,6 +188,10 @@ impl FakeDiscord {
                 "/api/v10/channels/{channel}/messages",
                 post(post_channel_message),
             )
+            .route(
+                "/api/v10/channels/{channel}/messages/{message}",
+                get(get_channel_message),
+            )
             .fallback(unknown)
             .with_state(Arc::clone(&shared));
         // Small request/response exchanges: never let Nagle hold a segment back.
@@ -208,6 +221,82 @@ impl FakeDiscord {
     /// A fresh snowflake.
     pub fn id(&self) -> u64 {
         self.shared.next_id.fetch_add(1, Ordering::SeqCst)
+    }
+
+    /// A snowflake made now: Discord ids carry their creation time.
+    pub fn snowflake_now(&self) -> u64 {
+        let ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        let serial = self.shared.next_id.fetch_add(1, Ordering::SeqCst) & 0x3f_ffff;
+        ((ms - DISCORD_EPOCH_MS) << 22) | serial
+    }
+
+    /// Sends a gateway event.
+    pub fn send_event(&self, event: &'static str, data: Value) {
+        let sender = self
+            .shared
+            .lock()
+            .gateway
+            .clone()
+            .expect("no gateway session");
+        sender
+            .send(GatewayCommand::Dispatch(event, data))
+            .expect("gateway session ended");
+    }
+
+    /// A member opens a post in forum `forum`: its starter message (id = the thread's)
+    /// becomes readable, then THREAD_CREATE is sent. Returns the thread id.
+    pub fn new_post(&self, forum: u64, author: u64, bot: bool, title: &str, body: &str) -> u64 {
+        let thread = self.snowflake_now();
+        self.put_message(starter_json(thread, thread, author, bot, body));
+        self.send_event("THREAD_CREATE", thread_json(thread, forum, author, title));
+        thread
+    }
+
+    /// Makes `message` readable at `GET /channels/{its channel_id}/messages/{its id}`.
+    pub fn put_message(&self, message: Value) {
+        let id = |k: &str| message[k].as_str().unwrap().parse::<u64>().unwrap();
+        let key = (id("channel_id"), id("id"));
+        self.shared.lock().messages.insert(key, message);
+    }
+
+    /// Waits for the `n`th IDENTIFY; returns every IDENTIFY's payload.
+    pub async fn identified(&self, n: usize) -> Vec<Value> {
+        self.wait(Duration::from_secs(10), |inner| {
+            (inner.identify_payloads.len() >= n).then(|| inner.identify_payloads.clone())
+        })
+        .await
+        .expect("no IDENTIFY")
+    }
+
+    /// Refuses IDENTIFYs asking for any of `intents` (close code 4014).
+    pub fn refuse_intents(&self, intents: u64) {
+        self.shared.lock().refused_intents = intents;
+    }
+
+    /// Makes posts to `channel` fail with `status` and Discord's JSON `code`.
+    pub fn fail_channel(&self, channel: u64, status: u16, code: u32, message: &str) {
+        self.shared
+            .lock()
+            .failing_channels
+            .insert(channel, (status, code, message.to_string()));
+    }
+
+    /// Waits for `n` posts refused by [`FakeDiscord::fail_channel`]; returns their channels.
+    pub async fn refused_posts(&self, n: usize) -> Vec<String> {
+        self.wait(Duration::from_secs(10), |inner| {
+            (inner.refused_posts.len() >= n).then(|| inner.refused_posts.clone())
+        })
+        .await
+        .expect("no refused post")
+    }
+
+    /// Messages posted to channels so far (a snapshot; [`FakeDiscord::channel_message`]
+    /// waits for them).
+    pub fn channel_messages(&self) -> Vec<Call> {
+        self.shared.lock().channel_messages.clone()
     }
 
     /// Sends INTERACTION_CREATE over the gateway and starts its 3-second window.
@@ -569,6 +658,46 @@ pub fn user_json(id: u64) -> Value {
     json!({"id": id.to_string(), "username": format!("member{id}"), "discriminator": "0", "global_name": null, "avatar": null})
 }
 
+/// Discord's epoch (2015-01-01), in Unix milliseconds.
+pub const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
+/// The Message Content intent's bit.
+pub const MESSAGE_CONTENT: u64 = 1 << 15;
+
+/// A public thread (type 11) opened in `parent` by `owner`.
+pub fn thread_json(id: u64, parent: u64, owner: u64, name: &str) -> Value {
+    json!({
+        "id": id.to_string(),
+        "guild_id": GUILD_ID.to_string(),
+        "parent_id": parent.to_string(),
+        "owner_id": owner.to_string(),
+        "type": 11,
+        "name": name,
+        "last_message_id": id.to_string(),
+        "rate_limit_per_user": 0,
+        "message_count": 0,
+        "member_count": 1,
+        "thread_metadata": {
+            "archived": false,
+            "auto_archive_duration": 4320,
+            "archive_timestamp": "2026-01-01T00:00:00.000000+00:00",
+            "locked": false,
+            "create_timestamp": "2026-01-01T00:00:00.000000+00:00"
+        },
+        "total_message_sent": 0,
+        "applied_tags": [],
+        "flags": 0
+    })
+}
+
+/// A member's (or a bot's) message `id` in `channel`.
+pub fn starter_json(id: u64, channel: u64, author: u64, bot: bool, content: &str) -> Value {
+    let mut message = message_json(id, content, json!([]));
+    message["channel_id"] = json!(channel.to_string());
+    message["author"] = user_json(author);
+    message["author"]["bot"] = json!(bot);
+    message
+}
+
 pub fn message_json(id: u64, content: &str, embeds: Value) -> Value {
     json!({
         "id": id.to_string(),
@@ -751,7 +880,17 @@ async fn session(s: Arc<Shared>, mut socket: WebSocket) {
                     Some(1) => json!({"op": 11}),
                     Some(2) => {
                         s.identifies.fetch_add(1, Ordering::SeqCst);
-                        s.lock().identify_payloads.push(frame["d"].clone());
+                        let refused = {
+                            let mut inner = s.lock();
+                            inner.identify_payloads.push(frame["d"].clone());
+                            frame["d"]["intents"].as_u64().unwrap_or(0) & inner.refused_intents
+                        };
+                        s.changed.notify_waiters();
+                        if refused != 0 {
+                            let close = CloseFrame { code: 4014, reason: "Disallowed intent(s).".into() };
+                            let _ = socket.send(Message::Close(Some(close))).await;
+                            return;
+                        }
                         let seq = s.seq.fetch_add(1, Ordering::SeqCst) + 1;
                         json!({"op": 0, "t": "READY", "s": seq, "d": {
                             "v": 10,
@@ -1022,12 +1161,31 @@ async fn get_message(
     Json(message_json(1, "", json!([])))
 }
 
+async fn get_channel_message(
+    State(s): State<Arc<Shared>>,
+    Path((channel, message)): Path<(u64, u64)>,
+) -> Response {
+    match s.lock().messages.get(&(channel, message)) {
+        Some(m) => Json(m.clone()).into_response(),
+        None => discord_error(StatusCode::NOT_FOUND, 10008, "Unknown Message"),
+    }
+}
+
 async fn post_channel_message(
     State(s): State<Arc<Shared>>,
     Path(channel): Path<String>,
     headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Response {
+    let failing = channel
+        .parse::<u64>()
+        .ok()
+        .and_then(|c| s.lock().failing_channels.get(&c).cloned());
+    if let Some((status, code, message)) = failing {
+        s.lock().refused_posts.push(channel.clone());
+        s.changed.notify_waiters();
+        return discord_error(StatusCode::from_u16(status).unwrap(), code, &message);
+    }
     let (body, files) = parse_body(&headers, &body);
     if let Err(why) = validate_message(&body) {
         return discord_error(StatusCode::BAD_REQUEST, 50035, &why);

@@ -61,6 +61,27 @@ fn discord_embeds() {
     }
 }
 
+/// A forum suggestion, its sources linked (`answers.source_url`), and the same links in
+/// the terminal.
+#[test]
+fn suggestion_with_linked_sources() {
+    let mut a = ask("/ask realistic salary for a senior ml engineer in india");
+    for hit in &mut a.results {
+        hit.link = Some(careerbot::answer::link(
+            "https://github.com/acme/guide/blob/main/data",
+            &hit.location,
+        ));
+    }
+    let view = discord::suggestion(&a);
+    assert!(view.embed.total_chars() <= discord::limits::TOTAL);
+    let json = serde_json::to_string_pretty(&view).unwrap();
+    insta::assert_snapshot!("discord_suggestion", stable(json, &a.content_version));
+    insta::assert_snapshot!(
+        "text_linked_sources",
+        stable(render::text(&a, Emphasis::Markdown), &a.content_version)
+    );
+}
+
 /// The moderator's reply to `/reload`, for each way a reload ends.
 #[test]
 fn reload_replies() {
