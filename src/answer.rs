@@ -283,6 +283,9 @@ pub struct HelpInfo {
     /// Questions are recorded, and kept this many days (set by the service that records).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recorded_days: Option<u32>,
+    /// New forum posts in some channels get a suggestion (and are recorded with it).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub suggests: bool,
 }
 
 impl serde::Serialize for Command {
@@ -802,6 +805,7 @@ fn help_info(engine: &Engine, vocabulary: &Vocabulary) -> HelpInfo {
         semantic: engine.semantic_model().is_some(),
         facets,
         recorded_days: None,
+        suggests: false,
     }
 }
 

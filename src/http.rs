@@ -154,6 +154,11 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     crate::ops::record_engine(&endpoint.shared);
     endpoint.shared.start_recording();
+    if endpoint.shared.suggestions.is_on() {
+        // Thread events come over the gateway only.
+        endpoint.shared.suggestions.turn_off();
+        tracing::warn!("suggest.enabled has no effect here: forum suggestions need the gateway (careerbot serve)");
+    }
     endpoint.shared.start_sharing();
     endpoint.shared.embed_pending().await;
     reloading::reload_on_sighup(&endpoint.shared);

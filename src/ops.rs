@@ -103,6 +103,15 @@ fn describe() {
         "careerbot_feedback_write_errors_total",
         "Failed batch writes to the feedback database (retried)"
     );
+    metrics::describe_counter!(
+        "careerbot_suggestions_total",
+        "New forum posts decided on, by outcome (posted, below_floor, unlisted, bot, ...)"
+    );
+    metrics::describe_histogram!(
+        "careerbot_suggestion_seconds",
+        metrics::Unit::Seconds,
+        "From a new thread's event to its suggestion posted"
+    );
     metrics::describe_gauge!(
         "careerbot_http_connections",
         "Connections open, by listener (interactions, ops)"
@@ -194,6 +203,10 @@ async fn healthz(State(shared): State<Arc<Shared>>) -> Response {
         "replicas": shared.replicas.get().map(|r| json!({
             "shared_store": if r.connected() { "ok" } else { "connecting" },
         })),
+        // Off after Discord refused the Message Content intent (the log says how to fix it).
+        "suggestions": shared.config.suggest.enabled.then(|| {
+            if shared.suggestions.is_on() { "on" } else { "off" }
+        }),
     });
     (status, Json(body)).into_response()
 }

@@ -410,6 +410,7 @@ impl Shared {
             .filter(|_| outcome != "help");
         if let (Some(help), Some(_)) = (answer.help.as_mut(), self.recorder.get()) {
             help.recorded_days = Some(self.config.feedback.retention_days);
+            help.suggests = self.suggestions.is_on();
         }
         if matches!(
             answer.outcome,

@@ -222,7 +222,12 @@ fn help_text(answer: &Answer, out: &mut String) {
 /// What is recorded and for how long, for `/help` (when the service records).
 pub fn recording_line(help: &crate::answer::HelpInfo) -> Option<String> {
     help.recorded_days.map(|days| {
-        format!("Questions and 👍 / 👎 votes are kept {days} days to show moderators what the guide misses (command, words, outcome and what you write in the 👎 form; your member id only as a keyed hash).")
+        let posts = if help.suggests {
+            ", forum posts the bot suggested an answer on"
+        } else {
+            ""
+        };
+        format!("Questions{posts} and 👍 / 👎 votes are kept {days} days to show moderators what the guide misses (command, words, outcome and what you write in the 👎 form; your member id only as a keyed hash).")
     })
 }
 
