@@ -117,8 +117,8 @@ impl Replicas {
         .await
     }
 
-    /// Whether no replica has seen interaction `id` in the last `window`; `None` when the
-    /// store cannot tell.
+    /// Whether no replica has seen interaction (or thread) `id` in the last `window`; `None`
+    /// when the store cannot tell. Both are snowflakes, unique across kinds.
     pub async fn first_sighting(&self, id: u64, window: Duration) -> Option<bool> {
         let now = now_ms() / 1000;
         let since = now - window.as_secs() as i64;

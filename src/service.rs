@@ -301,7 +301,7 @@ impl Shared {
 
     /// Hands the question and how it went to the recorder, if recording: never waits.
     /// Returns the record's id, which the answer's vote buttons carry.
-    pub(crate) fn record(
+    fn record(
         &self,
         asker: Asker,
         request: &Request,
@@ -309,13 +309,36 @@ impl Shared {
         outcome: &str,
         answer: Option<&answer::Answer>,
     ) -> Option<i64> {
-        let recorder = self.recorder.get().filter(|_| asker.new_question)?;
-        let words: Vec<&str> = request.command.args().into_iter().flatten().collect();
+        self.recorder.get().filter(|_| asker.new_question)?;
         let id = crate::feedback::new_id();
+        let command = request.command.name();
+        self.record_as(id, command, asker, request, engine, outcome, answer);
+        Some(id)
+    }
+
+    /// Records question `id` under `command` (a command's name, or what else asked).
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one record's fields, gathered from the answer path"
+    )]
+    pub(crate) fn record_as(
+        &self,
+        id: i64,
+        command: &str,
+        asker: Asker,
+        request: &Request,
+        engine: &Engine,
+        outcome: &str,
+        answer: Option<&answer::Answer>,
+    ) {
+        let Some(recorder) = self.recorder.get().filter(|_| asker.new_question) else {
+            return;
+        };
+        let words: Vec<&str> = request.command.args().into_iter().flatten().collect();
         recorder.record(Record {
             id,
             at: crate::feedback::now(),
-            command: request.command.name().to_string(),
+            command: command.to_string(),
             question: crate::feedback::normalise(&words.join(" ")),
             outcome: outcome.to_string(),
             passages: answer.map_or_else(Vec::new, |a| {
@@ -328,7 +351,6 @@ impl Shared {
             member_id: Some(asker.user),
             member: None,
         });
-        Some(id)
     }
 
     /// A 👍 or 👎 press on an answer: queued for the store (never waits), acknowledged

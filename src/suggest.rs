@@ -17,6 +17,8 @@ use crate::render::discord;
 use crate::search::{Relevance, RelevanceBy};
 use crate::service::{question_in_message, Asker, Reply, Shared};
 
+/// The command name suggestions are recorded under (`/gaps` shows them as forum posts).
+pub const RECORDED_AS: &str = "forum";
 /// Threads remembered as answered (or skipped): enough for any burst of repeated events.
 const REMEMBERED: usize = 10_000;
 /// A thread event for a thread older than this is not a new post (the bot was added to an
@@ -40,7 +42,6 @@ pub struct NewThread {
 /// The thread's first message: a forum post's body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Starter {
-    pub id: u64,
     pub author: u64,
     pub bot: bool,
     pub text: String,
@@ -69,6 +70,22 @@ pub enum Skip {
     NothingFound,
     /// The best passage does not clear the floor.
     BelowFloor(Relevance),
+    /// Searching failed (logged).
+    Failed,
+}
+
+/// A suggestion to post, and what to record once it is posted.
+pub struct Suggestion {
+    pub reply: Reply,
+    record: Option<Pending>,
+}
+
+struct Pending {
+    id: i64,
+    asker: Asker,
+    request: Request,
+    answer: answer::Answer,
+    engine: std::sync::Arc<crate::search::Engine>,
 }
 
 impl Skip {
@@ -85,6 +102,7 @@ impl Skip {
             Skip::NoQuestion => "no_question",
             Skip::NothingFound => "nothing_found",
             Skip::BelowFloor(_) => "below_floor",
+            Skip::Failed => "error",
         }
     }
 
@@ -186,9 +204,23 @@ impl Shared {
         Ok(())
     }
 
-    /// The suggestion for a new post (title and first message), or why there is none.
-    /// Blocking: it searches.
-    pub fn suggestion(&self, thread: &NewThread, starter: &Starter) -> Result<Reply, Skip> {
+    /// Claims `thread` among the replicas sharing a PostgreSQL store too, when they do: two
+    /// processes on one shard (a rolling deploy) must not both suggest. Without a shared
+    /// store, or when it does not answer in time, this process's own claim stands.
+    pub async fn suggest_claim_shared(&self, thread: u64) -> Result<(), Skip> {
+        let Some(replicas) = self.replicas.get() else {
+            return Ok(());
+        };
+        match replicas.first_sighting(thread, NEW_FOR).await {
+            Some(false) => Err(Skip::Repeated),
+            Some(true) | None => Ok(()),
+        }
+    }
+
+    /// The suggestion for a new post (title and first message), or why there is none: the
+    /// best passage must clear the floor of the ranking mode in use, and so must every other
+    /// passage shown. Blocking: it searches.
+    pub fn suggestion(&self, thread: &NewThread, starter: &Starter) -> Result<Suggestion, Skip> {
         if starter.bot {
             return Err(Skip::Bot);
         }
@@ -202,40 +234,67 @@ impl Shared {
             ..self.config.answers.clone()
         };
         let request = Request::new(Command::ask(&question));
-        let found = answer::answer(&engine, &self.vocabulary, &config, &request)
-            .ok()
-            .filter(|a| a.outcome == Outcome::Found && !a.results.is_empty());
-        let Some(mut answer) = found else {
+        let found = answer::answer(&engine, &self.vocabulary, &config, &request).map_err(|e| {
+            tracing::warn!(thread = thread.id, error = %e, "could not search for a suggestion");
+            Skip::Failed
+        })?;
+        if found.outcome != Outcome::Found || found.results.is_empty() {
             return Err(Skip::NothingFound);
-        };
-        // Every passage shown clears the floor, not only the first.
-        let mut best = None;
+        }
+        let mut answer = found;
         let mut kept = Vec::new();
-        for hit in std::mem::take(&mut answer.results) {
+        for (i, hit) in std::mem::take(&mut answer.results).into_iter().enumerate() {
             let relevance = engine.relevance(&question, &hit).map_err(|e| {
                 tracing::warn!(thread = thread.id, error = %e, "could not score a suggestion");
-                Skip::NothingFound
+                Skip::Failed
             })?;
-            best.get_or_insert(relevance);
-            if relevance.score >= self.floor(relevance.by) {
+            let clears = relevance.score >= self.floor(relevance.by);
+            if i == 0 && !clears {
+                return Err(Skip::BelowFloor(relevance));
+            }
+            if clears {
                 kept.push(hit);
             }
         }
-        if kept.is_empty() {
-            return Err(best.map_or(Skip::NothingFound, Skip::BelowFloor));
-        }
         answer.results = kept;
         let asker = Asker::new(starter.author, thread.guild, Some(thread.id));
-        let vote = self.record(asker, &request, &engine, "found", Some(&answer));
-        Ok(Reply {
+        // The vote buttons need the record's id now; the record itself waits for the post.
+        let id = self.recorder.get().map(|_| crate::feedback::new_id());
+        let reply = Reply {
             content: None,
-            view: Some(discord::suggestion(&answer)),
+            view: Some(discord::suggestion(&answer, id.is_some())),
             ephemeral: false,
             pager: None,
-            vote,
+            vote: id,
             mention: None,
             files: Vec::new(),
+        };
+        Ok(Suggestion {
+            reply,
+            record: id.map(|id| Pending {
+                id,
+                asker,
+                request,
+                answer,
+                engine,
+            }),
         })
+    }
+
+    /// Records a suggestion once it is posted (under [`RECORDED_AS`]): its votes then
+    /// reach `/gaps` like an answer's.
+    pub fn suggestion_posted(&self, suggestion: Suggestion) {
+        if let Some(p) = suggestion.record {
+            self.record_as(
+                p.id,
+                RECORDED_AS,
+                p.asker,
+                &p.request,
+                &p.engine,
+                "found",
+                Some(&p.answer),
+            );
+        }
     }
 
     /// `suggest.min_score` with meaning, `min_score_words` by words.

@@ -166,41 +166,48 @@ pub async fn run(
     let mut intents = GatewayIntents::GUILDS;
     if shared.suggestions.is_on() {
         // Forum suggestions read new posts: the privileged intent must be on in the portal.
-        intents |= GatewayIntents::MESSAGE_CONTENT;
+        if message_content_allowed(&http).await {
+            intents |= GatewayIntents::MESSAGE_CONTENT;
+        } else {
+            suggestions_off(&shared);
+        }
     }
     let ran = loop {
+        let stop = *stopping.borrow();
+        if stop {
+            break Ok(());
+        }
+        // A client of its own per attempt: serenity's client cannot reconnect with other
+        // intents. The announcer keeps the first REST client; a REST client holds no session.
         let mut client = ClientBuilder::new_with_http(http_client(token, base.as_deref()), intents)
             .framework(framework(Arc::clone(&shared)))
             .await?;
         *shared.shards.write().unwrap_or_else(|p| p.into_inner()) =
             Some(Arc::clone(&client.shard_manager) as Arc<dyn core::ShardStatus>);
         let shards = Arc::clone(&client.shard_manager);
-        let mut watching = stopping.clone();
-        let stopper = tokio::spawn(async move {
-            if watching.wait_for(|&stop| stop).await.is_ok() {
-                shards.shutdown_all().await;
-            }
-        });
         // serenity 0.12 reads the range's end as the last shard to run (`4..7` runs 4 to 7):
         // pass `start..end - 1` so that no shard past ours starts.
-        let ran = client
-            .start_shard_range(range.start..range.end - 1, total)
-            .await;
-        stopper.abort();
+        let mut started =
+            std::pin::pin!(client.start_shard_range(range.start..range.end - 1, total));
+        let mut watching = stopping.clone();
+        // The watch's guard must not live across an await: the future yields nothing.
+        let stop_requested = async move {
+            let _ = watching.wait_for(|&stop| stop).await;
+        };
+        let ran = tokio::select! {
+            ran = &mut started => ran,
+            () = stop_requested => stop_shards(&shards, started).await,
+        };
         let refused = matches!(
             ran,
             Err(serenity::Error::Gateway(
                 serenity::GatewayError::DisallowedGatewayIntents
             ))
         );
-        if refused && intents.contains(GatewayIntents::MESSAGE_CONTENT) && !*stopping.borrow() {
-            client.shard_manager.shutdown_all().await;
-            tracing::error!(
-                "Discord refused the Message Content intent: forum suggestions are off. Turn it on \
-                 in the Discord developer portal (your app › Bot › Privileged Gateway Intents › \
-                 Message Content Intent) and restart careerbot; it is connecting without it"
-            );
-            shared.suggestions.turn_off();
+        if refused && intents.contains(GatewayIntents::MESSAGE_CONTENT) {
+            // serenity waits 5 s for each shard that already stopped: not on our way back.
+            tokio::spawn(async move { shards.shutdown_all().await });
+            suggestions_off(&shared);
             intents.remove(GatewayIntents::MESSAGE_CONTENT);
             continue;
         }
@@ -208,6 +215,50 @@ pub async fn run(
     };
     shared.finish().await;
     Ok(ran?)
+}
+
+/// Whether the application may ask for the Message Content intent (its flags say the
+/// portal toggle is on, or it is approved). When Discord cannot be asked, it is tried: a
+/// refusal at the gateway turns suggestions off then.
+async fn message_content_allowed(http: &serenity::Http) -> bool {
+    use serenity::ApplicationFlags as F;
+    match http.get_current_application_info().await {
+        Ok(app) => app.flags.is_some_and(|f| {
+            f.intersects(F::GATEWAY_MESSAGE_CONTENT | F::GATEWAY_MESSAGE_CONTENT_LIMITED)
+        }),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the application's flags; asking for the Message Content intent anyway");
+            true
+        }
+    }
+}
+
+fn suggestions_off(shared: &Shared) {
+    shared.suggestions.turn_off();
+    tracing::error!(
+        "Discord refuses the Message Content intent: forum suggestions are off. Turn it on in \
+         the Discord developer portal (your app › Bot › Privileged Gateway Intents › Message \
+         Content Intent) and restart careerbot; it is connecting without it"
+    );
+}
+
+/// Stops the shards on shutdown and waits for the client to return. `shutdown_all` does
+/// nothing while no shard has registered yet (one may still be queued to start), so it is
+/// repeated until the client returns, for 10 s at most.
+async fn stop_shards(
+    shards: &serenity::ShardManager,
+    mut started: std::pin::Pin<&mut impl Future<Output = Result<(), serenity::Error>>>,
+) -> Result<(), serenity::Error> {
+    for _ in 0..50 {
+        shards.shutdown_all().await;
+        if let Ok(ran) =
+            tokio::time::timeout(std::time::Duration::from_millis(200), &mut started).await
+        {
+            return ran;
+        }
+    }
+    tracing::warn!("the gateway did not stop within 10 s; leaving it");
+    Ok(())
 }
 
 fn framework(shared: Arc<Shared>) -> poise::Framework<Arc<Shared>, BotError> {

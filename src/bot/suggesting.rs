@@ -1,7 +1,8 @@
 //! Forum suggestions over the gateway: a new thread in a watched channel is read (the
 //! thread, then its first message), decided on by [`crate::suggest`], and answered with
 //! one message. Every Discord failure is logged once per channel and never retried: a
-//! missing permission or slow mode would fail again the same way.
+//! missing permission would fail again the same way. (Slow mode does not hold bots back;
+//! a thread gets one message from us anyway.)
 
 use std::sync::Arc;
 
@@ -17,7 +18,6 @@ use super::core;
 const UNKNOWN_MESSAGE: isize = 10008;
 const MISSING_ACCESS: isize = 50001;
 const MISSING_PERMISSIONS: isize = 50013;
-const SLOW_MODE: isize = 20016;
 
 /// Handles a THREAD_CREATE: at most one suggestion, posted as a reply to the post.
 pub async fn on_thread_create(shared: &Arc<Shared>, http: &Http, thread: &GuildChannel) {
@@ -31,7 +31,11 @@ pub async fn on_thread_create(shared: &Arc<Shared>, http: &Http, thread: &GuildC
         archived: meta.is_some_and(|m| m.archived),
         locked: meta.is_some_and(|m| m.locked),
     };
-    if let Err(skip) = shared.suggest_first(&new) {
+    let claimed = match shared.suggest_first(&new) {
+        Ok(()) => shared.suggest_claim_shared(new.id).await,
+        Err(skip) => Err(skip),
+    };
+    if let Err(skip) = claimed {
         skip.count(new.id);
         return;
     }
@@ -44,7 +48,6 @@ pub async fn on_thread_create(shared: &Arc<Shared>, http: &Http, thread: &GuildC
     };
     let reference = (starter.channel_id == thread.id).then_some(starter.id);
     let starter = Starter {
-        id: starter.id.get(),
         author: starter.author.id.get(),
         bot: starter.author.bot,
         text: starter.content,
@@ -54,8 +57,8 @@ pub async fn on_thread_create(shared: &Arc<Shared>, http: &Http, thread: &GuildC
         let new = new.clone();
         tokio::task::spawn_blocking(move || shared.suggestion(&new, &starter))
     };
-    let reply = match decide.await {
-        Ok(Ok(reply)) => reply,
+    let suggestion = match decide.await {
+        Ok(Ok(suggestion)) => suggestion,
         Ok(Err(skip)) => {
             skip.count(new.id);
             return;
@@ -65,7 +68,7 @@ pub async fn on_thread_create(shared: &Arc<Shared>, http: &Http, thread: &GuildC
             return;
         }
     };
-    let mut message = reply.to_channel_message();
+    let mut message = suggestion.reply.to_channel_message();
     if let Some(starter) = reference {
         message = message.reference_message(
             MessageReference::from((thread.id, starter)).fail_if_not_exists(false),
@@ -73,6 +76,7 @@ pub async fn on_thread_create(shared: &Arc<Shared>, http: &Http, thread: &GuildC
     }
     match thread.id.send_message(http, message).await {
         Ok(_) => {
+            shared.suggestion_posted(suggestion);
             metrics::counter!("careerbot_suggestions_total", "outcome" => "posted").increment(1);
             metrics::histogram!("careerbot_suggestion_seconds")
                 .record(started.elapsed().as_secs_f64());
@@ -81,12 +85,11 @@ pub async fn on_thread_create(shared: &Arc<Shared>, http: &Http, thread: &GuildC
         Err(e) => {
             metrics::counter!("careerbot_suggestions_total", "outcome" => "failed").increment(1);
             let channel = new.parent.unwrap_or(new.id);
-            let (what, hint) = match discord_code(&e) {
-                Some(SLOW_MODE) => ("slow mode", "slow mode held the reply back; give careerbot Manage Messages there, or expect none in slow threads"),
-                Some(MISSING_ACCESS | MISSING_PERMISSIONS) => ("post", "give careerbot View Channel, Send Messages in Threads and Embed Links in that channel"),
-                _ => ("post", "Discord refused the reply"),
+            let hint = match discord_code(&e) {
+                Some(MISSING_ACCESS | MISSING_PERMISSIONS) => "give careerbot View Channel, Read Message History, Send Messages in Threads and Embed Links in that channel",
+                _ => "Discord refused the reply",
             };
-            if shared.suggestions.first_failure(channel, what) {
+            if shared.suggestions.first_failure(channel, "post") {
                 tracing::warn!(channel, thread = new.id, error = %e, hint, "could not post a suggestion (said once per channel; not retried)");
             } else {
                 tracing::debug!(channel, thread = new.id, error = %e, "could not post a suggestion");

@@ -572,7 +572,11 @@ impl Db {
         for r in &rows {
             let passage: Option<String> = r.try_get(0)?;
             let (command, asked): (String, String) = (r.try_get(1)?, r.try_get(2)?);
-            let question = format!("/{command} {asked}").trim_end().to_string();
+            let question = if command == crate::suggest::RECORDED_AS {
+                format!("forum post: {asked}")
+            } else {
+                format!("/{command} {asked}").trim_end().to_string()
+            };
             let up: i64 = r.try_get(3)?;
             let comment: Option<String> = r.try_get(4)?;
             let at = match by_passage.iter().position(|(p, _)| *p == passage) {

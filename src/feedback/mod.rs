@@ -475,7 +475,7 @@ pub struct VotedDown {
     pub passage: Option<String>,
     pub down: i64,
     pub up: i64,
-    /// `/command question`, most voted down first.
+    /// `/command question` (`forum post: …` for suggestions), most voted down first.
     pub questions: Vec<String>,
     pub comments: Vec<String>,
 }

@@ -135,12 +135,15 @@ pub fn message(answer: &Answer, note: Option<&str>) -> MessageView {
 
 /// An unasked suggestion on a new forum post: its passages under "This may help", no
 /// paging (the post's author did not ask the bot), and a line saying why the bot spoke.
-pub fn suggestion(answer: &Answer) -> MessageView {
+pub fn suggestion(answer: &Answer, votes: bool) -> MessageView {
+    let description = if votes {
+        "From the guide, for this post. A 👍 or 👎 tells the moderators whether it helped."
+    } else {
+        "From the guide, for this post."
+    };
     let mut embed = EmbedView {
         title: "This may help".into(),
-        description:
-            "From the guide, for this post. A 👍 or 👎 tells the moderators whether it helped."
-                .into(),
+        description: description.into(),
         fields: result_fields(answer),
         footer: trim(
             &format!(

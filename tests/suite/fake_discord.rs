@@ -137,6 +137,8 @@ struct Shared {
     connections: AtomicUsize,
     /// The shard count `GET /gateway/bot` recommends.
     recommended_shards: AtomicUsize,
+    /// The application's flags (`GET /oauth2/applications/@me`).
+    app_flags: AtomicU64,
 }
 
 impl Shared {
@@ -164,6 +166,7 @@ impl FakeDiscord {
             resumes: AtomicUsize::new(0),
             connections: AtomicUsize::new(0),
             recommended_shards: AtomicUsize::new(1),
+            app_flags: AtomicU64::new(MESSAGE_CONTENT_LIMITED),
         });
         let app = Router::new()
             .route("/", any(gateway))
@@ -269,6 +272,11 @@ impl FakeDiscord {
         })
         .await
         .expect("no IDENTIFY")
+    }
+
+    /// Sets the application's flags, as the developer portal's toggles do.
+    pub fn set_app_flags(&self, flags: u64) {
+        self.shared.app_flags.store(flags, Ordering::SeqCst);
     }
 
     /// Refuses IDENTIFYs asking for any of `intents` (close code 4014).
@@ -662,6 +670,8 @@ pub fn user_json(id: u64) -> Value {
 pub const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
 /// The Message Content intent's bit.
 pub const MESSAGE_CONTENT: u64 = 1 << 15;
+/// The application flag of the portal's Message Content toggle (an unverified app's).
+pub const MESSAGE_CONTENT_LIMITED: u64 = 1 << 19;
 
 /// A public thread (type 11) opened in `parent` by `owner`.
 pub fn thread_json(id: u64, parent: u64, owner: u64, name: &str) -> Value {
@@ -945,7 +955,7 @@ async fn get_gateway_bot(State(s): State<Arc<Shared>>) -> Json<Value> {
     }))
 }
 
-async fn get_application() -> Json<Value> {
+async fn get_application(State(s): State<Arc<Shared>>) -> Json<Value> {
     Json(json!({
         "id": APP_ID.to_string(),
         "name": "careerbot",
@@ -956,7 +966,7 @@ async fn get_application() -> Json<Value> {
         "verify_key": "00",
         "owner": user_json(1),
         "team": null,
-        "flags": 0
+        "flags": s.app_flags.load(Ordering::SeqCst)
     }))
 }
 

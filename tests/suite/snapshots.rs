@@ -72,7 +72,7 @@ fn suggestion_with_linked_sources() {
             &hit.location,
         ));
     }
-    let view = discord::suggestion(&a);
+    let view = discord::suggestion(&a, true);
     assert!(view.embed.total_chars() <= discord::limits::TOTAL);
     let json = serde_json::to_string_pretty(&view).unwrap();
     insta::assert_snapshot!("discord_suggestion", stable(json, &a.content_version));

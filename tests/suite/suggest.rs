@@ -44,18 +44,19 @@ fn thread(title: &str) -> NewThread {
     }
 }
 
-/// A snowflake made now, as Discord would give a new thread.
+/// A snowflake made now, as Discord would give a new thread: unique within the process.
 fn fake_snowflake() -> u64 {
+    static SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as u64;
-    (ms - fake_discord::DISCORD_EPOCH_MS) << 22
+    let serial = SERIAL.fetch_add(1, std::sync::atomic::Ordering::SeqCst) & 0x3f_ffff;
+    ((ms - fake_discord::DISCORD_EPOCH_MS) << 22) | serial
 }
 
 fn starter(text: &str, bot: bool) -> Starter {
     Starter {
-        id: 1,
         author: ALICE,
         bot,
         text: text.into(),
@@ -77,7 +78,7 @@ crate::both_rankings! {
         let reply = shared
             .suggestion(&post, &starter(ON_TOPIC.1, false))
             .expect("the salary post gets a suggestion");
-        let view = reply.view.unwrap();
+        let view = reply.reply.view.unwrap();
         assert_eq!(view.embed.title, "This may help");
         let first = view.embed.fields[0].name.to_lowercase();
         assert!(
@@ -87,12 +88,15 @@ crate::both_rankings! {
         );
         assert!(view.embed.fields.len() <= 3);
         assert!(view.buttons.is_empty(), "a suggestion has no paging");
+        assert_eq!(reply.reply.vote, None, "nothing recorded here: no vote buttons");
+        assert_eq!(view.embed.description, "From the guide, for this post.");
 
         let post = thread(OFF_TOPIC.0);
         shared.suggest_first(&post).unwrap();
         match shared.suggestion(&post, &starter(OFF_TOPIC.1, false)) {
             Err(Skip::BelowFloor(_) | Skip::NothingFound) => {}
-            other => panic!("an off-topic post got {other:?}"),
+            Err(other) => panic!("an off-topic post: {other:?}"),
+            Ok(s) => panic!("an off-topic post got {:#?}", s.reply.view),
         }
     }
 
@@ -117,14 +121,14 @@ crate::both_rankings! {
         assert_eq!(shared.suggest_first(&post), Ok(()));
         assert_eq!(shared.suggest_first(&post), Err(Skip::Repeated));
         assert_eq!(
-            shared.suggestion(&post, &starter(ON_TOPIC.1, true)).unwrap_err(),
+            shared.suggestion(&post, &starter(ON_TOPIC.1, true)).err().unwrap(),
             Skip::Bot
         );
         let code_only = shared.suggestion(
             &thread("https://example.com/post"),
             &starter("```\nfn main() {}\n```", false),
         );
-        assert_eq!(code_only.unwrap_err(), Skip::NoQuestion);
+        assert_eq!(code_only.err().unwrap(), Skip::NoQuestion);
 
         let off = Shared::new(s.config.clone(), s.engine.clone());
         assert_eq!(off.suggest_first(&thread(ON_TOPIC.0)), Err(Skip::Off));
@@ -168,6 +172,7 @@ fn one_suggestion_per_new_post_and_none_where_it_does_not_belong() {
             // Recorded, so the suggestion carries 👍 / 👎.
             c.feedback.enabled = true;
             c.database.path = c.index_dir.with_file_name("careerbot.db");
+            c.answers.source_url = Some("https://github.com/acme/guide/blob/main/data/".into());
         })
         .await;
         let fake = &bot.fake;
@@ -183,9 +188,11 @@ fn one_suggestion_per_new_post_and_none_where_it_does_not_belong() {
         let (path, body) = post_of(&posted[0]);
         assert_eq!(path, format!("/channels/{thread}/messages"));
         assert_eq!(body["embeds"][0]["title"], "This may help");
+        let text = fake_discord::embed_text(body);
+        assert!(text.contains("Senior ML engineers in India"), "{body:#}");
         assert!(
-            fake_discord::embed_text(body).contains("Senior ML engineers in India"),
-            "{body:#}"
+            text.contains("](https://github.com/acme/guide/blob/main/data/ml-engineer/"),
+            "sources link to answers.source_url: {text}"
         );
         assert_eq!(
             body["message_reference"]["message_id"],
@@ -251,6 +258,30 @@ fn one_suggestion_per_new_post_and_none_where_it_does_not_belong() {
             .callback(fake.dispatch(fake.press(&down, ALICE, body)))
             .await;
         assert_eq!(cb.kind(), 9, "the 👎 form: {:#?}", cb.body);
+        // The post was recorded once it was posted, and its 👎 reaches the gaps report.
+        assert!(
+            bot.shared
+                .recorder
+                .get()
+                .unwrap()
+                .flush(Duration::from_secs(5))
+                .await
+        );
+        let db = careerbot::feedback::open(&bot.shared.config).await.unwrap();
+        let gaps = db
+            .gaps(
+                careerbot::feedback::now() - 3600,
+                10,
+                Some(fake_discord::GUILD_ID as i64),
+            )
+            .await
+            .unwrap();
+        let down = &gaps.voted_down[0];
+        assert_eq!(down.down, 1);
+        assert!(
+            down.questions[0].starts_with("forum post: salary for senior ml engineers"),
+            "{down:#?}"
+        );
 
         // /help says that posts answered this way are recorded.
         let help = fake
@@ -289,7 +320,7 @@ fn without_the_message_content_intent_the_bot_runs_with_suggestions_off() {
         let logs_now = logs.text();
         assert!(
             logs_now.lines().any(|l| l.contains("ERROR")
-                && l.contains("Discord refused the Message Content intent")
+                && l.contains("Discord refuses the Message Content intent")
                 && l.contains("Privileged Gateway Intents")),
             "{logs_now}"
         );
@@ -323,6 +354,30 @@ fn without_the_message_content_intent_the_bot_runs_with_suggestions_off() {
             "{line}"
         );
         assert!(fake.channel_messages().is_empty());
+        bot.stop().await;
+    });
+}
+
+/// The portal's Message Content toggle is off (the application's flags say so): the bot
+/// connects without the intent from the start, says why, and never suggests.
+#[test]
+fn with_the_portal_toggle_off_the_bot_connects_without_asking() {
+    let logs = Logs::new();
+    logs.run(async {
+        let fake = FakeDiscord::start().await;
+        fake.set_app_flags(0);
+        let data = super::util::root().join("data");
+        let bot = TestBot::start_on(fake, &data, watching).await;
+        let identify = bot.fake.identified(1).await;
+        assert_eq!(identify.len(), 1, "one connection");
+        assert_eq!(
+            identify[0]["intents"].as_u64().unwrap() & MESSAGE_CONTENT,
+            0
+        );
+        assert!(!bot.shared.suggestions.is_on());
+        assert!(logs
+            .text()
+            .contains("Discord refuses the Message Content intent: forum suggestions are off"));
         bot.stop().await;
     });
 }
