@@ -174,12 +174,14 @@ impl TestBot {
         self.shared.config.data_dir.clone()
     }
 
-    /// Stops the bot and waits for it to end.
-    pub async fn stop(mut self) {
+    /// Stops the bot and waits (10 s at most) for it to end; returns whether it ended.
+    pub async fn stop(mut self) -> bool {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), &mut self.task).await;
+        tokio::time::timeout(std::time::Duration::from_secs(10), &mut self.task)
+            .await
+            .is_ok()
     }
 }
 

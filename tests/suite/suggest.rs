@@ -146,17 +146,26 @@ fn suggestions(metrics: &Metrics, outcome: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// Waits until `outcome` has been counted `n` times.
-async fn counted(metrics: &Metrics, outcome: &str, n: u64) {
+/// Waits (20 s at most) until `done` holds; `what` says what never happened.
+async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while suggestions(metrics, outcome) < n {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{outcome}: {} of {n}",
-            suggestions(metrics, outcome)
-        );
+    while !done() {
+        assert!(tokio::time::Instant::now() < deadline, "{what}");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+/// Waits until `outcome` has been counted `n` times.
+async fn counted(metrics: &Metrics, outcome: &str, n: u64) {
+    eventually(&format!("{outcome} counted {n} times"), || {
+        suggestions(metrics, outcome) >= n
+    })
+    .await;
+}
+
+/// The shipped guide watched by a bot on `fake` (set up beforehand).
+async fn watching_on(fake: FakeDiscord) -> TestBot {
+    TestBot::start_on(fake, &super::util::root().join("data"), watching).await
 }
 
 fn post_of(call: &fake_discord::Call) -> (&str, &Value) {
@@ -225,15 +234,10 @@ fn one_suggestion_per_new_post_and_none_where_it_does_not_belong() {
         fake.new_post(FORUM, HELPER_BOT, true, ON_TOPIC.0, ON_TOPIC.1);
         counted(&metrics, "bot", 1).await;
         fake.new_post(FORUM, ALICE, false, OFF_TOPIC.0, OFF_TOPIC.1);
-        let below = async {
-            while suggestions(&metrics, "below_floor") + suggestions(&metrics, "nothing_found") < 1
-            {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        };
-        tokio::time::timeout(Duration::from_secs(20), below)
-            .await
-            .expect("the off-topic post is decided");
+        eventually("the off-topic post is decided", || {
+            suggestions(&metrics, "below_floor") + suggestions(&metrics, "nothing_found") == 1
+        })
+        .await;
         let archived = fake.snowflake_now();
         let mut closed = fake_discord::thread_json(archived, FORUM, ALICE, ON_TOPIC.0);
         closed["thread_metadata"]["archived"] = json!(true);
@@ -303,8 +307,7 @@ fn without_the_message_content_intent_the_bot_runs_with_suggestions_off() {
     logs.run(async {
         let fake = FakeDiscord::start().await;
         fake.refuse_intents(MESSAGE_CONTENT);
-        let data = super::util::root().join("data");
-        let bot = TestBot::start_on(fake, &data, watching).await;
+        let bot = watching_on(fake).await;
         let fake = &bot.fake;
         let identify = fake.identified(2).await;
         assert_ne!(
@@ -337,24 +340,15 @@ fn without_the_message_content_intent_the_bot_runs_with_suggestions_off() {
         let thread = fake.new_post(FORUM, ALICE, false, ON_TOPIC.0, ON_TOPIC.1);
         // The event is handled, and turned down because suggestions are off.
         let seen = format!("thread={thread}");
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        let line = loop {
-            let text = logs.text();
-            if let Some(line) = text.lines().find(|l| l.contains(&seen)) {
-                break line.to_string();
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the post was never seen"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        };
+        eventually("the post is seen", || logs.text().contains(&seen)).await;
+        let text = logs.text();
+        let line = text.lines().find(|l| l.contains(&seen)).unwrap();
         assert!(
             line.contains("no suggestion") && line.contains("off"),
             "{line}"
         );
         assert!(fake.channel_messages().is_empty());
-        bot.stop().await;
+        assert!(bot.stop().await, "the rebuilt client stops on shutdown");
     });
 }
 
@@ -366,8 +360,7 @@ fn with_the_portal_toggle_off_the_bot_connects_without_asking() {
     logs.run(async {
         let fake = FakeDiscord::start().await;
         fake.set_app_flags(0);
-        let data = super::util::root().join("data");
-        let bot = TestBot::start_on(fake, &data, watching).await;
+        let bot = watching_on(fake).await;
         let identify = bot.fake.identified(1).await;
         assert_eq!(identify.len(), 1, "one connection");
         assert_eq!(
@@ -378,7 +371,7 @@ fn with_the_portal_toggle_off_the_bot_connects_without_asking() {
         assert!(logs
             .text()
             .contains("Discord refuses the Message Content intent: forum suggestions are off"));
-        bot.stop().await;
+        assert!(bot.stop().await);
     });
 }
 
@@ -401,16 +394,10 @@ fn a_refused_post_is_logged_once_and_not_retried() {
             fake.refused_posts(n).await;
         }
         // Both refusals handled: one said at WARN, the other at DEBUG only.
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        let failures = |text: &str| {
-            text.lines()
-                .filter(|l| l.contains("could not post a suggestion"))
-                .count()
-        };
-        while failures(&logs.text()) < 2 {
-            assert!(tokio::time::Instant::now() < deadline, "{}", logs.text());
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        eventually("both refusals are logged", || {
+            logs.text().matches("could not post a suggestion").count() >= 2
+        })
+        .await;
         // A post that works afterwards; a retry loop would have made a third refused post.
         fake.new_post(FORUM, ALICE, false, ON_TOPIC.0, ON_TOPIC.1);
         fake.channel_message(1).await;
