@@ -249,7 +249,7 @@ impl Loaded {
                 first_right(&[(h.breadcrumb.join(" › "), h.text.clone())], &q.terms) == Some(1)
             });
             let score = match top {
-                Some(hit) => self.engine.relevance(&q.q, hit)?.score,
+                Some(hit) => self.engine.relevance(&q.q, std::slice::from_ref(hit))?[0].score,
                 None => 0.0,
             };
             out.push((right, score));

@@ -401,8 +401,9 @@ async fn edit_later(endpoint: &Endpoint, interaction: &CommandInteraction, reply
             .await
         {
             Ok(_) => return,
-            Err(serenity::Error::Http(serenity::all::HttpError::UnsuccessfulRequest(r)))
-                if r.status_code == StatusCode::NOT_FOUND && attempt < 4 =>
+            Err(e)
+                if core::rest_error(&e).is_some_and(|r| r.status_code == StatusCode::NOT_FOUND)
+                    && attempt < 4 =>
             {
                 tokio::time::sleep(Duration::from_millis(150 * u64::from(attempt))).await;
             }

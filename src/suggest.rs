@@ -242,20 +242,19 @@ impl Shared {
             return Err(Skip::NothingFound);
         }
         let mut answer = found;
-        let mut kept = Vec::new();
-        for (i, hit) in std::mem::take(&mut answer.results).into_iter().enumerate() {
-            let relevance = engine.relevance(&question, &hit).map_err(|e| {
-                tracing::warn!(thread = thread.id, error = %e, "could not score a suggestion");
-                Skip::Failed
-            })?;
-            let clears = relevance.score >= self.floor(relevance.by);
-            if i == 0 && !clears {
-                return Err(Skip::BelowFloor(relevance));
-            }
-            if clears {
-                kept.push(hit);
-            }
+        let relevances = engine.relevance(&question, &answer.results).map_err(|e| {
+            tracing::warn!(thread = thread.id, error = %e, "could not score a suggestion");
+            Skip::Failed
+        })?;
+        if relevances[0].score < self.floor(relevances[0].by) {
+            return Err(Skip::BelowFloor(relevances[0]));
         }
+        let kept: Vec<_> = std::mem::take(&mut answer.results)
+            .into_iter()
+            .zip(relevances)
+            .filter(|(_, r)| r.score >= self.floor(r.by))
+            .map(|(hit, _)| hit)
+            .collect();
         answer.results = kept;
         let asker = Asker::new(starter.author, thread.guild, Some(thread.id));
         // The vote buttons need the record's id now; the record itself waits for the post.

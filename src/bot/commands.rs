@@ -255,7 +255,7 @@ async fn send_with_retry(ctx: Context<'_>, reply: &Reply) -> Result<(), BotError
 }
 
 fn is_server_error(e: &serenity::Error) -> bool {
-    matches!(e, serenity::Error::Http(serenity::HttpError::UnsuccessfulRequest(r)) if r.status_code.is_server_error())
+    super::core::rest_error(e).is_some_and(|r| r.status_code.is_server_error())
 }
 
 /// Completions for whichever facet option is being typed.

@@ -243,6 +243,17 @@ fn form_submit(modal: &ModalInteraction) -> FormSubmit {
     }
 }
 
+/// What Discord answered to a REST call it refused (status and JSON error code); `None`
+/// for failures that never got an answer.
+pub fn rest_error(e: &serenity::all::Error) -> Option<&serenity::all::ErrorResponse> {
+    match e {
+        serenity::all::Error::Http(serenity::all::HttpError::UnsuccessfulRequest(response)) => {
+            Some(response)
+        }
+        _ => None,
+    }
+}
+
 /// Allowed mentions that allow nothing: no reply can ping anyone, whatever its text.
 pub fn no_mentions() -> CreateAllowedMentions {
     CreateAllowedMentions::new()

@@ -7,12 +7,10 @@
 use std::sync::Arc;
 
 use poise::serenity_prelude as serenity;
-use serenity::{ChannelId, GuildChannel, Http, HttpError, Message, MessageId, MessageReference};
+use serenity::{ChannelId, GuildChannel, Http, Message, MessageId, MessageReference};
 
+use super::core::{self, Shared};
 use crate::suggest::{NewThread, Starter};
-use core::Shared;
-
-use super::core;
 
 /// Discord's JSON error codes this handler tells apart.
 const UNKNOWN_MESSAGE: isize = 10008;
@@ -64,7 +62,8 @@ pub async fn on_thread_create(shared: &Arc<Shared>, http: &Http, thread: &GuildC
             return;
         }
         Err(e) => {
-            tracing::error!(thread = new.id, error = %e, "deciding a suggestion failed");
+            let error = format!("{:#}", core::task_failure(e));
+            tracing::error!(thread = new.id, error, "deciding a suggestion failed");
             return;
         }
     };
@@ -85,7 +84,7 @@ pub async fn on_thread_create(shared: &Arc<Shared>, http: &Http, thread: &GuildC
         Err(e) => {
             metrics::counter!("careerbot_suggestions_total", "outcome" => "failed").increment(1);
             let channel = new.parent.unwrap_or(new.id);
-            let hint = match discord_code(&e) {
+            let hint = match core::rest_error(&e).map(|r| r.error.code) {
                 Some(MISSING_ACCESS | MISSING_PERMISSIONS) => "give careerbot View Channel, Read Message History, Send Messages in Threads and Embed Links in that channel",
                 _ => "Discord refused the reply",
             };
@@ -107,7 +106,9 @@ async fn starter_message(shared: &Shared, http: &Http, thread: &GuildChannel) ->
     for channel in places {
         match http.get_message(channel, id).await {
             Ok(message) => return Some(message),
-            Err(e) if discord_code(&e) == Some(UNKNOWN_MESSAGE) => continue,
+            Err(e) if core::rest_error(&e).map(|r| r.error.code) == Some(UNKNOWN_MESSAGE) => {
+                continue
+            }
             Err(e) => {
                 let parent = thread.parent_id.map_or(thread.id.get(), |p| p.get());
                 if shared.suggestions.first_failure(parent, "read") {
@@ -120,14 +121,4 @@ async fn starter_message(shared: &Shared, http: &Http, thread: &GuildChannel) ->
         }
     }
     None
-}
-
-/// Discord's JSON error code of a failed REST call.
-fn discord_code(e: &serenity::Error) -> Option<isize> {
-    match e {
-        serenity::Error::Http(HttpError::UnsuccessfulRequest(response)) => {
-            Some(response.error.code)
-        }
-        _ => None,
-    }
 }

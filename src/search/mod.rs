@@ -966,25 +966,83 @@ impl Engine {
         Ok(out)
     }
 
-    /// How well `hit` answers `text`, from 0 to 1, comparable across corpora: what decides
-    /// whether a question nobody addressed to the bot (a new forum post) gets a suggestion.
-    /// With meaning, the cosine of question and passage; by words, the share of the
-    /// question's weight (each word's IDF; words the guide never uses count at the highest
-    /// IDF) that the passage has.
-    pub fn relevance(&self, text: &str, hit: &Hit) -> Result<Relevance, SearchError> {
-        if let (Some(dense), Some(question)) = (&self.dense, self.question_vector(text)) {
-            let ord = self.catalog.passages.iter().position(|p| p.id == hit.id);
-            if let Some(ord) = ord.filter(|&i| dense.is_embedded(i)) {
-                return Ok(Relevance {
-                    score: dense.vectors.cosine(ord, &question).clamp(0.0, 1.0),
-                    by: RelevanceBy::Meaning,
-                });
+    /// How well each of `hits` answers `text`, from 0 to 1, comparable across corpora: what
+    /// decides whether a question nobody addressed to the bot (a new forum post) gets a
+    /// suggestion. With meaning, the cosine of question and passage; by words, the share of
+    /// the question's weight (each word's IDF; words the guide never uses count at the
+    /// highest IDF) that the passage has. The question is embedded or analysed once.
+    pub fn relevance(&self, text: &str, hits: &[Hit]) -> Result<Vec<Relevance>, SearchError> {
+        let meaning = match (&self.dense, self.question_vector(text)) {
+            (Some(dense), Some(question)) => Some((dense, question)),
+            _ => None,
+        };
+        // Each hit's passage order, in one pass over the catalog.
+        let mut ords = vec![None; hits.len()];
+        if meaning.is_some() {
+            for (ord, p) in self.catalog.passages.iter().enumerate() {
+                for (i, hit) in hits.iter().enumerate() {
+                    if ords[i].is_none() && p.id == hit.id {
+                        ords[i] = Some(ord);
+                    }
+                }
             }
         }
+        let mut words = None;
+        let mut out = Vec::with_capacity(hits.len());
+        for (hit, ord) in hits.iter().zip(ords) {
+            if let (Some((dense, question)), Some(ord)) = (&meaning, ord) {
+                if dense.is_embedded(ord) {
+                    out.push(Relevance {
+                        score: dense.vectors.cosine(ord, question).clamp(0.0, 1.0),
+                        by: RelevanceBy::Meaning,
+                    });
+                    continue;
+                }
+            }
+            if words.is_none() {
+                words = Some(self.weighed_concepts(text)?);
+            }
+            let (concepts, total) = words.as_ref().expect("weighed just now");
+            out.push(Relevance {
+                score: self.coverage(concepts, *total, hit),
+                by: RelevanceBy::Words,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The question's concepts, each with its weight (IDF; a phrase weighs as its rarest
+    /// word), and the question's whole weight, words the guide never uses included.
+    fn weighed_concepts(
+        &self,
+        text: &str,
+    ) -> Result<(Vec<(query::Concept, f32)>, f32), SearchError> {
         let analysis = self.analyze(text)?;
         let searcher = self.reader.searcher();
         let n = searcher.num_docs() as f32;
         let idf = |df: u64| (1.0 + (n - df as f32 + 0.5) / (df as f32 + 0.5)).ln();
+        let mut concepts = Vec::with_capacity(analysis.concepts.len());
+        let mut total = (analysis.absent.len() + analysis.unknown.len()) as f32 * idf(0);
+        for concept in analysis.concepts {
+            let Some(first) = concept.alternatives.first() else {
+                continue;
+            };
+            let mut weight = 0.0f32;
+            for stem in &first.stems {
+                let df = searcher.doc_freq(&Term::from_field_text(self.fields.body, stem))?;
+                weight = weight.max(idf(df));
+            }
+            total += weight;
+            concepts.push((concept, weight));
+        }
+        Ok((concepts, total))
+    }
+
+    /// The share of `total` that `hit` (its title, breadcrumb and text) has of `concepts`.
+    fn coverage(&self, concepts: &[(query::Concept, f32)], total: f32, hit: &Hit) -> f32 {
+        if total <= 0.0 {
+            return 0.0;
+        }
         let mut passage = String::with_capacity(hit.text.len() + 200);
         for part in std::iter::once(&hit.title).chain(&hit.breadcrumb) {
             passage.push_str(part);
@@ -1000,27 +1058,12 @@ impl Engine {
                 alt.forms.iter().any(|f| words.contains(f))
             }
         };
-        let (mut matched, mut total) = (0.0f32, 0.0f32);
-        for concept in &analysis.concepts {
-            let Some(first) = concept.alternatives.first() else {
-                continue;
-            };
-            // A phrase weighs as its rarest word.
-            let mut weight = 0.0f32;
-            for stem in &first.stems {
-                let df = searcher.doc_freq(&Term::from_field_text(self.fields.body, stem))?;
-                weight = weight.max(idf(df));
-            }
-            total += weight;
-            if concept.alternatives.iter().any(has) {
-                matched += weight;
-            }
-        }
-        total += (analysis.absent.len() + analysis.unknown.len()) as f32 * idf(0);
-        Ok(Relevance {
-            score: if total > 0.0 { matched / total } else { 0.0 },
-            by: RelevanceBy::Words,
-        })
+        let matched: f32 = concepts
+            .iter()
+            .filter(|(c, _)| c.alternatives.iter().any(has))
+            .map(|(_, w)| w)
+            .sum();
+        matched / total
     }
 
     fn lexicon<'a>(&'a self, searcher: &'a Searcher) -> IndexLexicon<'a> {

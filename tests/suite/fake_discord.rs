@@ -228,12 +228,7 @@ impl FakeDiscord {
 
     /// A snowflake made now: Discord ids carry their creation time.
     pub fn snowflake_now(&self) -> u64 {
-        let ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as u64;
-        let serial = self.shared.next_id.fetch_add(1, Ordering::SeqCst) & 0x3f_ffff;
-        ((ms - DISCORD_EPOCH_MS) << 22) | serial
+        snowflake_now()
     }
 
     /// Sends a gateway event.
@@ -672,6 +667,17 @@ pub const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
 pub const MESSAGE_CONTENT: u64 = 1 << 15;
 /// The application flag of the portal's Message Content toggle (an unverified app's).
 pub const MESSAGE_CONTENT_LIMITED: u64 = 1 << 19;
+
+/// A snowflake made now, unique within the process: Discord ids carry their creation time.
+pub fn snowflake_now() -> u64 {
+    static SERIAL: AtomicU64 = AtomicU64::new(0);
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let serial = SERIAL.fetch_add(1, Ordering::SeqCst) & 0x3f_ffff;
+    ((ms - DISCORD_EPOCH_MS) << 22) | serial
+}
 
 /// A public thread (type 11) opened in `parent` by `owner`.
 pub fn thread_json(id: u64, parent: u64, owner: u64, name: &str) -> Value {

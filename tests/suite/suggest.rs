@@ -35,24 +35,13 @@ fn watching(c: &mut careerbot::config::Config) {
 
 fn thread(title: &str) -> NewThread {
     NewThread {
-        id: fake_snowflake(),
+        id: fake_discord::snowflake_now(),
         guild: Some(fake_discord::GUILD_ID),
         parent: Some(FORUM),
         title: title.into(),
         archived: false,
         locked: false,
     }
-}
-
-/// A snowflake made now, as Discord would give a new thread: unique within the process.
-fn fake_snowflake() -> u64 {
-    static SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
-    let serial = SERIAL.fetch_add(1, std::sync::atomic::Ordering::SeqCst) & 0x3f_ffff;
-    ((ms - fake_discord::DISCORD_EPOCH_MS) << 22) | serial
 }
 
 fn starter(text: &str, bot: bool) -> Starter {
