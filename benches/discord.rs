@@ -104,7 +104,9 @@ async fn run() {
             FORUM,
             30_000 + i as u64,
             false,
-            &format!("Salary for senior ML engineers in India? ({i})"),
+            // A new text each time (with meaning, each is embedded), whose mark is a word no
+            // guide has: every post reads, and ranks, alike.
+            &format!("Salary for senior ML engineers in India? (q{i})"),
             "What do senior ML engineers earn in India these days?",
         );
         let posted = fake.channel_message(i + 1).await;
