@@ -8,6 +8,7 @@ mod dense;
 pub mod fusion;
 pub mod query;
 pub mod schema;
+mod snippet;
 pub mod spelling;
 pub mod store;
 
@@ -35,6 +36,7 @@ use crate::content::{Content, Facet, Facets};
 pub use dense::{Embed, Progress};
 use query::{Analysis, Lexicon, Thesaurus};
 use schema::Fields;
+pub use snippet::cut_at_word;
 use store::Manifest;
 
 /// Memory for the indexing writer; tantivy wants at least 15 MB per thread.
@@ -1281,9 +1283,8 @@ impl Engine {
                 terms.insert(stem.clone(), 1.0 / (1.0 + df as f32));
             }
         }
-        Ok(SnippetGenerator::new(
+        Ok(snippet::generator(
             terms,
-            self.stemmed.clone(),
             self.fields.body,
             self.snippet_chars,
         ))
@@ -1299,7 +1300,7 @@ impl Engine {
                 .split(BREADCRUMB_SEP)
                 .map(str::to_string)
                 .collect(),
-            snippet: make_snippet(snippets, &text, self.snippet_chars),
+            snippet: snippet::make(snippets, &text, self.snippet_chars),
             text,
             source: str_field(doc, f.source),
             location: str_field(doc, f.location),
@@ -1429,67 +1430,6 @@ fn facets_of(doc: &TantivyDocument, fields: &Fields) -> Facets {
             .collect();
     }
     facets
-}
-
-/// The whole passage when it fits, otherwise tantivy's best fragment; the passage's start
-/// when no word matched its body (a title or filter match).
-fn make_snippet(generator: &SnippetGenerator, text: &str, max_chars: usize) -> Snippet {
-    let fits = text.chars().count() <= max_chars;
-    let snippet = generator.snippet(text);
-    let highlights = snippet.highlighted().to_vec();
-    let range = snippet.fragment_range();
-    if snippet.is_empty() || highlights.is_empty() || fits {
-        let (text_part, cut) = if fits {
-            (text, false)
-        } else {
-            (cut_at_word(text, max_chars), true)
-        };
-        // Highlights of the fragment are offsets into `text` when the fragment starts at 0.
-        let highlights = if range.start == 0 {
-            highlights
-                .into_iter()
-                .filter(|r| r.end <= text_part.len())
-                .collect()
-        } else {
-            shift(&highlights, range.start, text_part.len())
-        };
-        return Snippet {
-            text: text_part.to_string(),
-            highlights,
-            cut_start: false,
-            cut_end: cut,
-        };
-    }
-    Snippet {
-        text: snippet.fragment().to_string(),
-        highlights,
-        cut_start: range.start > 0,
-        cut_end: range.end < text.trim_end().len(),
-    }
-}
-
-fn shift(ranges: &[Range<usize>], by: usize, limit: usize) -> Vec<Range<usize>> {
-    ranges
-        .iter()
-        .map(|r| r.start + by..r.end + by)
-        .filter(|r| r.end <= limit)
-        .collect()
-}
-
-/// The longest prefix of at most `max_chars` characters that ends at a word boundary.
-pub fn cut_at_word(text: &str, max_chars: usize) -> &str {
-    let end = text
-        .char_indices()
-        .nth(max_chars)
-        .map_or(text.len(), |(i, _)| i);
-    if end == text.len() {
-        return text;
-    }
-    let prefix = &text[..end];
-    match prefix.rfind(char::is_whitespace) {
-        Some(i) if i > end / 2 => prefix[..i].trim_end(),
-        _ => prefix,
-    }
 }
 
 struct IndexLexicon<'a> {
