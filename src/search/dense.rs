@@ -1,4 +1,4 @@
-//! The engine's semantic side: one embedding per passage of the generation, where tantivy
+//! The engine's semantic side: the embeddings of each passage's chunks, where tantivy
 //! keeps each passage, and the shared model that embeds questions. Attached when the model
 //! is available; an engine without it ranks by words alone.
 
@@ -23,21 +23,29 @@ pub type Embed<'a> = &'a dyn Fn(&[&str]) -> Result<Vec<Vec<f32>>, EmbedError>;
 #[derive(Clone)]
 pub(crate) struct Dense {
     pub model: Arc<Model>,
-    pub vectors: PassageVectors,
+    /// One row per embedded text: each passage's chunks ([`vectors::passage_texts`]), the
+    /// rows of a passage together and the passages in order.
+    vectors: PassageVectors,
+    /// Passage order → its first row; one entry more ends the last passage's rows.
+    starts: Vec<u32>,
+    /// Row → its passage's order.
+    owners: Vec<u32>,
     /// Passage order → its address in the index.
     addresses: Vec<DocAddress>,
     /// Segment → document → passage order.
     ords: Vec<Vec<u32>>,
-    /// Passages whose vector is still to be computed (their row is zero), in order: a reload
+    /// Rows whose vector is still to be computed (they are zero), in order: a reload
     /// serves its new content first and embeds what changed after (see [`Dense::complete`]).
     pending: Vec<usize>,
 }
 
-/// Every passage of a generation in passage order: where it lives, the key of its embedded
-/// text, and per segment the order of each document.
+/// Every passage of a generation in passage order: where it lives, the keys of its
+/// embedded texts, and per segment the order of each document.
 struct Rows {
     addresses: Vec<DocAddress>,
     keys: Vec<vectors::Key>,
+    starts: Vec<u32>,
+    owners: Vec<u32>,
     ords: Vec<Vec<u32>>,
 }
 
@@ -47,7 +55,7 @@ impl Rows {
         searcher: &Searcher,
         fields: &Fields,
     ) -> Result<Rows, Box<dyn std::error::Error>> {
-        let mut rows: Vec<(u32, DocAddress, vectors::Key)> = Vec::new();
+        let mut rows: Vec<(u32, DocAddress, Vec<vectors::Key>)> = Vec::new();
         let mut ords = Vec::new();
         for (segment_ord, segment) in searcher.segment_readers().iter().enumerate() {
             let store = segment.get_store_reader(1)?;
@@ -59,8 +67,11 @@ impl Rows {
                     .and_then(|v| v.as_u64())
                     .unwrap_or(0) as u32;
                 in_segment[doc_id as usize] = ord;
-                let key = vectors::key(model.id(), &embedded_text(&doc, fields));
-                rows.push((ord, DocAddress::new(segment_ord as u32, doc_id), key));
+                let keys = embedded_texts(&doc, fields)
+                    .iter()
+                    .map(|text| vectors::key(model.id(), text))
+                    .collect();
+                rows.push((ord, DocAddress::new(segment_ord as u32, doc_id), keys));
             }
             ords.push(in_segment);
         }
@@ -69,9 +80,20 @@ impl Rows {
         if rows.iter().enumerate().any(|(i, r)| r.0 as usize != i) {
             return Err("passage order numbers are not 0..n".into());
         }
+        let mut starts = Vec::with_capacity(rows.len() + 1);
+        let mut owners = Vec::new();
+        let mut keys = Vec::new();
+        for (ord, _, passage_keys) in &rows {
+            starts.push(keys.len() as u32);
+            owners.extend(std::iter::repeat_n(*ord, passage_keys.len()));
+            keys.extend_from_slice(passage_keys);
+        }
+        starts.push(keys.len() as u32);
         Ok(Rows {
             addresses: rows.iter().map(|r| r.1).collect(),
-            keys: rows.into_iter().map(|r| r.2).collect(),
+            keys,
+            starts,
+            owners,
             ords,
         })
     }
@@ -125,34 +147,36 @@ impl Dense {
         let Rows {
             addresses,
             keys,
+            starts,
+            owners,
             ords,
         } = Rows::read(&model, searcher, fields)?;
         let stored = dir.and_then(|d| PassageVectors::read(&d.join(vectors::FILE), model.id()));
-        if let Some(stored) = stored.filter(|s| s.keys() == keys.as_slice()) {
-            return Ok(Dense {
-                model,
-                vectors: stored,
-                addresses,
-                ords,
-                pending: Vec::new(),
-            });
-        }
-        let previous = cache.and_then(|d| PassageVectors::read(&d.join(vectors::FILE), model.id()));
-        let (vectors, pending) = PassageVectors::from_cache(keys, previous.as_ref());
-        if defer && !pending.is_empty() {
-            tracing::info!(
-                passages = vectors.len(),
-                to_embed = pending.len(),
-                "serving first, embedding new and changed passages after"
-            );
-        }
-        Ok(Dense {
+        let (vectors, pending) = match stored.filter(|s| s.keys() == keys.as_slice()) {
+            Some(stored) => (stored, Vec::new()),
+            None => {
+                let previous =
+                    cache.and_then(|d| PassageVectors::read(&d.join(vectors::FILE), model.id()));
+                PassageVectors::from_cache(keys, previous.as_ref())
+            }
+        };
+        let dense = Dense {
             model,
             vectors,
+            starts,
+            owners,
             addresses,
             ords,
             pending,
-        })
+        };
+        if defer && !dense.pending.is_empty() {
+            tracing::info!(
+                passages = dense.addresses.len(),
+                to_embed = dense.pending(),
+                "serving first, embedding new and changed passages after"
+            );
+        }
+        Ok(dense)
     }
 
     /// This generation with every pending passage embedded, saved in `dir`.
@@ -176,13 +200,19 @@ impl Dense {
                 tracing::info!(done, of, "embedding passages");
             }
         };
+        let passages = self.pending();
         let pending = std::mem::take(&mut self.pending);
-        let addresses = &self.addresses;
+        let (addresses, starts, owners) = (&self.addresses, &self.starts, &self.owners);
         self.vectors.fill(
             &pending,
-            |i| -> Result<String, Box<dyn std::error::Error>> {
-                let doc = searcher.doc::<TantivyDocument>(addresses[i])?;
-                Ok(embedded_text(&doc, fields))
+            |row| -> Result<String, Box<dyn std::error::Error>> {
+                let ord = owners[row] as usize;
+                let doc = searcher.doc::<TantivyDocument>(addresses[ord])?;
+                let nth = row - starts[ord] as usize;
+                embedded_texts(&doc, fields)
+                    .into_iter()
+                    .nth(nth)
+                    .ok_or_else(|| "a passage has fewer texts than when it was read".into())
             },
             |texts: &[&str]| embed(texts).map_err(Into::into),
             &report,
@@ -195,25 +225,49 @@ impl Dense {
                 tracing::warn!(dir = %dir.display(), error = %e, "could not save passage embeddings; they will be computed again next start");
             }
         }
-        let total = self.vectors.len();
+        let total = self.addresses.len();
         tracing::info!(
             passages = total,
-            embedded = pending.len(),
-            reused = total - pending.len(),
+            embedded = passages,
+            reused = total - passages,
+            texts = self.vectors.len(),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "passage embeddings ready"
         );
         Ok(self)
     }
 
-    /// How many passages wait for their vector.
+    /// How many passages wait for their vectors.
     pub fn pending(&self) -> usize {
-        self.pending.len()
+        let mut owners: Vec<u32> = self.pending.iter().map(|&r| self.owners[r]).collect();
+        owners.dedup();
+        owners.len()
     }
 
-    /// Whether passage `ord` has its vector yet.
+    /// Whether passage `ord` has its vectors yet.
     pub fn is_embedded(&self, ord: usize) -> bool {
-        self.pending.binary_search(&ord).is_err()
+        let (start, end) = (self.starts[ord] as usize, self.starts[ord + 1] as usize);
+        let at = self.pending.partition_point(|&r| r < start);
+        self.pending.get(at).is_none_or(|&r| r >= end)
+    }
+
+    /// Cosine of passage `ord` with `question`: its closest chunk's.
+    pub fn cosine(&self, ord: usize, question: &[f32]) -> f32 {
+        (self.starts[ord]..self.starts[ord + 1])
+            .map(|row| self.vectors.cosine(row as usize, question))
+            .fold(f32::NEG_INFINITY, f32::max)
+    }
+
+    /// The `n` passages closest to `question` among those `allow`ed, best first, with
+    /// their cosines.
+    pub fn nearest(
+        &self,
+        question: &[f32],
+        n: usize,
+        allow: impl Fn(usize) -> bool,
+    ) -> Vec<(usize, f32)> {
+        self.vectors
+            .nearest_by(question, n, |row| self.owners[row] as usize, allow)
     }
 
     /// The passage order of a document the index returned.
@@ -230,12 +284,12 @@ impl Dense {
     }
 }
 
-/// What is embedded for a stored passage: its breadcrumb, then its text.
-fn embedded_text(doc: &TantivyDocument, fields: &Fields) -> String {
+/// What is embedded for a stored passage: its breadcrumb, then its text, in chunks.
+fn embedded_texts(doc: &TantivyDocument, fields: &Fields) -> Vec<String> {
     let crumb = str_field(doc, fields.breadcrumb);
     let crumb: Vec<&str> = crumb
         .split(BREADCRUMB_SEP)
         .filter(|s| !s.is_empty())
         .collect();
-    vectors::passage_text(&crumb, &str_field(doc, fields.body))
+    vectors::passage_texts(&crumb, &str_field(doc, fields.body))
 }

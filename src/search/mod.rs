@@ -880,7 +880,6 @@ impl Engine {
         };
         let floor = self.search_config.semantic.floor;
         dense
-            .vectors
             .nearest(question, n, |i| {
                 dense.is_embedded(i) && self.allowed(filter, i)
             })
@@ -920,7 +919,7 @@ impl Engine {
                 cosine: dense
                     .ord(address)
                     .filter(|&i| dense.is_embedded(i))
-                    .map(|i| dense.vectors.cosine(i, question)),
+                    .map(|i| dense.cosine(i, question)),
             })
             .collect();
         let mut added = 0;
@@ -1003,7 +1002,7 @@ impl Engine {
             if let (Some((dense, question)), Some(ord)) = (&meaning, ord) {
                 if dense.is_embedded(ord) {
                     out.push(Relevance {
-                        score: dense.vectors.cosine(ord, question).clamp(0.0, 1.0),
+                        score: dense.cosine(ord, question).clamp(0.0, 1.0),
                         by: RelevanceBy::Meaning,
                     });
                     continue;

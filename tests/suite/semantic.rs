@@ -666,7 +666,12 @@ async fn a_reload_serves_first_and_embeds_what_changed_after() {
         &path,
         text.replace(
             "write a runbook for every alert.",
-            "write a runbook for every alert, and keep a pager rota.",
+            // Long enough to be embedded in several chunks: still one passage to embed.
+            &format!(
+                "write a runbook for every alert, and keep a pager rota. {}",
+                "Each shift hands over its open incidents in writing before it ends, so that nobody starts the day guessing what broke overnight. "
+                    .repeat(4)
+            ),
         ),
     )
     .unwrap();
