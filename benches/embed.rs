@@ -103,10 +103,15 @@ fn main() {
         status_mb("VmHWM:")
     );
 
-    // Passages, handed over `CALL` at a time.
+    // Passages, in the chunks the indexer embeds (`vectors::passage_texts`, after a
+    // two-heading breadcrumb), handed over `CALL` texts at a time.
     let passages = passages(&embedder, PASSAGES);
-    let refs: Vec<&str> = passages.iter().map(String::as_str).collect();
-    let tokens: usize = refs
+    let texts: Vec<String> = passages
+        .iter()
+        .flat_map(|p| careerbot::semantic::vectors::passage_texts(&["Careers", "Interviews"], p))
+        .collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let tokens: usize = passages
         .iter()
         .map(|p| embedder.token_ids(p).unwrap().len())
         .sum();
@@ -124,8 +129,9 @@ fn main() {
     rounds.sort();
     let rate = |d: Duration| PASSAGES as f64 / d.as_secs_f64();
     println!(
-        "passages ({:.0} tokens avg), {PASSAGES} × {ROUNDS}   median {:>6.1} /s   best {:>6.1} /s   peak RSS {:.0} MB",
+        "passages ({:.0} tokens avg, {} texts), {PASSAGES} × {ROUNDS}   median {:>6.1} /s   best {:>6.1} /s   peak RSS {:.0} MB",
         tokens as f64 / PASSAGES as f64,
+        texts.len(),
         rate(rounds[ROUNDS / 2]),
         rate(rounds[0]),
         status_mb("VmHWM:")
