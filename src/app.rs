@@ -21,6 +21,19 @@ pub enum StartError {
     Search(#[from] SearchError),
 }
 
+/// The shipped `config.toml` and `data/`, words only, in an in-memory engine: what the
+/// unit tests answer from.
+#[cfg(test)]
+pub(crate) fn shipped() -> (Config, Vocabulary, Engine) {
+    let mut config =
+        Config::from_file(std::path::Path::new("config.toml")).expect("the shipped config");
+    config.search.semantic.enabled = false;
+    let vocabulary = vocabulary(&config);
+    let content = content::load_dir(&config.data_dir, &vocabulary).content;
+    let engine = Engine::build_in_memory(&config, &content).expect("the shipped content indexes");
+    (config, vocabulary, engine)
+}
+
 pub fn vocabulary(config: &Config) -> Vocabulary {
     Vocabulary::from_config(&config.facets, &config.search)
 }

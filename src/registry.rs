@@ -369,12 +369,7 @@ mod tests {
     #[test]
     fn a_pretend_command_is_one_entry() {
         use crate::answer::{answer, Command, Outcome, Request};
-        let mut config = crate::config::Config::from_file(std::path::Path::new("config.toml"))
-            .expect("the shipped config");
-        config.search.semantic.enabled = false;
-        let vocabulary = crate::app::vocabulary(&config);
-        let content = crate::content::load_dir(&config.data_dir, &vocabulary).content;
-        let engine = crate::search::Engine::build_in_memory(&config, &content).unwrap();
+        let (config, vocabulary, engine) = crate::app::shipped();
         let words = |line: &str| -> Vec<String> { line.split(' ').map(str::to_string).collect() };
 
         let command = Command::from_words(&words("/pretend mlops")).unwrap();

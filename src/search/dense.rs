@@ -267,7 +267,7 @@ impl Dense {
         allow: impl Fn(usize) -> bool,
     ) -> Vec<(usize, f32)> {
         self.vectors
-            .nearest_by(question, n, |row| self.owners[row] as usize, allow)
+            .nearest(question, n, |row| self.owners[row] as usize, allow)
     }
 
     /// The passage order of a document the index returned.

@@ -1716,13 +1716,8 @@ mod tests {
     /// A long question merged plainly ranks exactly as block-WAND ranks it.
     #[test]
     fn a_long_question_ranks_the_same_either_way() {
-        use super::{BooleanQuery, Engine, Filter, Query, TopDocs, WAND_MAX_LISTS};
-        let mut config = crate::config::Config::from_file(std::path::Path::new("config.toml"))
-            .expect("the shipped config");
-        config.search.semantic.enabled = false;
-        let vocabulary = crate::app::vocabulary(&config);
-        let content = crate::content::load_dir(&config.data_dir, &vocabulary).content;
-        let engine = Engine::build_in_memory(&config, &content).unwrap();
+        use super::{BooleanQuery, Filter, Query, TopDocs, WAND_MAX_LISTS};
+        let (_, _, engine) = crate::app::shipped();
         let searcher = engine.searcher();
         let analysis = engine
             .analyze("what salary pay for a senior ml engineer with kubernetes and gcp in india")

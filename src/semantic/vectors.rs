@@ -190,22 +190,12 @@ impl PassageVectors {
         Ok(())
     }
 
-    /// The `m` passages most similar to `query` among those `allow`ed, best first, with their
-    /// cosines. A brute-force scan: 100k passages take a few milliseconds (measured in
-    /// `benches/search.rs`), far below what an approximate index would save.
+    /// The `m` groups of vectors (the chunks of one passage) whose closest vector is most
+    /// similar to `query`, among those `allow`ed, best first, each once with that cosine.
+    /// `group` maps a vector to its group. A brute-force scan: 100k passages take a few
+    /// milliseconds (measured in `benches/search.rs`), far below what an approximate index
+    /// would save.
     pub fn nearest(
-        &self,
-        query: &[f32],
-        m: usize,
-        allow: impl Fn(usize) -> bool,
-    ) -> Vec<(usize, f32)> {
-        self.nearest_by(query, m, |i| i, allow)
-    }
-
-    /// [`PassageVectors::nearest`] over groups of vectors (the chunks of one passage): the
-    /// `m` groups whose closest vector is most similar to `query`, each once, with that
-    /// cosine. `group` maps a vector to its group; `allow` is asked of groups.
-    pub fn nearest_by(
         &self,
         query: &[f32],
         m: usize,
@@ -400,12 +390,12 @@ mod tests {
         mixed[1] = 1.0;
         let rows = vec![unit(1), unit(0), mixed, unit(2)];
         let v = vectors(&rows);
-        let got = v.nearest(&unit(0), 2, |_| true);
+        let got = v.nearest(&unit(0), 2, |i| i, |_| true);
         assert_eq!(got.iter().map(|g| g.0).collect::<Vec<_>>(), [1, 2]);
         assert!((got[0].1 - 1.0).abs() < 1e-6);
-        let got = v.nearest(&unit(0), 2, |i| i != 1);
+        let got = v.nearest(&unit(0), 2, |i| i, |i| i != 1);
         assert_eq!(got.iter().map(|g| g.0).collect::<Vec<_>>(), [2, 0]);
-        assert!(v.nearest(&unit(0), 0, |_| true).is_empty());
+        assert!(v.nearest(&unit(0), 0, |i| i, |_| true).is_empty());
     }
 
     #[test]
@@ -509,11 +499,11 @@ mod tests {
         let v = vectors(&[unit(0), unit(1), unit(2), unit(1), unit(3), unit(4)]);
         let group = |i: usize| [0, 0, 0, 1, 1, 2][i];
         let q = unit(1);
-        let best = v.nearest_by(&q, 2, group, |_| true);
+        let best = v.nearest(&q, 2, group, |_| true);
         assert_eq!(best.iter().map(|b| b.0).collect::<Vec<_>>(), vec![0, 1]);
         assert!(best.iter().all(|b| (b.1 - 1.0).abs() < 0.01), "{best:?}");
         // A group not allowed is skipped whatever its rows.
-        let best = v.nearest_by(&q, 2, group, |g| g != 0);
+        let best = v.nearest(&q, 2, group, |g| g != 0);
         assert_eq!(best[0].0, 1);
         assert_eq!(best.len(), 2);
     }
