@@ -320,7 +320,7 @@ fn embedding_bar() -> indicatif::ProgressBar {
         indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
     bar.set_style(
         indicatif::ProgressStyle::with_template(
-            "embedding passages {bar:30} {pos}/{len} ({per_sec}, {eta} left)",
+            "embedding passages (in chunks) {bar:30} {pos}/{len} chunks ({per_sec}, {eta} left)",
         )
         .expect("a valid template"),
     );

@@ -197,7 +197,7 @@ impl Dense {
             progress(done, of);
             if last_log.get().elapsed() >= Duration::from_secs(5) && done < of {
                 last_log.set(Instant::now());
-                tracing::info!(done, of, "embedding passages");
+                tracing::info!(done, of, "embedding passages (counted in chunks)");
             }
         };
         let passages = self.pending();

@@ -42,8 +42,8 @@ pub const CHUNK_WORDS: usize = 60;
 /// What is embedded for a passage: its text in chunks of whole sentences, at most
 /// [`CHUNK_WORDS`] words each, every one after the breadcrumb ([`passage_text`]). A passage
 /// is as close to a question as its closest chunk (the "MaxP" of Dai & Callan, 2019): on the
-/// quality set's dev questions, +2 at rank 1 over one vector per passage. A passage that
-/// fits one chunk is embedded exactly as before.
+/// quality set's dev questions, rank 1 went from 52 to 55 of 96 against one vector per
+/// passage. A passage that fits one chunk is embedded exactly as before.
 pub fn passage_texts(breadcrumb: &[&str], body: &str) -> Vec<String> {
     let mut chunks: Vec<String> = Vec::new();
     let mut chunk = String::new();
