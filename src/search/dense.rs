@@ -203,15 +203,21 @@ impl Dense {
         let passages = self.pending();
         let pending = std::mem::take(&mut self.pending);
         let (addresses, starts, owners) = (&self.addresses, &self.starts, &self.owners);
+        // A passage's rows come one after another: its document is read and chunked once.
+        let last: std::cell::RefCell<Option<(usize, Vec<String>)>> = Default::default();
         self.vectors.fill(
             &pending,
             |row| -> Result<String, Box<dyn std::error::Error>> {
                 let ord = owners[row] as usize;
-                let doc = searcher.doc::<TantivyDocument>(addresses[ord])?;
-                let nth = row - starts[ord] as usize;
-                embedded_texts(&doc, fields)
-                    .into_iter()
-                    .nth(nth)
+                let mut last = last.borrow_mut();
+                if last.as_ref().is_none_or(|(o, _)| *o != ord) {
+                    let doc = searcher.doc::<TantivyDocument>(addresses[ord])?;
+                    *last = Some((ord, embedded_texts(&doc, fields)));
+                }
+                let texts = &last.as_ref().expect("read just now").1;
+                texts
+                    .get(row - starts[ord] as usize)
+                    .cloned()
                     .ok_or_else(|| "a passage has fewer texts than when it was read".into())
             },
             |texts: &[&str]| embed(texts).map_err(Into::into),
