@@ -33,6 +33,14 @@ fn watching(c: &mut careerbot::config::Config) {
     c.suggest.channels = vec![FORUM];
 }
 
+/// The shared state over the shipped engine of the ranking mode in use, watching [`FORUM`].
+fn watching_shared() -> std::sync::Arc<Shared> {
+    let s = shipped();
+    let mut config = s.config.clone();
+    watching(&mut config);
+    Shared::new(config, s.engine.clone())
+}
+
 fn thread(title: &str) -> NewThread {
     NewThread {
         id: fake_discord::snowflake_now(),
@@ -57,10 +65,7 @@ crate::both_rankings! {
     /// cover stays below it.
     #[test]
     fn the_floor_lets_answers_through_and_keeps_other_posts_out() {
-        let s = shipped();
-        let mut config = s.config.clone();
-        watching(&mut config);
-        let shared = Shared::new(config, s.engine.clone());
+        let shared = watching_shared();
 
         let post = thread(ON_TOPIC.0);
         shared.suggest_first(&post).unwrap();
@@ -92,10 +97,7 @@ crate::both_rankings! {
     /// The checks before any message is read, and a bot's post.
     #[test]
     fn unlisted_old_closed_repeated_and_bot_posts_get_nothing() {
-        let s = shipped();
-        let mut config = s.config.clone();
-        watching(&mut config);
-        let shared = Shared::new(config, s.engine.clone());
+        let shared = watching_shared();
         let post = thread(ON_TOPIC.0);
 
         let unlisted = NewThread { parent: Some(OTHER_FORUM), ..post.clone() };
@@ -119,6 +121,7 @@ crate::both_rankings! {
         );
         assert_eq!(code_only.err().unwrap(), Skip::NoQuestion);
 
+        let s = shipped();
         let off = Shared::new(s.config.clone(), s.engine.clone());
         assert_eq!(off.suggest_first(&thread(ON_TOPIC.0)), Err(Skip::Off));
     }
