@@ -210,11 +210,20 @@ pub fn analyze(
         seen: HashSet::new(),
     };
     let mut i = 0;
+    // Whether `ws[i]` is the second half of a compound the guide has.
+    let mut joined = false;
     while i < ws.len() && analyzer.analysis.concepts.len() < MAX_WORDS {
         match analyzer.synonym_phrase(&ws[i..]) {
-            Some(n) => i += n,
+            Some(n) => {
+                i += n;
+                joined = false;
+            }
             None => {
-                analyzer.word(ws[i].clone())?;
+                analyzer.word(ws[i].clone(), joined)?;
+                joined = match ws.get(i + 1) {
+                    Some(next) => analyzer.compound(&ws[i], next)?,
+                    None => false,
+                };
                 i += 1;
             }
         }
@@ -292,7 +301,8 @@ impl Analyzer<'_> {
     }
 
     /// One word: a stop word, a word of the guide, a real word the guide lacks, or a typo.
-    fn word(&mut self, word: String) -> tantivy::Result<()> {
+    /// `joined`: the word ends a compound the guide has, so it is neither missing nor a typo.
+    fn word(&mut self, word: String, joined: bool) -> tantivy::Result<()> {
         let weight = if !is_stop_word(&word) {
             1.0
         } else if self.keep_stop_words && self.lexicon.has_word(&word)? {
@@ -304,7 +314,7 @@ impl Analyzer<'_> {
             return Ok(());
         };
         let stem = stems(self.stemmed, &word);
-        if stem.is_empty() || self.known_word(&word, &stem, weight)? {
+        if stem.is_empty() || self.known_word(&word, &stem, weight)? || joined {
             return Ok(());
         }
         if super::spelling::is_english_word(&word) {
@@ -335,6 +345,62 @@ impl Analyzer<'_> {
         };
         self.push(word.to_string(), vec![alternative]);
         Ok(true)
+    }
+
+    /// Two typed words the guide writes as one ("burning out" for "burnout", "set up" for
+    /// "setup"): the joined word becomes another alternative of the first word's concept, at
+    /// synonym weight, or a concept of its own when the guide lacks the first word. Neither
+    /// half is then a missing word; the second is still searched as itself when the guide
+    /// has it. Returns whether the guide has the joined word.
+    fn compound(&mut self, first: &str, second: &str) -> tantivy::Result<bool> {
+        if is_stop_word(first) {
+            return Ok(false);
+        }
+        let mut candidates = vec![format!("{first}{second}")];
+        // The stem joined as typed: "burning out" is "burnout", not "burningout".
+        if let [stem] = stems(self.stemmed, first).as_slice() {
+            if stem != first {
+                candidates.push(format!("{stem}{second}"));
+            }
+        }
+        for joined in candidates {
+            if is_stop_word(&joined) || !self.lexicon.has_word(&joined)? {
+                continue;
+            }
+            let stems = stems(self.stemmed, &joined);
+            let forms = match stems.as_slice() {
+                [s] => self.lexicon.forms(&joined, s),
+                _ => None,
+            };
+            if stems.is_empty() || forms.as_ref().is_some_and(Vec::is_empty) {
+                continue;
+            }
+            let alternative = Alternative {
+                stems,
+                words: vec![joined],
+                weight: self.config.weights.synonym,
+                forms: forms.unwrap_or_default(),
+            };
+            match self.analysis.concepts.last_mut() {
+                Some(concept) if concept.written == first => {
+                    if !concept
+                        .alternatives
+                        .iter()
+                        .any(|a| a.stems == alternative.stems)
+                    {
+                        concept.alternatives.push(alternative);
+                    }
+                }
+                _ => {
+                    // Not missing after all: the guide has it, written as one word.
+                    self.analysis.absent.retain(|w| w != first);
+                    self.analysis.unknown.retain(|w| w != first);
+                    self.push(format!("{first} {second}"), vec![alternative]);
+                }
+            }
+            return Ok(true);
+        }
+        Ok(false)
     }
 
     /// A misspelling: the closest spellings from the guide stand in for it, the best one
@@ -424,7 +490,18 @@ mod tests {
         let stemmed = stemmed_analyzer();
         let config = config();
         let t = Thesaurus::new(&config, &plain);
-        let lex = Fake(&["kubernetes", "senior", "tools", "google", "cloud", "mlops"]);
+        let lex = Fake(&[
+            "kubernetes",
+            "senior",
+            "tools",
+            "google",
+            "cloud",
+            "mlops",
+            "burnout",
+            "set",
+            "setup",
+            "today",
+        ]);
         analyze(text, &plain, &stemmed, &t, &lex, &config).unwrap()
     }
 
@@ -478,6 +555,35 @@ mod tests {
         ] {
             assert!(same_word(a, b), "{a} / {b}");
         }
+    }
+
+    #[test]
+    fn two_words_the_guide_writes_as_one_match_it_too() {
+        let alternatives = |c: &Concept| -> Vec<(String, f32)> {
+            c.alternatives
+                .iter()
+                .map(|a| (a.stems.join(" "), a.weight))
+                .collect()
+        };
+        let synonym = SearchConfig::default().weights.synonym;
+        // The guide has "set": "setup" is another way to match it, weighing less.
+        let a = run("set up kubernetes");
+        assert_eq!(a.concepts[0].written, "set");
+        assert_eq!(
+            alternatives(&a.concepts[0]),
+            vec![("set".into(), 1.0), ("setup".into(), synonym)]
+        );
+        assert_eq!(a.concepts[1].written, "kubernetes");
+        // The guide lacks "burning": its stem joined to "out" is the concept.
+        let a = run("avoid burning out");
+        let burnout = a.concepts.iter().find(|c| c.written == "burning out");
+        assert_eq!(
+            burnout.map(alternatives),
+            Some(vec![("burnout".into(), synonym)])
+        );
+        assert_eq!(a.absent, vec!["avoid"]);
+        // Stop words are no compound's first half.
+        assert!(run("to day").concepts.is_empty());
     }
 
     #[test]
