@@ -6,7 +6,7 @@ use tantivy::schema::{
 };
 use tantivy::tokenizer::{
     AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
-    TextAnalyzer,
+    TextAnalyzer, TextAnalyzerBuilder, Tokenizer,
 };
 use tantivy::Index;
 
@@ -21,21 +21,21 @@ pub const STEMMED: &str = "careerbot_en";
 /// Lower case and folded, not stemmed: the shadow field for typo corrections and suggestions.
 pub const PLAIN: &str = "careerbot_plain";
 
-pub fn stemmed_analyzer() -> TextAnalyzer {
+/// Words as every analyzer splits them: overlong tokens dropped, lower case, accents folded.
+/// The snippet analyzer adds its own filter before stemming ([`super::snippet`]).
+pub fn folded() -> TextAnalyzerBuilder<impl Tokenizer> {
     TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(48))
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
-        .filter(Stemmer::new(Language::English))
-        .build()
+}
+
+pub fn stemmed_analyzer() -> TextAnalyzer {
+    folded().filter(Stemmer::new(Language::English)).build()
 }
 
 pub fn plain_analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(RemoveLongFilter::limit(48))
-        .filter(LowerCaser)
-        .filter(AsciiFoldingFilter)
-        .build()
+    folded().build()
 }
 
 /// Custom analyzers are not saved with an index: every opened index needs them again.

@@ -8,10 +8,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use tantivy::snippet::SnippetGenerator;
-use tantivy::tokenizer::{
-    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
-    TextAnalyzer, Token, TokenFilter, TokenStream, Tokenizer,
-};
+use tantivy::tokenizer::{Language, Stemmer, Token, TokenFilter, TokenStream, Tokenizer};
 
 use super::Snippet;
 
@@ -22,11 +19,8 @@ pub fn generator(
     max_chars: usize,
 ) -> SnippetGenerator {
     let gate = StemGate::new(terms.keys());
-    // The index's stemmed analyzer (schema::stemmed_analyzer) with the gate before the stemmer.
-    let analyzer = TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(RemoveLongFilter::limit(48))
-        .filter(LowerCaser)
-        .filter(AsciiFoldingFilter)
+    // The index's stemmed analyzer with the gate before the stemmer.
+    let analyzer = super::schema::folded()
         .filter(gate)
         .filter(Stemmer::new(Language::English))
         .build();
