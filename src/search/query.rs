@@ -330,21 +330,29 @@ impl Analyzer<'_> {
         if !self.lexicon.has_word(word)? && !all_stems_present(self.lexicon, stem)? {
             return Ok(false);
         }
-        let forms = match stem {
+        let Some(alternative) = self.alternative(word, stem.to_vec(), weight) else {
+            return Ok(false);
+        };
+        self.push(word.to_string(), vec![alternative]);
+        Ok(true)
+    }
+
+    /// `word` matched by its stems, or by its own forms where other index words share its
+    /// stem; `None` when the index has the stem through other words only.
+    fn alternative(&self, word: &str, stems: Vec<String>, weight: f32) -> Option<Alternative> {
+        let forms = match stems.as_slice() {
             [s] => self.lexicon.forms(word, s),
             _ => None,
         };
         if forms.as_ref().is_some_and(Vec::is_empty) {
-            return Ok(false);
+            return None;
         }
-        let alternative = Alternative {
-            stems: stem.to_vec(),
+        Some(Alternative {
+            stems,
             words: vec![word.to_string()],
             weight,
             forms: forms.unwrap_or_default(),
-        };
-        self.push(word.to_string(), vec![alternative]);
-        Ok(true)
+        })
     }
 
     /// Two typed words the guide writes as one ("burning out" for "burnout", "set up" for
@@ -368,18 +376,12 @@ impl Analyzer<'_> {
                 continue;
             }
             let stems = stems(self.stemmed, &joined);
-            let forms = match stems.as_slice() {
-                [s] => self.lexicon.forms(&joined, s),
-                _ => None,
-            };
-            if stems.is_empty() || forms.as_ref().is_some_and(Vec::is_empty) {
+            let weight = self.config.weights.synonym;
+            let Some(alternative) = self
+                .alternative(&joined, stems, weight)
+                .filter(|a| !a.stems.is_empty())
+            else {
                 continue;
-            }
-            let alternative = Alternative {
-                stems,
-                words: vec![joined],
-                weight: self.config.weights.synonym,
-                forms: forms.unwrap_or_default(),
             };
             match self.analysis.concepts.last_mut() {
                 Some(concept) if concept.written == first => {
