@@ -4,6 +4,7 @@
 use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
 use super::diagnostic::LineIndex;
+use super::myst;
 
 /// The text under one heading, up to the next heading of any level.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -272,10 +273,12 @@ fn strip_tags(html: &str) -> String {
 
 /// Blanks (keeping line numbers) or removes syntax that belongs to other docs tools:
 /// MDX `import`/`export` lines, JSX component lines, `:::note` and `!!! note` admonition
-/// markers, Hugo shortcodes, Liquid tags and MDX comments. Fenced code is left alone.
+/// markers, Hugo shortcodes, Liquid tags, MDX comments, and MyST's directive fences, options,
+/// targets, comments and roles (see [`myst`]). Fenced code is left alone.
 pub fn strip_foreign_syntax(body: &str) -> String {
     let mut out = String::with_capacity(body.len());
     let mut fences = Fences::default();
+    let mut directives: Vec<OpenDirective> = Vec::new();
     let mut mkdocs_indent = false;
     for line in body.split_inclusive('\n') {
         let (content, newline) = match line.strip_suffix('\n') {
@@ -283,6 +286,10 @@ pub fn strip_foreign_syntax(body: &str) -> String {
             None => (line, ""),
         };
         let trimmed = content.trim_start();
+        if !fences.in_code() && myst_syntax(&mut directives, trimmed, &mut out) {
+            out.push_str(newline);
+            continue;
+        }
         if fences.is_code(trimmed) {
             out.push_str(content);
             out.push_str(newline);
@@ -298,19 +305,63 @@ pub fn strip_foreign_syntax(body: &str) -> String {
                 mkdocs_indent = false;
             }
         }
-        let blank =
-            is_mdx_module_line(trimmed) || trimmed.starts_with(":::") || is_tag_only_line(trimmed);
+        let blank = is_mdx_module_line(trimmed)
+            || trimmed.starts_with(":::")
+            || is_tag_only_line(trimmed)
+            || myst::is_silent_line(trimmed);
         if trimmed.starts_with("!!! ")
             || trimmed.starts_with("??? ")
             || trimmed.starts_with("???+ ")
         {
             mkdocs_indent = true;
         } else if !blank {
-            out.push_str(&strip_template_spans(content));
+            out.push_str(&myst::strip_roles(&strip_template_spans(content)));
         }
         out.push_str(newline);
     }
     out
+}
+
+/// A MyST directive whose closing fence is still to come.
+struct OpenDirective {
+    fence: String,
+    hidden: bool,
+    options: myst::Options,
+}
+
+/// Handles `trimmed` when it is MyST directive syntax outside code: a fence opening or
+/// closing a directive, one of its options, or a line of a directive that renders nothing.
+/// Writes what a reader sees of it (an admonition's title) to `out`; true when the line was
+/// handled.
+fn myst_syntax(directives: &mut Vec<OpenDirective>, trimmed: &str, out: &mut String) -> bool {
+    if let Some(top) = directives.last_mut() {
+        if myst::closes(&top.fence, trimmed) {
+            directives.pop();
+            return true;
+        }
+        if top.hidden || top.options.is_option_line(trimmed) {
+            return true;
+        }
+    }
+    let Some((fence, directive, argument)) = myst::open(trimmed) else {
+        return false;
+    };
+    let hidden = match directive {
+        myst::Directive::Verbatim => return false,
+        myst::Directive::Hidden => true,
+        myst::Directive::Prose { argument_is_text } => {
+            if argument_is_text {
+                out.push_str(&myst::strip_roles(argument));
+            }
+            false
+        }
+    };
+    directives.push(OpenDirective {
+        fence: fence.to_string(),
+        hidden,
+        options: myst::Options::default(),
+    });
+    true
 }
 
 /// Follows fenced code blocks line by line, so other tools' syntax inside code is left alone.
@@ -320,6 +371,11 @@ pub struct Fences {
 }
 
 impl Fences {
+    /// Whether a code block is open: the next line is code unless it closes the block.
+    pub fn in_code(&self) -> bool {
+        self.open.is_some()
+    }
+
     /// Feeds the next line, leading spaces trimmed; true when it is a fence or code in one.
     pub fn is_code(&mut self, trimmed: &str) -> bool {
         if let Some(open) = &self.open {
@@ -452,5 +508,17 @@ mod tests {
         let body = "# T\n\n!!! note \"Heads up\"\n    Indented body.\n\nAfter.\n";
         let s = sections(body);
         assert_eq!(s[1].text, "Indented body.\nAfter.");
+    }
+
+    #[test]
+    fn myst_renders_as_jupyter_book_shows_it() {
+        let body = "(intro-target)=\n# T\n\n```{figure} ../assets/logo.png\n---\nalt: A logo.\nwidth: 50%\n---\n_The caption_ {cite:alp}`img_source`.\n```\n\n% an editor's note\n````{admonition} Read first\n:class: tip\nSee {doc}`the basics <usage/basics>`.\n```python\nx = {cite}`not a role in code`\n```\n````\n\n```{toctree}\n---\nhidden:\n---\nusage/basics\n```\n\n:::{note}\nColon fence.\n:::\n\n```{eval-rst}\n.. autofunction:: black.format_str\n```\n";
+        let s = sections(body);
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[1].line, 2);
+        assert_eq!(
+            s[1].text,
+            "The caption.\nRead first\nSee the basics.\nx = {cite}`not a role in code`\nColon fence.\n.. autofunction:: black.format_str"
+        );
     }
 }

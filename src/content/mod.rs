@@ -5,6 +5,7 @@ pub mod diagnostic;
 pub mod facets;
 pub mod front_matter;
 pub mod markdown;
+pub mod myst;
 pub mod partials;
 pub mod sources;
 pub mod walk;
