@@ -7,7 +7,8 @@
 //! names its folder) careerbot is reported twice: ranking by words only, and by words and
 //! meaning. Passage embeddings are computed once and kept with each corpus's index under the
 //! cache folder. Grid keys are the `[search.weights]` names and, for semantic ranking,
-//! `fusion` (blend, rrf, rerank), `meaning_weight`, `candidates`, `nearest` and `floor`.
+//! `fusion` (blend, rrf, rerank), `meaning_weight`, `candidates`, `candidate_share`, `nearest`
+//! and `floor`.
 //!
 //! The corpora are fetched (pinned, checksummed) by `quality/fetch.sh` into
 //! `$CAREERBOT_QUALITY_DIR` (default `~/.cache/careerbot/quality`) on first use. A result
@@ -381,8 +382,15 @@ impl Settings {
     fn short(&self) -> String {
         let m = &self.semantic;
         format!(
-            "{:?} semantic={} fusion={:?} meaning_weight={} candidates={} nearest={} floor={}",
-            self.weights, m.enabled, m.fusion, m.meaning_weight, m.candidates, m.nearest, m.floor
+            "{:?} semantic={} fusion={:?} meaning_weight={} candidates={} candidate_share={} nearest={} floor={}",
+            self.weights,
+            m.enabled,
+            m.fusion,
+            m.meaning_weight,
+            m.candidates,
+            m.candidate_share,
+            m.nearest,
+            m.floor
         )
     }
 }
@@ -418,6 +426,7 @@ fn with_setting(mut s: Settings, key: &str, v: &str) -> anyhow::Result<Settings>
         }
         "meaning_weight" => m.meaning_weight = v.parse()?,
         "candidates" => m.candidates = v.parse()?,
+        "candidate_share" => m.candidate_share = v.parse()?,
         "nearest" => m.nearest = v.parse()?,
         "floor" => m.floor = v.parse()?,
         "semantic" => m.enabled = v.parse()?,

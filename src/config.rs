@@ -164,6 +164,10 @@ pub struct SemanticConfig {
     pub fusion: Fusion,
     /// Lexical results that are candidates (the top N by words).
     pub candidates: usize,
+    /// Of those, meaning reorders only results scoring at least this share of the best one by
+    /// words; the rest keep their place by words, after them. A passage that shares a common
+    /// word or two with the question is not one meaning should promote.
+    pub candidate_share: f32,
     /// Passages nearest in meaning added as candidates (the top M by cosine).
     pub nearest: usize,
     /// `fusion = "blend"`: the share of meaning in the score (0 = words only, 1 = meaning only).
@@ -192,6 +196,7 @@ impl Default for SemanticConfig {
             model_dir: PathBuf::from("models/all-MiniLM-L6-v2"),
             fusion: Fusion::Blend,
             candidates: 40,
+            candidate_share: 0.3,
             nearest: 5,
             meaning_weight: 0.5,
             floor: 0.3,
@@ -583,6 +588,9 @@ impl Config {
         let semantic = &self.search.semantic;
         if !(0.0..=1.0).contains(&semantic.meaning_weight) {
             return Err("search.semantic.meaning_weight must be between 0 and 1".into());
+        }
+        if !(0.0..=1.0).contains(&semantic.candidate_share) {
+            return Err("search.semantic.candidate_share must be between 0 and 1".into());
         }
         if !(-1.0..=1.0).contains(&semantic.floor) {
             return Err("search.semantic.floor is a cosine: between -1 and 1".into());

@@ -15,10 +15,30 @@ pub struct Candidate<T> {
     /// Cosine of its embedding with the question's; `None` while the passage waits for its
     /// vector (new or changed, just after a reload).
     pub cosine: Option<f32>,
+    /// A weak word match (below [`strong_matches`]' share of the best): it sets the
+    /// blend's scale, so two close results are not stretched to 1 and 0, but is left out of
+    /// the order, keeping its place by words after it.
+    pub weak: bool,
 }
 
-/// The candidates, best first, each with its fused score. Ties keep the lexical order, then
-/// the order given.
+/// How many of the lexical results, best first, are strong matches meaning may reorder: at
+/// most `most`, and only those scoring at least `share` of the best. Always the best one.
+pub fn strong_matches(scores: &[f32], most: usize, share: f32) -> usize {
+    let Some(&best) = scores.first() else {
+        return 0;
+    };
+    let floor = share * best;
+    scores
+        .iter()
+        .take(most)
+        .take_while(|&&s| s >= floor)
+        .count()
+        .max(1)
+        .min(scores.len())
+}
+
+/// The candidates that are not weak, best first, each with its fused score. Ties keep the
+/// lexical order, then the order given.
 pub fn fuse<T: Copy>(
     candidates: &[Candidate<T>],
     how: Fusion,
@@ -46,7 +66,7 @@ pub fn fuse<T: Copy>(
                 .collect()
         }
     };
-    let mut order: Vec<usize> = (0..n).collect();
+    let mut order: Vec<usize> = (0..n).filter(|&i| !candidates[i].weak).collect();
     // Stable: equal scores keep the lexical order the candidates arrive in.
     order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
     order
@@ -108,6 +128,7 @@ mod tests {
             item,
             lexical,
             cosine: Some(cosine),
+            weak: false,
         }
     }
 
@@ -173,6 +194,7 @@ mod tests {
     #[test]
     fn a_passage_waiting_for_its_vector_ranks_by_its_words() {
         let waiting = |item, lexical| Candidate {
+            weak: false,
             item,
             lexical: Some(lexical),
             cosine: None,
@@ -192,5 +214,34 @@ mod tests {
         assert_eq!(stand_ins(&cands), vec![0.6, 0.2, 0.2, 0.6, 0.4]);
         // With no known cosine at all, nothing to lean on: zero.
         assert_eq!(stand_ins(&[waiting('w', 1.0)]), vec![0.0]);
+    }
+
+    #[test]
+    fn strong_matches_are_the_top_within_a_share_of_the_best() {
+        let scores = [10.0, 8.0, 4.0, 3.9, 1.0];
+        assert_eq!(strong_matches(&scores, 40, 0.4), 3);
+        assert_eq!(strong_matches(&scores, 2, 0.4), 2);
+        assert_eq!(strong_matches(&scores, 40, 0.0), 5);
+        // The best is always one, whatever the share or the cap.
+        assert_eq!(strong_matches(&scores, 0, 1.0), 1);
+        assert_eq!(strong_matches(&[0.0, 0.0], 40, 0.4), 2);
+        assert_eq!(strong_matches(&[], 40, 0.4), 0);
+    }
+
+    #[test]
+    fn weak_word_matches_set_the_scale_but_are_not_reordered() {
+        let strong = [c('a', Some(10.0), 0.2), c('b', Some(9.0), 0.6)];
+        let weak = Candidate {
+            weak: true,
+            ..c('w', Some(1.0), 0.9)
+        };
+        let with_weak = fuse(&[strong[0], strong[1], weak], Fusion::Blend, 0.5);
+        // The weak match has the best cosine, yet is not in the order.
+        assert_eq!(order(&with_weak), "ba");
+        // Alone, the two strong ones scale to 1 and 0 on each side and tie. With the weak one
+        // setting the scale, their one point apart in words weighs little and meaning decides.
+        let alone = fuse(&strong, Fusion::Blend, 0.5);
+        assert_eq!(alone[0].1, alone[1].1);
+        assert!(with_weak[0].1 > with_weak[1].1);
     }
 }

@@ -898,7 +898,7 @@ impl Engine {
                 .is_some_and(|p| filter.matches(&p.facets))
     }
 
-    /// The lexical candidates and the passages nearest in meaning, ranked as one, followed
+    /// The strong lexical matches and the passages nearest in meaning, ranked as one, followed
     /// by the rest of the lexical list. Returns the list and how many passages meaning added.
     fn fuse(
         &self,
@@ -910,25 +910,31 @@ impl Engine {
             return (ranked, 0);
         };
         let semantic = &self.search_config.semantic;
+        let scores: Vec<f32> = ranked.iter().map(|&(score, _)| score).collect();
         let split = ranked.len().min(semantic.candidates);
+        let strong = fusion::strong_matches(&scores, semantic.candidates, semantic.candidate_share);
         let mut candidates: Vec<fusion::Candidate<DocAddress>> = ranked[..split]
             .iter()
-            .map(|&(score, address)| fusion::Candidate {
+            .enumerate()
+            .map(|(i, &(score, address))| fusion::Candidate {
                 item: address,
                 lexical: Some(score),
                 cosine: dense
                     .ord(address)
                     .filter(|&i| dense.is_embedded(i))
                     .map(|i| dense.cosine(i, question)),
+                weak: i >= strong,
             })
             .collect();
         let mut added = 0;
         for (cos, address) in self.closest(question, filter, semantic.nearest) {
+            // Meaning adds passages no word reached; one the words found keeps its place.
             if !ranked.iter().any(|&(_, a)| a == address) {
                 candidates.push(fusion::Candidate {
                     item: address,
                     lexical: None,
                     cosine: Some(cos),
+                    weak: false,
                 });
                 added += 1;
             }
@@ -940,7 +946,7 @@ impl Engine {
                 .collect();
         // The candidates are the same whatever the page: demoting them keeps paging stable.
         self.demote_news(&mut out);
-        out.extend_from_slice(&ranked[split..]);
+        out.extend_from_slice(&ranked[strong..]);
         (out, added)
     }
 
