@@ -345,7 +345,7 @@ mod properties {
 
         #[test]
         fn loading_never_panics_on_markdownish_text(
-            text in "(\\+\\+\\+\n|---\n|# |## |\\{#|[a-z=,]{0,8}|\\}|\n|:::|<[A-Za-z]+>|```|- |\\*\\*|[ -~]{0,12}){0,40}"
+            text in "(\\+\\+\\+\n|---\n|# |## |\\{#|[a-z=,]{0,8}|\\}|\n|:::|<[A-Za-z]+>|```|- |\\*\\*|\\{(note|toctree|figure|cite:p|doc)\\}|`|:class: |\\(x\\)=|% |é|[ -~]{0,12}){0,40}"
         ) {
             let (doc, diags) = load_file(Path::new("x.md"), "x.md", text.as_bytes(), &Vocabulary::default());
             // Either a document or a reason, never silence about a failure.
