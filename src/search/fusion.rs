@@ -194,10 +194,10 @@ mod tests {
     #[test]
     fn a_passage_waiting_for_its_vector_ranks_by_its_words() {
         let waiting = |item, lexical| Candidate {
-            weak: false,
             item,
             lexical: Some(lexical),
             cosine: None,
+            weak: false,
         };
         // `w` is first by words: it takes the best known cosine, `v` (third) the third best.
         let cands = [
