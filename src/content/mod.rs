@@ -803,10 +803,21 @@ impl Loader<'_> {
         }
         self.doc_ids.insert(doc.id.clone(), file.path.clone());
         if doc.passages.is_empty() {
-            diagnostics.push(
-                Diagnostic::warning(&file.path, 1, 1, "no text to answer from; nothing indexed")
+            let text = String::from_utf8_lossy(&bytes);
+            let warning = match myst::first_include(&text) {
+                Some((line, path)) => Diagnostic::warning(
+                    &file.path,
+                    line,
+                    1,
+                    "no text to answer from; nothing indexed",
+                )
+                .with_hint(format!(
+                    "careerbot does not read MyST `{{include}}` (here `{path}`): copy that file into the content folder, as a guide of its own"
+                )),
+                None => Diagnostic::warning(&file.path, 1, 1, "no text to answer from; nothing indexed")
                     .with_hint("write some text below the front matter"),
-            );
+            };
+            diagnostics.push(warning);
         }
         Some(doc)
     }

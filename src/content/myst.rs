@@ -100,6 +100,26 @@ pub fn open(trimmed: &str) -> Option<(&str, Directive, &str)> {
     Some((fence, directive, argument.trim()))
 }
 
+/// The first `{include}` directive of `body` outside code, as its 1-based line and the path
+/// it names: careerbot does not read included files, and a page made only of one has nothing
+/// else to answer from.
+pub fn first_include(body: &str) -> Option<(usize, &str)> {
+    let mut fences = super::markdown::Fences::default();
+    for (i, line) in body.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if let Some(path) = trimmed
+            .strip_prefix("```{include}")
+            .or_else(|| trimmed.strip_prefix(":::{include}"))
+            .or_else(|| trimmed.strip_prefix("~~~{include}"))
+            .filter(|_| !fences.in_code())
+        {
+            return Some((i + 1, path.trim()));
+        }
+        fences.is_code(trimmed);
+    }
+    None
+}
+
 /// Whether `trimmed` closes a directive opened with `fence`: the same character, at least
 /// as many, nothing else.
 pub fn closes(fence: &str, trimmed: &str) -> bool {
@@ -340,5 +360,12 @@ mod tests {
         for kept in ["a {b} c", "{not a role}`x`", "{x}` unclosed", "`{x}`"] {
             assert_eq!(strip_roles(kept), kept, "{kept}");
         }
+    }
+
+    #[test]
+    fn the_first_include_outside_code_is_found() {
+        let body = "```text\n```{include} in/code.md\n```\n\n```{include} ../AUTHORS.md\n```\n";
+        assert_eq!(first_include(body), Some((5, "../AUTHORS.md")));
+        assert_eq!(first_include("# No include\n"), None);
     }
 }
