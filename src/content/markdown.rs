@@ -278,7 +278,7 @@ fn strip_tags(html: &str) -> String {
 pub fn strip_foreign_syntax(body: &str) -> String {
     let mut out = String::with_capacity(body.len());
     let mut fences = Fences::default();
-    let mut directives: Vec<OpenDirective> = Vec::new();
+    let mut directives = myst::Directives::default();
     let mut mkdocs_indent = false;
     for line in body.split_inclusive('\n') {
         let (content, newline) = match line.strip_suffix('\n') {
@@ -286,7 +286,7 @@ pub fn strip_foreign_syntax(body: &str) -> String {
             None => (line, ""),
         };
         let trimmed = content.trim_start();
-        if !fences.in_code() && myst_syntax(&mut directives, trimmed, &mut out) {
+        if !fences.in_code() && directives.line(trimmed, &mut out) {
             out.push_str(newline);
             continue;
         }
@@ -320,48 +320,6 @@ pub fn strip_foreign_syntax(body: &str) -> String {
         out.push_str(newline);
     }
     out
-}
-
-/// A MyST directive whose closing fence is still to come.
-struct OpenDirective {
-    fence: String,
-    hidden: bool,
-    options: myst::Options,
-}
-
-/// Handles `trimmed` when it is MyST directive syntax outside code: a fence opening or
-/// closing a directive, one of its options, or a line of a directive that renders nothing.
-/// Writes what a reader sees of it (an admonition's title) to `out`; true when the line was
-/// handled.
-fn myst_syntax(directives: &mut Vec<OpenDirective>, trimmed: &str, out: &mut String) -> bool {
-    if let Some(top) = directives.last_mut() {
-        if myst::closes(&top.fence, trimmed) {
-            directives.pop();
-            return true;
-        }
-        if top.hidden || top.options.is_option_line(trimmed) {
-            return true;
-        }
-    }
-    let Some((fence, directive, argument)) = myst::open(trimmed) else {
-        return false;
-    };
-    let hidden = match directive {
-        myst::Directive::Verbatim => return false,
-        myst::Directive::Hidden => true,
-        myst::Directive::Prose { argument_is_text } => {
-            if argument_is_text {
-                out.push_str(&myst::strip_roles(argument));
-            }
-            false
-        }
-    };
-    directives.push(OpenDirective {
-        fence: fence.to_string(),
-        hidden,
-        options: myst::Options::default(),
-    });
-    true
 }
 
 /// Follows fenced code blocks line by line, so other tools' syntax inside code is left alone.

@@ -5,7 +5,7 @@
 
 /// What a directive fence (```` ```{name} argument ````) renders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Directive {
+enum Directive {
     /// Markdown prose: admonitions, figures (their caption), cards, tabs. The argument is
     /// text a reader sees (an admonition's title) unless it names a file (figures, images).
     Prose { argument_is_text: bool },
@@ -68,9 +68,9 @@ const HIDDEN: &[&str] = &[
     "toctree",
 ];
 
-/// The fence characters and the directive of a line opening a MyST directive
-/// (`` ```{note} ``, `~~~{figure} a.png`, `:::{tip}`), with its argument.
-pub fn open(trimmed: &str) -> Option<(&str, Directive, &str)> {
+/// A line opening a MyST directive (`` ```{note} ``, `~~~{figure} a.png`, `:::{tip}`): its
+/// fence characters, the directive's name and its argument.
+fn fence(trimmed: &str) -> Option<(&str, &str, &str)> {
     let fence_char = trimmed
         .chars()
         .next()
@@ -84,6 +84,13 @@ pub fn open(trimmed: &str) -> Option<(&str, Directive, &str)> {
     if name.is_empty() || !name.chars().all(is_name_char) {
         return None;
     }
+    Some((fence, name, argument.trim()))
+}
+
+/// The fence characters and the directive of a line opening a MyST directive, with its
+/// argument.
+fn open(trimmed: &str) -> Option<(&str, Directive, &str)> {
+    let (fence, name, argument) = fence(trimmed)?;
     let directive = if PROSE.contains(&name) {
         Directive::Prose {
             argument_is_text: true,
@@ -97,7 +104,7 @@ pub fn open(trimmed: &str) -> Option<(&str, Directive, &str)> {
     } else {
         Directive::Verbatim
     };
-    Some((fence, directive, argument.trim()))
+    Some((fence, directive, argument))
 }
 
 /// The first `{include}` directive of `body` outside code, as its 1-based line and the path
@@ -107,22 +114,70 @@ pub fn first_include(body: &str) -> Option<(usize, &str)> {
     let mut fences = super::markdown::Fences::default();
     for (i, line) in body.lines().enumerate() {
         let trimmed = line.trim_start();
-        if let Some(path) = trimmed
-            .strip_prefix("```{include}")
-            .or_else(|| trimmed.strip_prefix(":::{include}"))
-            .or_else(|| trimmed.strip_prefix("~~~{include}"))
-            .filter(|_| !fences.in_code())
-        {
-            return Some((i + 1, path.trim()));
+        if !fences.in_code() {
+            if let Some((_, "include", path)) = fence(trimmed) {
+                return Some((i + 1, path));
+            }
         }
         fences.is_code(trimmed);
     }
     None
 }
 
+/// The MyST directives open at a line, followed line by line outside code.
+#[derive(Debug, Default)]
+pub struct Directives {
+    open: Vec<OpenDirective>,
+}
+
+/// A directive whose closing fence is still to come.
+#[derive(Debug)]
+struct OpenDirective {
+    fence: String,
+    hidden: bool,
+    options: Options,
+}
+
+impl Directives {
+    /// Feeds the next line outside code, leading spaces trimmed: true when it is directive
+    /// syntax (a fence opening or closing a directive, one of its options, or a line of a
+    /// directive that renders nothing), having written what a reader sees of it (an
+    /// admonition's title) to `out`.
+    pub fn line(&mut self, trimmed: &str, out: &mut String) -> bool {
+        if let Some(top) = self.open.last_mut() {
+            if closes(&top.fence, trimmed) {
+                self.open.pop();
+                return true;
+            }
+            if top.hidden || top.options.is_option_line(trimmed) {
+                return true;
+            }
+        }
+        let Some((fence, directive, argument)) = open(trimmed) else {
+            return false;
+        };
+        let hidden = match directive {
+            Directive::Verbatim => return false,
+            Directive::Hidden => true,
+            Directive::Prose { argument_is_text } => {
+                if argument_is_text {
+                    out.push_str(&strip_roles(argument));
+                }
+                false
+            }
+        };
+        self.open.push(OpenDirective {
+            fence: fence.to_string(),
+            hidden,
+            options: Options::default(),
+        });
+        true
+    }
+}
+
 /// Whether `trimmed` closes a directive opened with `fence`: the same character, at least
 /// as many, nothing else.
-pub fn closes(fence: &str, trimmed: &str) -> bool {
+fn closes(fence: &str, trimmed: &str) -> bool {
     let Some(c) = fence.chars().next() else {
         return false;
     };
@@ -133,7 +188,7 @@ pub fn closes(fence: &str, trimmed: &str) -> bool {
 /// Reads a directive's options, which come first in its body: a `---` YAML block or
 /// `:key: value` lines. True while `trimmed` is part of them.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub enum Options {
+enum Options {
     #[default]
     Start,
     InYaml,
@@ -141,7 +196,7 @@ pub enum Options {
 }
 
 impl Options {
-    pub fn is_option_line(&mut self, trimmed: &str) -> bool {
+    fn is_option_line(&mut self, trimmed: &str) -> bool {
         match self {
             Options::Start if trimmed.trim_end() == "---" => {
                 *self = Options::InYaml;
@@ -364,7 +419,7 @@ mod tests {
 
     #[test]
     fn the_first_include_outside_code_is_found() {
-        let body = "```text\n```{include} in/code.md\n```\n\n```{include} ../AUTHORS.md\n```\n";
+        let body = "```text\n```{include} in/code.md\n```\n\n````{include} ../AUTHORS.md\n````\n";
         assert_eq!(first_include(body), Some((5, "../AUTHORS.md")));
         assert_eq!(first_include("# No include\n"), None);
     }
