@@ -23,18 +23,13 @@ pub struct Candidate<T> {
 
 /// How many of the lexical results, best first, are strong matches meaning may reorder: at
 /// most `most`, and only those scoring at least `share` of the best. Always the best one.
-pub fn strong_matches(scores: &[f32], most: usize, share: f32) -> usize {
-    let Some(&best) = scores.first() else {
+pub fn strong_matches(scores: impl IntoIterator<Item = f32>, most: usize, share: f32) -> usize {
+    let mut scores = scores.into_iter().peekable();
+    let Some(&best) = scores.peek() else {
         return 0;
     };
     let floor = share * best;
-    scores
-        .iter()
-        .take(most)
-        .take_while(|&&s| s >= floor)
-        .count()
-        .max(1)
-        .min(scores.len())
+    scores.take(most).take_while(|&s| s >= floor).count().max(1)
 }
 
 /// The candidates that are not weak, best first, each with its fused score. Ties keep the
@@ -219,13 +214,13 @@ mod tests {
     #[test]
     fn strong_matches_are_the_top_within_a_share_of_the_best() {
         let scores = [10.0, 8.0, 4.0, 3.9, 1.0];
-        assert_eq!(strong_matches(&scores, 40, 0.4), 3);
-        assert_eq!(strong_matches(&scores, 2, 0.4), 2);
-        assert_eq!(strong_matches(&scores, 40, 0.0), 5);
+        assert_eq!(strong_matches(scores, 40, 0.4), 3);
+        assert_eq!(strong_matches(scores, 2, 0.4), 2);
+        assert_eq!(strong_matches(scores, 40, 0.0), 5);
         // The best is always one, whatever the share or the cap.
-        assert_eq!(strong_matches(&scores, 0, 1.0), 1);
-        assert_eq!(strong_matches(&[0.0, 0.0], 40, 0.4), 2);
-        assert_eq!(strong_matches(&[], 40, 0.4), 0);
+        assert_eq!(strong_matches(scores, 0, 1.0), 1);
+        assert_eq!(strong_matches([0.0, 0.0], 40, 0.4), 2);
+        assert_eq!(strong_matches([], 40, 0.4), 0);
     }
 
     #[test]

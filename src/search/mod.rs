@@ -910,9 +910,12 @@ impl Engine {
             return (ranked, 0);
         };
         let semantic = &self.search_config.semantic;
-        let scores: Vec<f32> = ranked.iter().map(|&(score, _)| score).collect();
         let split = ranked.len().min(semantic.candidates);
-        let strong = fusion::strong_matches(&scores, semantic.candidates, semantic.candidate_share);
+        let strong = fusion::strong_matches(
+            ranked.iter().map(|&(score, _)| score),
+            semantic.candidates,
+            semantic.candidate_share,
+        );
         let mut candidates: Vec<fusion::Candidate<DocAddress>> = ranked[..split]
             .iter()
             .enumerate()
